@@ -1,0 +1,22 @@
+// Shared test helpers.
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+
+const require = createRequire(import.meta.url);
+export const lib = require('../dist/index.js');
+export const { LeanAgenticSystem } = lib;
+
+/** Opens an in-memory system with a fixed seed. */
+export function openMemory(extra = {}) {
+  return LeanAgenticSystem.open({ path: ':memory:', seed: 1, ...extra });
+}
+
+/** Asserts that `fn` (sync or async) fails with an Error carrying `code`. */
+export async function rejectsWithCode(fn, code) {
+  await assert.rejects(async () => fn(), (e) => {
+    assert.ok(e instanceof Error, 'an Error instance');
+    assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
+    assert.ok(e.message.length > 10, 'a message that says what to fix');
+    return true;
+  });
+}

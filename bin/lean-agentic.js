@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// lean-agentic: command-line entry. `lean-agentic demo` runs the main job on the embedded default.
+'use strict';
+const path = require('node:path');
+
+const USAGE = `usage: lean-agentic <command>
+
+commands:
+  demo [--path FILE]   stream a multi-turn conversation through a system with an on-disk store
+                       (default ./.lean-agentic/store.db) and print every step and the final stats
+  help                 show this help`;
+
+async function demo(args) {
+  const { LeanAgenticSystem } = require(path.join(__dirname, '..', 'dist', 'index.js'));
+  const at = args.indexOf('--path');
+  const storePath = at >= 0 ? args[at + 1] : './.lean-agentic/store.db';
+  const sys = await LeanAgenticSystem.open({ path: storePath, seed: 42, explorationRate: 0.1 });
+
+  const forecasts = { Tokyo: 'light rain, 14°C', Paris: 'sunny, 19°C', London: 'overcast, 12°C', Berlin: 'windy, 10°C' };
+  let flights = 0;
+  sys.registerAction({
+    name: 'get_weather',
+    description: 'Look up the weather forecast for a city',
+    keywords: ['weather', 'forecast', 'rain', 'temperature', 'place'],
+    toolCalls: ['weather_api.lookup'],
+    handler: async (action) => {
+      const places = [...(action.parameters.entities.Place ?? []), ...(action.parameters.entities.Concept ?? [])];
+      const city = places.find((p) => forecasts[p]);
+      return city
+        ? { success: true, result: { city, forecast: forecasts[city] } }
+        : { success: false, result: { error: 'no known city in the request' } };
+    },
+  });
+  sys.registerAction({
+    name: 'search_flights',
+    description: 'Search flights between two cities',
+    keywords: ['flight', 'flights', 'fly', 'book', 'ticket'],
+    toolCalls: ['flights_api.search'],
+    effects: ['flights_found'],
+    handler: async (action) => {
+      flights += 1;
+      const places = Object.values(action.parameters.entities).flat();
+      return { success: places.length > 0, result: { options: places.length > 0 ? 3 : 0, route: places } };
+    },
+  });
+  sys.registerAction({
+    name: 'book_flight',
+    description: 'Book one of the flights found',
+    keywords: ['book', 'reserve', 'cheapest'],
+    toolCalls: ['flights_api.book'],
+    preconditions: ['flights_found'],
+    handler: async () => ({ success: flights > 0, result: { confirmation: 'LA-' + (1000 + flights) } }),
+  });
+  sys.registerAction({
+    name: 'small_talk',
+    description: 'Answer greetings and thanks politely',
+    keywords: ['hello', 'hi', 'thanks', 'thank'],
+    handler: async () => ({ success: true, result: { reply: 'You are welcome!' } }),
+  });
+
+  const conversation = [
+    'Hello! I am planning a trip next week.',
+    'What is the weather in Tokyo on Monday?',
+    'And what is the forecast for Paris?',
+    'Can you find flights from Paris to Tokyo?',
+    'Book the cheapest one please.',
+    'Will it rain in London tomorrow?',
+    'What is the temperature in Berlin?',
+    'Thanks, that is all for now!',
+  ];
+  const ctx = sys.createContext('demo-session', { preferences: { units: 'metric' } });
+  console.log(`lean-agentic demo — store: ${storePath}\n`);
+  for (const turn of conversation) {
+    const r = await sys.processChunk(turn, ctx);
+    const ents = r.entities.map((e) => `${e.name}:${e.type}`).join(', ') || '-';
+    console.log(`> ${turn}`);
+    console.log(
+      `  action=${r.action.actionType} plan=[${r.plan.join(' → ')}] verification=${r.verification.decision} ` +
+        `success=${r.observation.success} reward=${r.reward.toFixed(3)} latency=${r.latencyUs}µs`,
+    );
+    console.log(`  entities: ${ents}; result: ${JSON.stringify(r.observation.result)}`);
+  }
+  const stats = await sys.stats();
+  console.log('\nstats:', JSON.stringify(stats, null, 2));
+  console.log(`journal: ${sys.journalCount()} steps persisted in ${storePath}`);
+  await sys.close();
+}
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2);
+  switch (cmd) {
+    case 'demo':
+      return demo(args);
+    case undefined:
+    case 'help':
+    case '--help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main().catch((e) => {
+  console.error(e.code ? `${e.code}: ${e.message}` : e);
+  process.exitCode = 1;
+});

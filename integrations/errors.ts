@@ -1,0 +1,58 @@
+/**
+ * Errors: every failure surfaces as an `Error` with a stable `code` (e.g. `ERR_INVALID_CONFIG`).
+ * The native layer sends its code as a message prefix; {@link toError} splits it back out.
+ */
+
+/** Stable error codes of the public API. */
+export type ErrorCode =
+  | 'ERR_INVALID_CONFIG'
+  | 'ERR_INVALID_INPUT'
+  | 'ERR_EMPTY_CHUNK'
+  | 'ERR_CHUNK_TOO_LARGE'
+  | 'ERR_INVALID_REWARD'
+  | 'ERR_UNKNOWN_ACTION'
+  | 'ERR_UNKNOWN_SESSION'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CLOSED'
+  | 'ERR_HANDLER_FAILED'
+  | 'ERR_HANDLER_TIMEOUT'
+  | 'ERR_POLICY_PARSE'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_RULE_PARSE'
+  | 'ERR_PROOF_INVALID'
+  | 'ERR_INVALID_WORKFLOW'
+  | 'ERR_INVALID_JSON'
+  | 'ERR_EMBEDDING_DIMS'
+  | 'ERR_STORE_CORRUPT'
+  | 'ERR_STORE'
+  | 'ERR_INTERNAL';
+
+/** An `Error` with a stable `code`. */
+export class LeanAgenticError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'LeanAgenticError';
+    this.code = code;
+  }
+}
+
+const PREFIX = /^(ERR_[A-Z_]+): ([\s\S]*)$/;
+
+/** Turns anything thrown by the native layer into a {@link LeanAgenticError}. */
+export function toError(e: unknown): LeanAgenticError {
+  if (e instanceof LeanAgenticError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const m = PREFIX.exec(message);
+  if (m) return new LeanAgenticError(m[1] as ErrorCode, m[2]);
+  return new LeanAgenticError('ERR_INTERNAL', message);
+}
+
+/** Calls `f`, rethrowing native errors as {@link LeanAgenticError}. */
+export function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw toError(e);
+  }
+}

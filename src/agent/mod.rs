@@ -1,0 +1,21 @@
+//! Agents' vocabulary: what an action is, what a session remembers, how a plan is made and
+//! how an outcome becomes a reward.
+//!
+//! - [`action`]: [`ActionSpec`] (a registered action) and the [`ActionRegistry`] that holds them;
+//! - [`session`]: per-session context, bounded history and the facts its steps established;
+//! - [`planner`]: ranks registered actions by relevance to a chunk and chains
+//!   preconditions/effects into multi-step plans;
+//! - [`reward`]: turns an [`Outcome`] into a reward, never a constant.
+
+pub mod action;
+pub mod planner;
+pub mod reward;
+pub mod session;
+
+pub use action::{ActionRegistry, ActionSpec};
+pub use planner::{Candidate, Plan, Planner};
+pub use reward::{reward_for, Outcome};
+pub use session::{HistoryEntry, Session, SessionContext};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! Planning: which registered actions fit this chunk, and in which order they can run.
+//!
+//! Relevance of an action to a chunk is the share of its keywords found among the chunk's
+//! words and entity types (weight 0.75) plus the share of its description's content words
+//! found there (weight 0.25). Actions under the `actionThreshold` are dropped — unless none
+//! passes, in which case all stay candidates and the learner decides.
+//!
+//! An action whose preconditions do not hold yet is not dropped: the planner looks for
+//! actions whose effects establish the missing atoms (recursively, up to
+//! `maxPlanningDepth`) and returns the chain, first runnable step first. An action whose
+//! preconditions cannot be established within the depth is reported as blocked.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+
+use super::action::{normalize_atom, ActionSpec};
+
+/// English function words ignored when matching descriptions.
+const STOPWORDS: &[&str] = &[
+    "the", "and", "for", "with", "that", "this", "from", "into", "what", "which", "when", "where",
+    "about", "your", "their", "them", "then", "than", "have", "has", "are", "was", "were", "will",
+    "would", "could", "should", "can", "its", "it's", "you", "our",
+];
+
+/// Lowercased alphanumeric words of `text`.
+pub fn tokenize(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\''))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.trim_matches('\'').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// A ranked candidate action with the plan that would run it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// The action the plan leads to.
+    pub action: Arc<ActionSpec>,
+    /// Relevance to the chunk in [0, 1].
+    pub relevance: f64,
+    /// Action names in execution order; the first is runnable now, the last is `action`.
+    pub plan: Vec<String>,
+}
+
+/// The planner's answer for one chunk.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Runnable candidates, most relevant first.
+    pub candidates: Vec<Candidate>,
+    /// Relevant actions whose preconditions cannot be established, with the missing atoms.
+    pub blocked: Vec<(String, Vec<String>)>,
+}
+
+/// Ranks actions and chains preconditions; stateless and cheap to share.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    /// Minimum relevance for an action to be a candidate.
+    pub threshold: f64,
+    /// Longest precondition chain explored.
+    pub max_depth: usize,
+}
+
+impl Planner {
+    /// Builds a planner.
+    pub fn new(threshold: f64, max_depth: usize) -> Self {
+        Planner {
+            threshold,
+            max_depth: max_depth.max(1),
+        }
+    }
+
+    /// Relevance of `action` to a chunk with these words and entity types.
+    pub fn relevance(
+        action: &ActionSpec,
+        words: &HashSet<String>,
+        entity_types: &HashSet<String>,
+    ) -> f64 {
+        let kw = if action.keywords.is_empty() {
+            0.0
+        } else {
+            let hits = action
+                .keywords
+                .iter()
+                .filter(|k| words.contains(k.as_str()) || entity_types.contains(k.as_str()))
+                .count();
+            (hits as f64 / action.keywords.len().min(2) as f64).min(1.0)
+        };
+        let desc_words: BTreeSet<String> = tokenize(&action.description)
+            .into_iter()
+            .filter(|w| w.len() > 3 && !STOPWORDS.contains(&w.as_str()))
+            .collect();
+        let desc = if desc_words.is_empty() {
+            0.0
+        } else {
+            let hits = desc_words
+                .iter()
+                .filter(|w| words.contains(w.as_str()))
+                .count();
+            (hits as f64 / desc_words.len().min(3) as f64).min(1.0)
+        };
+        0.75 * kw + 0.25 * desc
+    }
+
+    /// Plans for a chunk: candidates with relevance and runnable chains.
+    pub fn plan(
+        &self,
+        actions: &[Arc<ActionSpec>],
+        words: &HashSet<String>,
+        entity_types: &HashSet<String>,
+        facts: &BTreeSet<String>,
+    ) -> Plan {
+        let scored: Vec<(f64, &Arc<ActionSpec>)> = actions
+            .iter()
+            .map(|a| (Self::relevance(a, words, entity_types), a))
+            .collect();
+        let any_pass = scored.iter().any(|(r, _)| *r >= self.threshold && *r > 0.0);
+        let mut out = Plan::default();
+        for (relevance, action) in scored {
+            if any_pass && (relevance < self.threshold || relevance == 0.0) {
+                continue;
+            }
+            let mut visiting = Vec::new();
+            match self.chain(action, actions, facts, self.max_depth, &mut visiting) {
+                Ok(plan) => out.candidates.push(Candidate {
+                    action: action.clone(),
+                    relevance,
+                    plan,
+                }),
+                Err(missing) => out.blocked.push((action.name.clone(), missing)),
+            }
+        }
+        out.candidates.sort_by(|a, b| {
+            b.relevance
+                .total_cmp(&a.relevance)
+                .then_with(|| a.action.name.cmp(&b.action.name))
+        });
+        out
+    }
+
+    /// The chain of actions that makes `target` runnable, or the atoms that cannot be established.
+    fn chain(
+        &self,
+        target: &Arc<ActionSpec>,
+        actions: &[Arc<ActionSpec>],
+        facts: &BTreeSet<String>,
+        depth: usize,
+        visiting: &mut Vec<String>,
+    ) -> Result<Vec<String>, Vec<String>> {
+        let missing: Vec<String> = target
+            .preconditions
+            .iter()
+            .map(|p| normalize_atom(p))
+            .filter(|p| !facts.contains(p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(vec![target.name.clone()]);
+        }
+        if depth <= 1 || visiting.contains(&target.name) {
+            return Err(missing);
+        }
+        visiting.push(target.name.clone());
+        let mut plan: Vec<String> = Vec::new();
+        let mut unmet = Vec::new();
+        for atom in &missing {
+            let provider = actions
+                .iter()
+                .filter(|a| a.name != target.name)
+                .find_map(|a| {
+                    let provides = a.effects.iter().any(|e| normalize_atom(e) == *atom);
+                    if !provides {
+                        return None;
+                    }
+                    self.chain(a, actions, facts, depth - 1, visiting).ok()
+                });
+            match provider {
+                Some(steps) => {
+                    for s in steps {
+                        if !plan.contains(&s) {
+                            plan.push(s);
+                        }
+                    }
+                }
+                None => unmet.push(atom.clone()),
+            }
+        }
+        visiting.pop();
+        if !unmet.is_empty() || plan.len() + 1 > self.max_depth {
+            return Err(if unmet.is_empty() { missing } else { unmet });
+        }
+        plan.push(target.name.clone());
+        Ok(plan)
+    }
+}

@@ -1,0 +1,196 @@
+//! `NativeSystem`: the engine as a JS class. The public `LeanAgenticSystem` wraps it.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::AsyncTask;
+use napi::{Env, Task};
+use napi_derive::napi;
+use serde_json::{json, Value};
+
+use super::error::{parse_json, to_js, to_json};
+use crate::agent::{ActionSpec, Outcome, SessionContext};
+use crate::system::{Begun, Engine, SystemConfig};
+
+/// The engine handle seen from JS.
+#[napi]
+pub struct NativeSystem {
+    engine: Arc<Engine>,
+}
+
+fn begun_json(b: Begun) -> napi::Result<String> {
+    match b {
+        Begun::Done(r) => to_json(&json!({ "done": true, "result": r })),
+        Begun::Pending(p) => to_json(&json!({ "done": false, "pending": p })),
+    }
+}
+
+#[napi]
+impl NativeSystem {
+    /// Opens an engine from a JSON config (`null` for defaults).
+    #[napi(factory, catch_unwind)]
+    pub fn open(config_json: Option<String>) -> napi::Result<Self> {
+        let value: Value = match config_json {
+            Some(text) => parse_json("config", &text)?,
+            None => Value::Null,
+        };
+        let config = SystemConfig::from_json(&value).map_err(to_js)?;
+        let engine = Engine::open(config).map_err(to_js)?;
+        Ok(NativeSystem {
+            engine: Arc::new(engine),
+        })
+    }
+
+    /// The effective configuration, as JSON.
+    #[napi(catch_unwind)]
+    pub fn config(&self) -> napi::Result<String> {
+        to_json(self.engine.config())
+    }
+
+    /// Registers an action from its JSON spec.
+    #[napi(catch_unwind)]
+    pub fn register_action(&self, spec_json: String) -> napi::Result<()> {
+        let spec: ActionSpec = parse_json("action definition", &spec_json)?;
+        self.engine.register_action(spec).map_err(to_js)
+    }
+
+    /// Names of the registered actions.
+    #[napi(catch_unwind)]
+    pub fn action_names(&self) -> Vec<String> {
+        self.engine.action_names()
+    }
+
+    /// Creates (or updates) a session.
+    #[napi(catch_unwind)]
+    pub fn create_session(
+        &self,
+        session_id: String,
+        context_json: Option<String>,
+    ) -> napi::Result<()> {
+        let ctx: SessionContext = match context_json {
+            Some(t) => parse_json("session context", &t)?,
+            None => SessionContext::default(),
+        };
+        self.engine.create_session(&session_id, ctx).map_err(to_js)
+    }
+
+    /// Ends a session.
+    #[napi(catch_unwind)]
+    pub fn end_session(&self, session_id: String) -> napi::Result<()> {
+        self.engine.end_session(&session_id).map_err(to_js)
+    }
+
+    /// A session's history window, as JSON.
+    #[napi(catch_unwind)]
+    pub fn history(&self, session_id: String) -> napi::Result<String> {
+        to_json(&self.engine.history(&session_id).map_err(to_js)?)
+    }
+
+    /// Starts a step: `{done: true, result}` or `{done: false, pending}` as JSON.
+    #[napi(catch_unwind)]
+    pub fn begin(&self, session_id: String, chunk: String) -> napi::Result<String> {
+        begun_json(self.engine.begin(&session_id, &chunk).map_err(to_js)?)
+    }
+
+    /// Completes a pending step with the handler's outcome (JSON); returns the result JSON.
+    #[napi(catch_unwind)]
+    pub fn complete(&self, action_id: String, outcome_json: String) -> napi::Result<String> {
+        let outcome: Outcome = parse_json("handler outcome", &outcome_json)?;
+        to_json(&self.engine.complete(&action_id, outcome).map_err(to_js)?)
+    }
+
+    /// Processes chunks until one needs a handler: `{results, pending}` as JSON.
+    #[napi(catch_unwind)]
+    pub fn process_batch(&self, session_id: String, chunks: Vec<String>) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine
+                .process_batch(&session_id, &chunks)
+                .map_err(to_js)?,
+        )
+    }
+
+    /// The same as `processBatch`, on a worker thread (for large batches and many sessions).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn process_batch_async(
+        &self,
+        session_id: String,
+        chunks: Vec<String>,
+    ) -> AsyncTask<BatchTask> {
+        AsyncTask::new(BatchTask {
+            engine: self.engine.clone(),
+            session_id,
+            chunks,
+        })
+    }
+
+    /// Applies a delayed reward; returns the prediction change as JSON.
+    #[napi(catch_unwind)]
+    pub fn feedback(&self, action_id: String, reward: f64) -> napi::Result<String> {
+        to_json(&self.engine.feedback(&action_id, reward).map_err(to_js)?)
+    }
+
+    /// Aggregate statistics as JSON.
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> napi::Result<String> {
+        to_json(&self.engine.stats().map_err(to_js)?)
+    }
+
+    /// Writes buffered state to the store.
+    #[napi(catch_unwind)]
+    pub fn flush(&self) -> napi::Result<()> {
+        self.engine.flush().map_err(to_js)
+    }
+
+    /// Steps recorded in the store's journal.
+    #[napi(catch_unwind)]
+    pub fn journal_count(&self) -> napi::Result<f64> {
+        self.engine.journal_count().map(|n| n as f64).map_err(to_js)
+    }
+
+    /// Flushes and closes. Idempotent.
+    #[napi(catch_unwind)]
+    pub fn close(&self) -> napi::Result<()> {
+        self.engine.close().map_err(to_js)
+    }
+
+    /// Whether `close` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.engine.is_closed()
+    }
+}
+
+/// A batch processed on the libuv thread pool.
+pub struct BatchTask {
+    engine: Arc<Engine>,
+    session_id: String,
+    chunks: Vec<String>,
+}
+
+impl Task for BatchTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> napi::Result<String> {
+        let engine = self.engine.clone();
+        let (sid, chunks) = (
+            std::mem::take(&mut self.session_id),
+            std::mem::take(&mut self.chunks),
+        );
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            engine.process_batch(&sid, &chunks)
+        }));
+        match res {
+            Ok(Ok(progress)) => to_json(&progress),
+            Ok(Err(e)) => Err(to_js(e)),
+            Err(_) => Err(to_js(crate::error::Error::new(
+                crate::error::ErrorCode::Internal,
+                "the engine panicked while processing the batch",
+            ))),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}

@@ -1,0 +1,191 @@
+//! System configuration: defaults, validation and helpful errors.
+//!
+//! Config arrives from JS as a JSON object. Unknown keys are rejected with the closest known
+//! key as a hint (`learningrate` → "did you mean `learningRate`?"), and every number is
+//! range-checked with a message that names the field and its allowed range.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// The default store location, relative to the working directory.
+pub const DEFAULT_STORE_PATH: &str = "./.lean-agentic/store.db";
+
+/// Configuration of a [`super::Engine`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SystemConfig {
+    /// Store file; `:memory:` keeps everything in memory.
+    pub path: String,
+    /// Verify every action before it runs.
+    pub enable_formal_verification: bool,
+    /// Learner step size, in (0, 10].
+    pub learning_rate: f64,
+    /// Longest precondition chain the planner builds, 1..=32.
+    pub max_planning_depth: usize,
+    /// Minimum relevance for an action to be considered, in [0, 1].
+    pub action_threshold: f64,
+    /// Share of choices spent exploring, in [0, 1].
+    pub exploration_rate: f64,
+    /// Steps of history each session keeps, 1..=100000.
+    pub history_window: usize,
+    /// Largest accepted chunk in bytes, 1..=64 MiB.
+    pub max_chunk_bytes: usize,
+    /// Default handler timeout in milliseconds.
+    pub handler_timeout_ms: u64,
+    /// Seed for exploration randomness (reproducible runs); random when absent.
+    pub seed: Option<u64>,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        SystemConfig {
+            path: DEFAULT_STORE_PATH.to_string(),
+            enable_formal_verification: true,
+            learning_rate: 0.1,
+            max_planning_depth: 3,
+            action_threshold: 0.1,
+            exploration_rate: 0.1,
+            history_window: 20,
+            max_chunk_bytes: 1 << 20,
+            handler_timeout_ms: 30_000,
+            seed: None,
+        }
+    }
+}
+
+/// The keys `SystemConfig` accepts, as spelled in JS.
+pub const CONFIG_KEYS: &[&str] = &[
+    "path",
+    "enableFormalVerification",
+    "learningRate",
+    "maxPlanningDepth",
+    "actionThreshold",
+    "explorationRate",
+    "historyWindow",
+    "maxChunkBytes",
+    "handlerTimeoutMs",
+    "seed",
+];
+
+impl SystemConfig {
+    /// Parses and validates a config object (`null`/absent means all defaults).
+    pub fn from_json(value: &Value) -> Result<Self> {
+        let obj = match value {
+            Value::Null => return Ok(SystemConfig::default()),
+            Value::Object(o) => o,
+            other => {
+                return err(
+                    ErrorCode::InvalidConfig,
+                    format!("config must be an object, got {}", json_type(other)),
+                )
+            }
+        };
+        for key in obj.keys() {
+            if !CONFIG_KEYS.contains(&key.as_str()) {
+                let hint = closest(key, CONFIG_KEYS)
+                    .map(|k| format!("; did you mean `{k}`?"))
+                    .unwrap_or_default();
+                return err(
+                    ErrorCode::InvalidConfig,
+                    format!(
+                        "unknown config key `{key}`{hint} (known keys: {})",
+                        CONFIG_KEYS.join(", ")
+                    ),
+                );
+            }
+        }
+        let cfg: SystemConfig = serde_json::from_value(value.clone())
+            .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("invalid config: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every field's range.
+    pub fn validate(&self) -> Result<()> {
+        range_f64("learningRate", self.learning_rate, 0.0, 10.0, false)?;
+        range_f64("actionThreshold", self.action_threshold, 0.0, 1.0, true)?;
+        range_f64("explorationRate", self.exploration_rate, 0.0, 1.0, true)?;
+        range_usize("maxPlanningDepth", self.max_planning_depth, 1, 32)?;
+        range_usize("historyWindow", self.history_window, 1, 100_000)?;
+        range_usize("maxChunkBytes", self.max_chunk_bytes, 1, 64 << 20)?;
+        if self.handler_timeout_ms == 0 || self.handler_timeout_ms > 3_600_000 {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "handlerTimeoutMs must be between 1 and 3600000 milliseconds, got {}",
+                    self.handler_timeout_ms
+                ),
+            );
+        }
+        if self.path.trim().is_empty() {
+            return err(
+                ErrorCode::InvalidConfig,
+                "path must be a file path or ':memory:', got an empty string",
+            );
+        }
+        Ok(())
+    }
+}
+
+fn range_f64(name: &str, v: f64, lo: f64, hi: f64, lo_inclusive: bool) -> Result<()> {
+    let ok = v.is_finite() && (if lo_inclusive { v >= lo } else { v > lo }) && v <= hi;
+    if ok {
+        Ok(())
+    } else {
+        let open = if lo_inclusive { '[' } else { '(' };
+        err(
+            ErrorCode::InvalidConfig,
+            format!("{name} must be a finite number in {open}{lo}, {hi}], got {v}"),
+        )
+    }
+}
+
+fn range_usize(name: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        err(
+            ErrorCode::InvalidConfig,
+            format!("{name} must be an integer from {lo} to {hi}, got {v}"),
+        )
+    }
+}
+
+/// The JSON type name of a value, for messages.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The known key closest to `key` by case-insensitive edit distance, if close enough.
+pub fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let k = key.to_lowercase();
+    known
+        .iter()
+        .map(|c| (edit_distance(&k, &c.to_lowercase()), *c))
+        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

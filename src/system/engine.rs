@@ -1,0 +1,716 @@
+//! The engine: the loop's stages wired together, safe to share across threads.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::config::SystemConfig;
+use super::interim::{ContextFeatures, Entity, EntityExtractor, KnowledgeGraph, Learner};
+use super::journal::{Journal, JournalRow};
+use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
+use super::verify::{Decision, Unconfigured, Verification, Verifier, VerifyRequest};
+use crate::agent::planner::tokenize;
+use crate::agent::{
+    reward_for, ActionRegistry, ActionSpec, Outcome, Planner, Session, SessionContext,
+};
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// How many finished steps stay addressable for delayed `feedback`.
+const FEEDBACK_WINDOW: usize = 10_000;
+
+/// Aggregate statistics.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemStats {
+    /// Distinct entities in the knowledge graph.
+    pub total_entities: u64,
+    /// Relations in the knowledge graph.
+    pub total_relations: u64,
+    /// Theorems proved and stored.
+    pub total_theorems: u64,
+    /// Learner updates applied (including delayed feedback).
+    pub learning_iterations: u64,
+    /// Steps finished.
+    pub total_actions: u64,
+    /// Mean reward over finished steps.
+    pub average_reward: f64,
+    /// Live sessions.
+    pub sessions: u64,
+    /// Steps that succeeded.
+    pub successful_actions: u64,
+    /// Steps denied by verification.
+    pub denied_actions: u64,
+}
+
+/// The answer to a delayed `feedback` call.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackResult {
+    /// The step the reward was for.
+    pub action_id: String,
+    /// The action that step ran.
+    pub action: String,
+    /// The learner's prediction before the update.
+    pub predicted_before: f64,
+    /// The prediction after the update.
+    pub predicted_after: f64,
+}
+
+/// What a step needs between `begin` and `complete`.
+struct InFlight {
+    session: Arc<Session>,
+    input: String,
+    features: Arc<ContextFeatures>,
+    action: Arc<ActionSpec>,
+    view: ActionView,
+    plan: Vec<String>,
+    verification: Verification,
+    entities: Vec<Entity>,
+    propensity: f64,
+    explored: bool,
+    started: Instant,
+    timeout_ms: u64,
+}
+
+/// Kept after a step finishes, for delayed feedback.
+struct Finished {
+    features: Arc<ContextFeatures>,
+    action: String,
+}
+
+/// Running totals, updated without locks.
+#[derive(Default)]
+struct Counters {
+    actions: AtomicU64,
+    successes: AtomicU64,
+    denied: AtomicU64,
+    /// Sum of rewards in micro-units, so it can be atomic.
+    reward_micros: std::sync::atomic::AtomicI64,
+}
+
+/// The Plan–Act–Observe–Learn engine.
+pub struct Engine {
+    config: SystemConfig,
+    closed: AtomicBool,
+    actions: ActionRegistry,
+    sessions: DashMap<String, Arc<Session>>,
+    planner: Planner,
+    extractor: EntityExtractor,
+    graph: KnowledgeGraph,
+    learner: Learner,
+    verifier: RwLock<Arc<dyn Verifier>>,
+    in_flight: DashMap<String, InFlight>,
+    finished: DashMap<String, Finished>,
+    finished_order: Mutex<VecDeque<String>>,
+    journal: Journal,
+    seq: AtomicU64,
+    counters: Counters,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Engine {
+    /// Opens an engine with its store.
+    pub fn open(config: SystemConfig) -> Result<Engine> {
+        config.validate()?;
+        let journal = Journal::open(&config.path)?;
+        Ok(Engine {
+            planner: Planner::new(config.action_threshold, config.max_planning_depth),
+            learner: Learner::new(config.learning_rate, config.exploration_rate, config.seed),
+            config,
+            closed: AtomicBool::new(false),
+            actions: ActionRegistry::new(),
+            sessions: DashMap::new(),
+            extractor: EntityExtractor,
+            graph: KnowledgeGraph::default(),
+            verifier: RwLock::new(Arc::new(Unconfigured)),
+            in_flight: DashMap::new(),
+            finished: DashMap::new(),
+            finished_order: Mutex::new(VecDeque::new()),
+            journal,
+            seq: AtomicU64::new(0),
+            counters: Counters::default(),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &SystemConfig {
+        &self.config
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            err(
+                ErrorCode::Closed,
+                "the system is closed; open a new one with LeanAgenticSystem.open()",
+            )
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Replaces the verifier.
+    pub fn set_verifier(&self, verifier: Arc<dyn Verifier>) {
+        *self.verifier.write() = verifier;
+    }
+
+    /// Registers (or replaces) an action.
+    pub fn register_action(&self, spec: ActionSpec) -> Result<()> {
+        self.ensure_open()?;
+        self.actions.register(spec).map(|_| ())
+    }
+
+    /// Names of registered actions.
+    pub fn action_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.actions.names().into_iter().collect();
+        v.sort();
+        v
+    }
+
+    /// Creates a session, or updates an existing session's context (keeping its history).
+    pub fn create_session(&self, id: &str, context: SessionContext) -> Result<()> {
+        self.ensure_open()?;
+        if id.trim().is_empty() || id.len() > 256 {
+            return err(
+                ErrorCode::InvalidInput,
+                "session id must be a non-empty string of at most 256 characters",
+            );
+        }
+        let fresh = Arc::new(Session::new(
+            id.to_string(),
+            context,
+            self.config.history_window,
+        ));
+        if let Some(old) = self.sessions.get(id) {
+            let history = old.history();
+            let facts = old.facts();
+            fresh.with_state(|st| {
+                st.history = history.into();
+                st.facts.extend(facts);
+            });
+        }
+        self.sessions.insert(id.to_string(), fresh);
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub fn end_session(&self, id: &str) -> Result<()> {
+        self.ensure_open()?;
+        self.sessions
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| unknown_session(id))
+    }
+
+    fn session(&self, id: &str) -> Result<Arc<Session>> {
+        self.sessions
+            .get(id)
+            .map(|s| s.clone())
+            .ok_or_else(|| unknown_session(id))
+    }
+
+    /// A session's history window.
+    pub fn history(&self, session_id: &str) -> Result<Vec<crate::agent::HistoryEntry>> {
+        self.ensure_open()?;
+        Ok(self.session(session_id)?.history())
+    }
+
+    fn check_chunk(&self, chunk: &str) -> Result<()> {
+        if chunk.len() > self.config.max_chunk_bytes {
+            return err(
+                ErrorCode::ChunkTooLarge,
+                format!(
+                    "chunk is {} bytes, over the limit of {} (raise maxChunkBytes or split the text)",
+                    chunk.len(),
+                    self.config.max_chunk_bytes
+                ),
+            );
+        }
+        if chunk.trim().is_empty() {
+            return err(
+                ErrorCode::EmptyChunk,
+                "chunk is empty; pass some text to process",
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs a step up to execution: finishes it natively, or hands it to a JS handler.
+    pub fn begin(&self, session_id: &str, chunk: &str) -> Result<Begun> {
+        self.ensure_open()?;
+        let started = Instant::now();
+        self.check_chunk(chunk)?;
+        let session = self.session(session_id)?;
+        let actions = self.actions.snapshot();
+        if actions.is_empty() {
+            return err(
+                ErrorCode::UnknownAction,
+                "no actions are registered; call registerAction first",
+            );
+        }
+        let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
+
+        // Perceive: entities and the knowledge graph.
+        let entities = self.extractor.extract(chunk);
+        self.graph.ingest(&entities);
+
+        // Plan.
+        let words: Vec<String> = tokenize(chunk);
+        let word_set: HashSet<String> = words.iter().cloned().collect();
+        let type_set: HashSet<String> = entities
+            .iter()
+            .map(|e| e.entity_type.to_lowercase())
+            .collect();
+        let facts = session.facts();
+        let plan = self.planner.plan(&actions, &word_set, &type_set, &facts);
+        let prefs: Vec<(String, String)> = session
+            .context
+            .preferences
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        let features = Arc::new(ContextFeatures::new(
+            words.iter().map(String::as_str),
+            entities.iter().map(|e| e.entity_type.as_str()),
+            &prefs,
+        ));
+        let params = parameters(chunk, &entities);
+        if plan.candidates.is_empty() {
+            let reasons: Vec<String> = plan
+                .blocked
+                .iter()
+                .map(|(a, missing)| format!("{a} needs {}", missing.join(", ")))
+                .collect();
+            return Ok(Begun::Done(Box::new(self.nothing_runnable(
+                action_id, &session, params, entities, reasons, started,
+            ))));
+        }
+
+        // Score and select.
+        let scores: Vec<f64> = plan
+            .candidates
+            .iter()
+            .map(|c| {
+                let predicted = self.predicted(&features, &c.action);
+                predicted + 0.3 * c.relevance
+            })
+            .collect();
+        let choice = self.learner.choose(&scores);
+        let chosen = &plan.candidates[choice.index];
+        let first = self.actions.get(&chosen.plan[0])?;
+        let view = ActionView {
+            action_type: first.name.clone(),
+            description: first.description.clone(),
+            parameters: params,
+            tool_calls: first.tool_calls.clone(),
+            expected_reward: self.predicted(&features, &first),
+        };
+
+        // Verify.
+        let verification = if self.config.enable_formal_verification {
+            let (prior_steps, step_index) = session.with_state(|st| {
+                (
+                    st.history
+                        .iter()
+                        .map(|h| h.action.clone())
+                        .collect::<Vec<_>>(),
+                    st.steps,
+                )
+            });
+            self.verifier.read().verify(&VerifyRequest {
+                session: &session,
+                action: &first,
+                params: &view.parameters,
+                prior_steps: &prior_steps,
+                step_index,
+            })
+        } else {
+            Verification::skipped(
+                "formal verification is disabled (enableFormalVerification: false)",
+            )
+        };
+        let timeout_ms = first.timeout_ms.unwrap_or(self.config.handler_timeout_ms);
+        let flight = InFlight {
+            session,
+            input: truncate(chunk, 200),
+            features,
+            action: first.clone(),
+            view,
+            plan: chosen.plan.clone(),
+            verification,
+            entities,
+            propensity: choice.propensity,
+            explored: choice.explored,
+            started,
+            timeout_ms,
+        };
+
+        if flight.verification.decision == Decision::Deny {
+            let outcome = Outcome {
+                success: false,
+                result: Value::Null,
+                denied: true,
+                error: Some(format!(
+                    "denied by verification: {}",
+                    flight.verification.reasons.join("; ")
+                )),
+                error_code: Some("ERR_DENIED".into()),
+                ..Outcome::default()
+            };
+            return self
+                .finish(action_id, flight, outcome)
+                .map(|r| Begun::Done(Box::new(r)));
+        }
+        if first.has_handler {
+            let pending = PendingStep {
+                action_id: action_id.clone(),
+                session_id: flight.session.id.clone(),
+                action: flight.view.clone(),
+                plan: flight.plan.clone(),
+                verification: flight.verification.clone(),
+                entities: flight.entities.clone(),
+                timeout_ms,
+            };
+            self.in_flight.insert(action_id, flight);
+            return Ok(Begun::Pending(Box::new(pending)));
+        }
+        let outcome = builtin_execute(&first, &flight.entities, chosen.relevance);
+        self.finish(action_id, flight, outcome)
+            .map(|r| Begun::Done(Box::new(r)))
+    }
+
+    /// Completes a step that waited for its handler.
+    pub fn complete(&self, action_id: &str, outcome: Outcome) -> Result<StepResult> {
+        self.ensure_open()?;
+        let (_, flight) = self.in_flight.remove(action_id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                format!("no step {action_id:?} is waiting for a handler result (already completed, or never started)"),
+            )
+        })?;
+        self.finish(action_id.to_string(), flight, outcome)
+    }
+
+    /// Processes chunks in order until one needs a JS handler.
+    pub fn process_batch<S: AsRef<str>>(
+        &self,
+        session_id: &str,
+        chunks: &[S],
+    ) -> Result<BatchProgress> {
+        self.ensure_open()?;
+        self.session(session_id)?;
+        for (i, c) in chunks.iter().enumerate() {
+            self.check_chunk(c.as_ref())
+                .map_err(|e| Error::new(e.code, format!("chunk {i}: {}", e.message)))?;
+        }
+        let mut results = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            match self.begin(session_id, c.as_ref())? {
+                Begun::Done(r) => results.push(*r),
+                Begun::Pending(p) => {
+                    return Ok(BatchProgress {
+                        results,
+                        pending: Some(*p),
+                    })
+                }
+            }
+        }
+        Ok(BatchProgress {
+            results,
+            pending: None,
+        })
+    }
+
+    fn finish(&self, action_id: String, flight: InFlight, outcome: Outcome) -> Result<StepResult> {
+        let latency = flight.started.elapsed();
+        let reward = reward_for(
+            &outcome,
+            latency.as_secs_f64() * 1e3,
+            flight.timeout_ms as f64,
+        );
+        let (reward, learn_error) = match reward {
+            Ok(r) => (r, None),
+            Err(e) => (-1.0, Some(e)),
+        };
+        let learned = learn_error.is_none();
+        if learned {
+            let base = flight.action.expected_reward.unwrap_or(0.0);
+            self.learner
+                .update(&flight.features, &flight.action.name, base, reward)?;
+        }
+        let success = outcome.success && learn_error.is_none();
+        let now = now_ms();
+        flight.session.record(
+            crate::agent::HistoryEntry {
+                step_id: action_id.clone(),
+                input: flight.input.clone(),
+                action: flight.action.name.clone(),
+                success,
+                reward,
+                timestamp: now,
+            },
+            &flight.action.effects,
+        );
+        self.counters.actions.fetch_add(1, Ordering::Relaxed);
+        if success {
+            self.counters.successes.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.denied {
+            self.counters.denied.fetch_add(1, Ordering::Relaxed);
+        }
+        self.counters
+            .reward_micros
+            .fetch_add((reward * 1e6) as i64, Ordering::Relaxed);
+        self.journal.append(JournalRow {
+            id: action_id.clone(),
+            session: flight.session.id.clone(),
+            action: flight.action.name.clone(),
+            success,
+            reward,
+            propensity: flight.propensity,
+            decision: format!("{:?}", flight.verification.decision).to_lowercase(),
+            latency_us: latency.as_micros() as u64,
+            at_ms: now,
+        })?;
+        self.remember(&action_id, &flight);
+        if let Some(e) = learn_error {
+            return Err(e);
+        }
+        let changes = if success && outcome.changes.is_null() && !flight.action.effects.is_empty() {
+            json!({ "effects": flight.action.effects })
+        } else {
+            outcome.changes
+        };
+        Ok(StepResult {
+            action_id,
+            session_id: flight.session.id.clone(),
+            verified: flight.verification.decision == Decision::Allow,
+            action: flight.view,
+            plan: flight.plan,
+            observation: Observation {
+                success,
+                result: outcome.result,
+                changes,
+                timestamp: now,
+                error: outcome.error,
+                error_code: outcome.error_code,
+            },
+            reward,
+            verification: flight.verification,
+            entities: flight.entities,
+            propensity: flight.propensity,
+            explored: flight.explored,
+            learned,
+            latency_us: flight.started.elapsed().as_micros() as u64,
+        })
+    }
+
+    fn remember(&self, action_id: &str, flight: &InFlight) {
+        self.finished.insert(
+            action_id.to_string(),
+            Finished {
+                features: flight.features.clone(),
+                action: flight.action.name.clone(),
+            },
+        );
+        let mut order = self.finished_order.lock();
+        order.push_back(action_id.to_string());
+        while order.len() > FEEDBACK_WINDOW {
+            if let Some(old) = order.pop_front() {
+                self.finished.remove(&old);
+            }
+        }
+    }
+
+    fn nothing_runnable(
+        &self,
+        action_id: String,
+        session: &Arc<Session>,
+        params: Value,
+        entities: Vec<Entity>,
+        reasons: Vec<String>,
+        started: Instant,
+    ) -> StepResult {
+        let message = format!("no action can run: {}", reasons.join("; "));
+        StepResult {
+            action_id,
+            session_id: session.id.clone(),
+            action: ActionView {
+                action_type: "none".into(),
+                description: "no registered action can run now".into(),
+                parameters: params,
+                tool_calls: vec![],
+                expected_reward: 0.0,
+            },
+            plan: vec![],
+            observation: Observation {
+                success: false,
+                result: Value::Null,
+                changes: Value::Null,
+                timestamp: now_ms(),
+                error: Some(message.clone()),
+                error_code: None,
+            },
+            reward: 0.0,
+            verified: false,
+            verification: Verification::skipped(message),
+            entities,
+            propensity: 1.0,
+            explored: false,
+            learned: false,
+            latency_us: started.elapsed().as_micros() as u64,
+        }
+    }
+
+    /// The learner's predicted reward of `action`: its declared prior plus what was learned.
+    fn predicted(&self, features: &ContextFeatures, action: &ActionSpec) -> f64 {
+        action.expected_reward.unwrap_or(0.0) + self.learner.predict(features, &action.name)
+    }
+
+    /// Applies a delayed reward to a finished step.
+    pub fn feedback(&self, action_id: &str, reward: f64) -> Result<FeedbackResult> {
+        self.ensure_open()?;
+        if !reward.is_finite() {
+            return err(
+                ErrorCode::InvalidReward,
+                format!("reward must be a finite number, got {reward}"),
+            );
+        }
+        let (features, action_name) = {
+            let f = self.finished.get(action_id).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "unknown action id {action_id:?}: feedback applies to the last {FEEDBACK_WINDOW} finished steps"
+                    ),
+                )
+            })?;
+            (f.features.clone(), f.action.clone())
+        };
+        let base = self
+            .actions
+            .get(&action_name)
+            .ok()
+            .and_then(|a| a.expected_reward)
+            .unwrap_or(0.0);
+        let before = base + self.learner.predict(&features, &action_name);
+        self.learner.update(&features, &action_name, base, reward)?;
+        let after = base + self.learner.predict(&features, &action_name);
+        Ok(FeedbackResult {
+            action_id: action_id.to_string(),
+            action: action_name,
+            predicted_before: before,
+            predicted_after: after,
+        })
+    }
+
+    /// Aggregate statistics.
+    pub fn stats(&self) -> Result<SystemStats> {
+        self.ensure_open()?;
+        let actions = self.counters.actions.load(Ordering::Relaxed);
+        let reward_sum = self.counters.reward_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        Ok(SystemStats {
+            total_entities: self.graph.entity_count() as u64,
+            total_relations: self.graph.relation_count() as u64,
+            total_theorems: 0,
+            learning_iterations: self.learner.iterations.load(Ordering::Relaxed),
+            total_actions: actions,
+            average_reward: if actions == 0 {
+                0.0
+            } else {
+                reward_sum / actions as f64
+            },
+            sessions: self.sessions.len() as u64,
+            successful_actions: self.counters.successes.load(Ordering::Relaxed),
+            denied_actions: self.counters.denied.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Writes buffered state to the store.
+    pub fn flush(&self) -> Result<()> {
+        self.ensure_open()?;
+        self.journal.flush().map(|_| ())
+    }
+
+    /// Steps persisted in the store's journal.
+    pub fn journal_count(&self) -> Result<u64> {
+        self.ensure_open()?;
+        self.journal.count()
+    }
+
+    /// Flushes everything and closes; later calls fail with `ERR_CLOSED`. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.in_flight.clear();
+        self.journal.close()
+    }
+
+    /// Whether `close` was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+fn unknown_session(id: &str) -> Error {
+    Error::new(
+        ErrorCode::UnknownSession,
+        format!("unknown session {id:?}; create it with createContext({id:?}) first"),
+    )
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The action's parameters: the text and its entities grouped by type.
+fn parameters(chunk: &str, entities: &[Entity]) -> Value {
+    let mut by_type: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for e in entities {
+        by_type.entry(&e.entity_type).or_default().push(&e.name);
+    }
+    json!({ "text": chunk, "entities": by_type })
+}
+
+/// Executes an action that has no JS handler. Its result records what it acted on; it
+/// succeeds when it was relevant to the chunk, and its reward grows with that relevance.
+fn builtin_execute(action: &ActionSpec, entities: &[Entity], relevance: f64) -> Outcome {
+    let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
+    Outcome {
+        success: relevance > 0.0,
+        result: json!({
+            "handledBy": "builtin",
+            "action": action.name,
+            "summary": format!("{}: {}", action.name, action.description),
+            "entities": names,
+            "relevance": relevance,
+        }),
+        reward: Some(2.0 * relevance - 1.0),
+        changes: Value::Null,
+        error: if relevance > 0.0 {
+            None
+        } else {
+            Some("the action was not relevant to the chunk".into())
+        },
+        ..Outcome::default()
+    }
+}

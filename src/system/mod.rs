@@ -1,0 +1,24 @@
+//! The system: one [`Engine`] runs the Plan–Act–Observe–Learn loop for many sessions.
+//!
+//! A step is split in two so that handlers written in JavaScript can run in between
+//! without the engine holding any lock: [`Engine::begin`] extracts entities, updates the
+//! graph, plans, scores, selects and verifies; it either finishes the step itself (built-in
+//! action, denial) or returns a [`PendingStep`]; [`Engine::complete`] takes the handler's
+//! outcome, computes the reward, learns and records history. Sessions live in a concurrent
+//! map and lock only themselves.
+
+mod config;
+mod engine;
+pub mod interim;
+mod journal;
+mod step;
+mod verify;
+
+pub use config::{closest, json_type, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
+pub use engine::{Engine, FeedbackResult, SystemStats};
+pub use journal::{Journal, JournalRow};
+pub use step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
+pub use verify::{Decision, Unconfigured, Verification, Verifier, VerifyRequest};
+
+#[cfg(test)]
+mod tests;

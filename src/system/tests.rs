@@ -1,0 +1,267 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::agent::{ActionSpec, Outcome, SessionContext};
+use crate::error::ErrorCode;
+
+fn engine() -> Engine {
+    let cfg = SystemConfig {
+        path: ":memory:".into(),
+        seed: Some(7),
+        ..SystemConfig::default()
+    };
+    Engine::open(cfg).unwrap()
+}
+
+fn action(name: &str, keywords: &[&str], handler: bool) -> ActionSpec {
+    ActionSpec {
+        name: name.into(),
+        description: format!("{name} something"),
+        keywords: keywords.iter().map(|s| s.to_string()).collect(),
+        tool_calls: vec![],
+        preconditions: vec![],
+        effects: vec![],
+        expected_reward: None,
+        has_handler: handler,
+        timeout_ms: None,
+    }
+}
+
+#[test]
+fn config_rejects_typos_and_ranges() {
+    let e = SystemConfig::from_json(&json!({"learningrate": 0.1})).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    assert!(e.message.contains("learningRate"), "{}", e.message);
+    let e = SystemConfig::from_json(&json!({"learningRate": -1})).unwrap_err();
+    assert!(e.message.contains("learningRate"));
+    let e = SystemConfig::from_json(&json!({"explorationRate": 2})).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    assert!(SystemConfig::from_json(&json!(null)).is_ok());
+    assert!(SystemConfig::from_json(&json!([1])).is_err());
+}
+
+#[test]
+fn builtin_step_runs_natively_and_learns() {
+    let e = engine();
+    e.register_action(action("weather", &["weather"], false))
+        .unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let Begun::Done(r) = e.begin("s", "What is the weather in Tokyo?").unwrap() else {
+        panic!("a builtin action finishes natively")
+    };
+    assert_eq!(r.action.action_type, "weather");
+    assert!(r.observation.success);
+    assert!(r.learned);
+    assert!(!r.verified, "no verifier: never a fake pass");
+    assert_eq!(r.verification.decision, Decision::Skipped);
+    let stats = e.stats().unwrap();
+    assert_eq!(stats.total_actions, 1);
+    assert_eq!(stats.learning_iterations, 1);
+}
+
+#[test]
+fn handler_steps_complete_and_rewards_move_predictions() {
+    let e = engine();
+    e.register_action(action("good", &["weather"], true))
+        .unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let Begun::Pending(p) = e.begin("s", "weather please").unwrap() else {
+        panic!("handler step")
+    };
+    let before = p.action.expected_reward;
+    let r = e
+        .complete(
+            &p.action_id,
+            Outcome {
+                success: true,
+                ..Outcome::default()
+            },
+        )
+        .unwrap();
+    assert!(r.reward > 0.9);
+    let Begun::Pending(p2) = e.begin("s", "weather please").unwrap() else {
+        panic!()
+    };
+    assert!(
+        p2.action.expected_reward > before,
+        "prediction rose after a positive reward"
+    );
+    assert_eq!(
+        e.complete(&p.action_id, Outcome::default())
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+    e.complete(&p2.action_id, Outcome::default()).unwrap();
+}
+
+#[test]
+fn invalid_inputs_have_codes() {
+    let e = engine();
+    e.create_session("s", SessionContext::default()).unwrap();
+    assert_eq!(
+        e.begin("s", "hello").unwrap_err().code,
+        ErrorCode::UnknownAction
+    );
+    e.register_action(action("a", &["x"], false)).unwrap();
+    assert_eq!(e.begin("s", "   ").unwrap_err().code, ErrorCode::EmptyChunk);
+    assert_eq!(
+        e.begin("nope", "hi").unwrap_err().code,
+        ErrorCode::UnknownSession
+    );
+    let big = "x".repeat((1 << 20) + 1);
+    assert_eq!(
+        e.begin("s", &big).unwrap_err().code,
+        ErrorCode::ChunkTooLarge
+    );
+    assert_eq!(
+        e.feedback("act-999", 1.0).unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    let Begun::Done(r) = e.begin("s", "x marks").unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        e.feedback(&r.action_id, f64::INFINITY).unwrap_err().code,
+        ErrorCode::InvalidReward
+    );
+    assert!(e.feedback(&r.action_id, 1.0).is_ok());
+    e.close().unwrap();
+    assert_eq!(e.begin("s", "x").unwrap_err().code, ErrorCode::Closed);
+    assert_eq!(e.stats().unwrap_err().code, ErrorCode::Closed);
+    e.close().unwrap();
+}
+
+#[test]
+fn nan_handler_reward_is_rejected_but_recorded() {
+    let e = engine();
+    e.register_action(action("a", &["x"], true)).unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let Begun::Pending(p) = e.begin("s", "x").unwrap() else {
+        panic!()
+    };
+    let err = e
+        .complete(
+            &p.action_id,
+            Outcome {
+                success: true,
+                reward: Some(f64::NAN),
+                ..Outcome::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidReward);
+    assert_eq!(e.stats().unwrap().learning_iterations, 0);
+    assert_eq!(e.history("s").unwrap().len(), 1);
+    assert!(!e.history("s").unwrap()[0].success);
+}
+
+struct DenyPay;
+impl Verifier for DenyPay {
+    fn verify(&self, r: &VerifyRequest<'_>) -> Verification {
+        if r.action.name == "pay" {
+            Verification {
+                decision: Decision::Deny,
+                reasons: vec!["payments need approval".into()],
+                details: Default::default(),
+            }
+        } else {
+            Verification {
+                decision: Decision::Allow,
+                reasons: vec![],
+                details: Default::default(),
+            }
+        }
+    }
+}
+
+#[test]
+fn denied_actions_are_not_executed() {
+    let e = engine();
+    e.set_verifier(Arc::new(DenyPay));
+    e.register_action(action("pay", &["pay"], true)).unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let Begun::Done(r) = e.begin("s", "pay the invoice").unwrap() else {
+        panic!("a denied step never reaches its handler")
+    };
+    assert!(!r.observation.success);
+    assert!(!r.verified);
+    assert!(r.reward < 0.0);
+    assert_eq!(e.stats().unwrap().denied_actions, 1);
+}
+
+#[test]
+fn batches_stop_at_handler_steps() {
+    let e = engine();
+    e.register_action(action("note", &["note"], false)).unwrap();
+    e.register_action(action("call", &["call"], true)).unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let chunks = ["note one", "note two", "call me", "note three"];
+    let p = e.process_batch("s", &chunks).unwrap();
+    assert_eq!(p.results.len(), 2);
+    assert_eq!(p.pending.as_ref().unwrap().action.action_type, "call");
+}
+
+#[test]
+fn sessions_run_concurrently_without_cross_talk() {
+    let e = Arc::new(engine());
+    e.register_action(action("note", &["note"], false)).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let e = e.clone();
+            std::thread::spawn(move || {
+                let id = format!("s{t}");
+                e.create_session(&id, SessionContext::default()).unwrap();
+                for i in 0..50 {
+                    e.begin(&id, &format!("note {t} {i}")).unwrap();
+                }
+                e.history(&id).unwrap()
+            })
+        })
+        .collect();
+    for (t, th) in threads.into_iter().enumerate() {
+        let h = th.join().unwrap();
+        assert_eq!(h.len(), 20, "history window");
+        assert!(h.iter().all(|x| x.input.starts_with(&format!("note {t} "))));
+    }
+    assert_eq!(e.stats().unwrap().total_actions, 400);
+    assert_eq!(e.journal_count().unwrap(), 400);
+}
+
+#[test]
+fn journal_persists_across_reopen() {
+    let dir = std::env::temp_dir().join(format!("la-journal-{}", std::process::id()));
+    let path = dir.join("store.db");
+    let cfg = SystemConfig {
+        path: path.to_string_lossy().into(),
+        ..SystemConfig::default()
+    };
+    {
+        let e = Engine::open(cfg.clone()).unwrap();
+        e.register_action(action("note", &["note"], false)).unwrap();
+        e.create_session("s", SessionContext::default()).unwrap();
+        for i in 0..10 {
+            e.begin("s", &format!("note {i}")).unwrap();
+        }
+        e.close().unwrap();
+    }
+    let e = Engine::open(cfg).unwrap();
+    assert_eq!(e.journal_count().unwrap(), 10);
+    e.close().unwrap();
+    std::fs::write(
+        dir.join("bad.db"),
+        b"this is not a database, just text padding it out".repeat(100),
+    )
+    .unwrap();
+    let bad = SystemConfig {
+        path: dir.join("bad.db").to_string_lossy().into(),
+        ..SystemConfig::default()
+    };
+    assert_eq!(
+        Engine::open(bad).err().unwrap().code,
+        crate::error::ErrorCode::StoreCorrupt
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
