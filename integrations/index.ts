@@ -5,3 +5,19 @@ export { LeanAgenticSystem } from './system';
 export { LeanAgenticError, toError } from './errors';
 export type { ErrorCode } from './errors';
 export * from './types';
+export { processStream } from './stream';
+export type { StreamOptions } from './stream';
+export { fromWebSocket, fromSSE, fromHttpStream, fromByteStream } from './transports';
+export type {
+  StreamSource,
+  SSESource,
+  SourceStats,
+  TransportError,
+  TransportErrorCode,
+  WebSocketSourceOptions,
+  SSESourceOptions,
+  HttpStreamOptions,
+  LineStreamOptions,
+} from './transports';
+export { createServer } from './server';
+export type { ServerOptions, LeanAgenticService } from './server';

@@ -14,6 +14,11 @@ export interface NativeSystemHandle {
   complete(actionId: string, outcomeJson: string): string;
   processBatch(sessionId: string, chunks: string[]): string;
   processBatchAsync(sessionId: string, chunks: string[]): Promise<string>;
+  loadPolicies(policies: string, schema?: string | null): string;
+  setEntities(entitiesJson: string): number;
+  verifyAction(actionJson: string, contextJson: string): string;
+  verifyActionAsync(actionJson: string, contextJson: string): Promise<string>;
+  verifyWorkflow(workflowJson: string, propertiesJson: string): string;
   feedback(actionId: string, reward: number): string;
   stats(): string;
   flush(): void;
@@ -24,6 +29,7 @@ export interface NativeSystemHandle {
 
 interface NativeModule {
   NativeSystem: { open(configJson?: string | null): NativeSystemHandle };
+  checkCertificate(certificateJson: string, policies: string, schema?: string | null, entitiesJson?: string | null): string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

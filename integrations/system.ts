@@ -7,9 +7,17 @@
  * handler never leave native code, and batches cross the boundary once per handler call.
  */
 
-import { call, LeanAgenticError } from './errors';
+import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
+import { processStream, StreamOptions } from './stream';
 import type {
+  ActionToVerify,
+  ActionVerification,
+  PolicySetInfo,
+  VerifyContext,
+  Workflow,
+  WorkflowProperty,
+  WorkflowReport,
   ActionDefinition,
   ActionHandler,
   ContextOptions,
@@ -183,6 +191,80 @@ export class LeanAgenticSystem {
     return out;
   }
 
+  /**
+   * Processes a stream of chunks (any iterable or async iterable, e.g. `fromWebSocket(url)`)
+   * with backpressure; yields results in order, batching boundary crossings.
+   */
+  processStream(
+    source: AsyncIterable<string> | Iterable<string>,
+    ctx: SessionHandle | string,
+    options?: StreamOptions,
+  ): AsyncGenerator<StepResult, void, undefined> {
+    return processStream(this, source, ctx, options);
+  }
+
+  /** Loads (replacing) the Cedar policy set; with a schema, validates it in strict mode. */
+  loadPolicies(policies: string, schema?: string): PolicySetInfo {
+    if (typeof policies !== 'string') {
+      throw new LeanAgenticError('ERR_POLICY_PARSE', 'policies must be Cedar policy text (a string)');
+    }
+    if (schema !== undefined && typeof schema !== 'string') {
+      throw new LeanAgenticError('ERR_POLICY_PARSE', 'schema must be Cedar schema text (a string)');
+    }
+    return JSON.parse(call(() => this.nat.loadPolicies(policies, schema ?? null)));
+  }
+
+  /** Replaces the Cedar entities (array or JSON text); returns how many were loaded. */
+  setEntities(entities: unknown[] | string): number {
+    const text = typeof entities === 'string' ? entities : JSON.stringify(entities);
+    return call(() => this.nat.setEntities(text));
+  }
+
+  /** Verifies an action against the loaded policies (synchronously). */
+  verifyAction(action: ActionToVerify, context: VerifyContext): ActionVerification {
+    const [a, c] = verifyArgs(action, context);
+    return JSON.parse(call(() => this.nat.verifyAction(a, c)));
+  }
+
+  /** Verifies an action on a worker thread. */
+  async verifyActionAsync(action: ActionToVerify, context: VerifyContext): Promise<ActionVerification> {
+    const [a, c] = verifyArgs(action, context);
+    try {
+      return JSON.parse(await this.nat.verifyActionAsync(a, c));
+    } catch (e) {
+      throw toError(e);
+    }
+  }
+
+  /**
+   * Checks a whole workflow before it runs: temporal properties over every execution path
+   * (with counterexample paths) and a Cedar check of each step with the steps guaranteed to
+   * have run before it as `priorSteps`.
+   */
+  verifyWorkflow(workflow: Workflow, properties?: WorkflowProperty[]): WorkflowReport {
+    if (workflow === null || typeof workflow !== 'object') {
+      throw new LeanAgenticError('ERR_INVALID_WORKFLOW', 'verifyWorkflow takes a workflow object { id, steps: [...] }');
+    }
+    const { properties: own, ...wf } = workflow;
+    const props = properties ?? own ?? [];
+    return JSON.parse(call(() => this.nat.verifyWorkflow(JSON.stringify(wf), JSON.stringify(props))));
+  }
+
+  /**
+   * Replays a decision certificate with a fresh Cedar authorizer against the given policies,
+   * schema and entities, and confirms its hashes, decision and determining policies.
+   */
+  static checkCertificate(
+    certificate: unknown,
+    policies: string,
+    schema?: string | null,
+    entities?: unknown[] | string | null,
+  ): { valid: boolean; reasons: string[] } {
+    const ents = entities == null ? null : typeof entities === 'string' ? entities : JSON.stringify(entities);
+    const cert = typeof certificate === 'string' ? certificate : JSON.stringify(certificate);
+    return JSON.parse(call(() => native.checkCertificate(cert, policies, schema ?? null, ents)));
+  }
+
   /** Sends a delayed reward for a finished step to the learner. */
   feedback(actionId: string, reward: number): FeedbackResult {
     if (typeof actionId !== 'string') {
@@ -254,6 +336,31 @@ export class LeanAgenticSystem {
     }
     return JSON.parse(call(() => this.nat.complete(p.actionId, JSON.stringify(outcome))));
   }
+}
+
+function verifyArgs(action: ActionToVerify, context: VerifyContext): [string, string] {
+  let a: Record<string, unknown>;
+  if (typeof action === 'string') a = { name: action };
+  else if (action && typeof action === 'object') {
+    const name = action.name ?? action.actionType;
+    a = { name, params: action.params ?? action.parameters ?? {} };
+    if (action.resource !== undefined) a.resource = action.resource;
+  } else {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', 'verifyAction takes an action name or { name, params?, resource? }');
+  }
+  if (typeof a.name !== 'string' || a.name.length === 0) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', 'verifyAction needs the action name (`name` or `actionType`)');
+  }
+  let c: Record<string, unknown>;
+  if (typeof context === 'string') c = { sessionId: context };
+  else if (context && typeof context === 'object') {
+    c = { ...context };
+    // A session handle carries preferences/environment natively; send only its id.
+    if (Object.isFrozen(context) && typeof c.sessionId === 'string') c = { sessionId: c.sessionId };
+  } else {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', 'verifyAction needs a context: a session handle, a session id or { agentId, ... }');
+  }
+  return [JSON.stringify(a), JSON.stringify(c)];
 }
 
 function normalizeOutcome(out: unknown, action: string): Record<string, unknown> {

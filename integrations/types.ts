@@ -22,6 +22,18 @@ export interface SystemConfig {
   handlerTimeoutMs?: number;
   /** Seed for exploration randomness, for reproducible runs. */
   seed?: number;
+  /**
+   * Advanced learner options: `exploration` (`{strategy: 'epsilonGreedy'|'softmax'|'ucb', ...}`),
+   * `driftDetection`, `drift`, `adaptation` (`{mode: 'immediate'|'miniBatch'|'experienceReplay', ...}`),
+   * `priorWeight`, `hashBits`, `sessionHashBits`, `sessionModels`, `maxImportanceWeight`.
+   */
+  learner?: Record<string, unknown>;
+  /** Cedar policies loaded at open (see {@link LeanAgenticSystem.loadPolicies}). */
+  policies?: string;
+  /** Cedar schema (human or JSON syntax); policies are validated in strict mode against it. */
+  schema?: string;
+  /** Cedar entities (array or JSON text): agents, roles, resources and their hierarchy. */
+  entities?: unknown[] | string;
 }
 
 /** What a handler returns. */
@@ -172,4 +184,102 @@ export interface FeedbackResult {
   action: string;
   predictedBefore: number;
   predictedAfter: number;
+}
+
+/** A policy that determined a decision. */
+export interface PolicyRef {
+  id: string;
+  annotations: Record<string, string>;
+}
+
+/** A permit policy that nearly matched a default-denied request. */
+export interface NearMiss {
+  policyId: string;
+  satisfied: string[];
+  failed: string[];
+}
+
+/** A replayable record of a Cedar decision. */
+export interface Certificate {
+  request: { principal: { entityType: string; id: string }; action: { entityType: string; id: string }; resource: { entityType: string; id: string }; context: Record<string, unknown> };
+  policySetHash: string;
+  schemaHash: string | null;
+  entitiesHash: string;
+  cedarVersion: string;
+  decision: 'allow' | 'deny';
+  determiningPolicyIds: string[];
+  issuedAtMs: number;
+  digest: string;
+}
+
+/** The answer of {@link LeanAgenticSystem.verifyAction}. */
+export interface ActionVerification {
+  decision: 'allow' | 'deny' | 'skipped';
+  reasons: string[];
+  determiningPolicies?: PolicyRef[];
+  errors?: string[];
+  nearMiss?: NearMiss[];
+  certificate?: Certificate;
+}
+
+/** What was loaded by {@link LeanAgenticSystem.loadPolicies}. */
+export interface PolicySetInfo {
+  policyIds: string[];
+  permitCount: number;
+  forbidCount: number;
+  policySetHash: string;
+  schemaHash: string | null;
+  validated: boolean;
+  warnings: string[];
+}
+
+/** An action to verify: a name, or an object (a step result's `action` works too). */
+export type ActionToVerify =
+  | string
+  | { name?: string; actionType?: string; params?: unknown; parameters?: unknown; resource?: string };
+
+/** Context of a verification: a session, or explicit fields (extra fields go to Cedar's context). */
+export type VerifyContext =
+  | SessionHandle
+  | string
+  | ({ sessionId?: string; agentId?: string; priorSteps?: string[]; approvals?: unknown; stepIndex?: number } & Record<string, unknown>);
+
+/** A step of a workflow. */
+export interface WorkflowStep {
+  id: string;
+  agentId: string;
+  action: string;
+  inputs?: Record<string, unknown>;
+  dependsOn?: string[];
+  resource?: string;
+  /** Steps with the same group and different options are alternatives: exactly one runs. */
+  branch?: { group: string; option: string };
+}
+
+/** A step selector: a step id (or else an action name), or explicit. */
+export type Selector = string | { step: string } | { action: string };
+
+/** A temporal property of a workflow. */
+export type WorkflowProperty =
+  | { type: 'precedes'; before: Selector; after: Selector }
+  | { type: 'neverAfter'; first: Selector; then: Selector }
+  | { type: 'atMost'; action: Selector; count: number }
+  | { type: 'noCycles' }
+  | { type: 'allReachable' };
+
+/** A workflow to verify or run. */
+export interface Workflow {
+  id: string;
+  name?: string;
+  steps: WorkflowStep[];
+  properties?: WorkflowProperty[];
+}
+
+/** The result of {@link LeanAgenticSystem.verifyWorkflow}. */
+export interface WorkflowReport {
+  ok: boolean;
+  violations: { property: unknown; message: string; counterexample: string[] }[];
+  stepChecks: { stepId: string; decision: string; determiningPolicies: string[]; reasons: string[]; priorSteps: string[] }[];
+  warnings: string[];
+  pathsChecked: number;
 }

@@ -18,6 +18,8 @@
 
 pub mod agent;
 pub mod error;
+pub mod learning;
+pub mod reasoning;
 pub mod system;
 
 #[cfg(feature = "node")]

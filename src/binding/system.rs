@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::error::{parse_json, to_js, to_json};
 use crate::agent::{ActionSpec, Outcome, SessionContext};
-use crate::system::{Begun, Engine, SystemConfig};
+use crate::reasoning::{Property, Workflow};
+use crate::system::{ActionCheck, Begun, CheckContext, Engine, SystemConfig};
 
 /// The engine handle seen from JS.
 #[napi]
@@ -123,6 +124,73 @@ impl NativeSystem {
         })
     }
 
+    /// Loads (replacing) the Cedar policies; returns the policy set info as JSON.
+    #[napi(catch_unwind)]
+    pub fn load_policies(&self, policies: String, schema: Option<String>) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine
+                .load_policies(&policies, schema.as_deref())
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Replaces the Cedar entities (JSON text); returns how many were loaded.
+    #[napi(catch_unwind)]
+    pub fn set_entities(&self, entities_json: String) -> napi::Result<u32> {
+        self.engine
+            .set_entities(&entities_json)
+            .map(|n| n as u32)
+            .map_err(to_js)
+    }
+
+    /// Verifies an action (JSON) in a context (JSON); returns the decision as JSON.
+    #[napi(catch_unwind)]
+    pub fn verify_action(&self, action_json: String, context_json: String) -> napi::Result<String> {
+        let action: ActionCheck = parse_json("action", &action_json)?;
+        let ctx: CheckContext = parse_json("verification context", &context_json)?;
+        to_json(&self.engine.verify_action(&action, &ctx).map_err(to_js)?)
+    }
+
+    /// `verifyAction` on a worker thread.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn verify_action_async(
+        &self,
+        action_json: String,
+        context_json: String,
+    ) -> AsyncTask<VerifyTask> {
+        AsyncTask::new(VerifyTask {
+            engine: self.engine.clone(),
+            action_json,
+            context_json,
+        })
+    }
+
+    /// Verifies a workflow (JSON) against properties (JSON array); returns the report as JSON.
+    #[napi(catch_unwind)]
+    pub fn verify_workflow(
+        &self,
+        workflow_json: String,
+        properties_json: String,
+    ) -> napi::Result<String> {
+        let wf: Workflow = parse_json("workflow", &workflow_json).map_err(|e| {
+            napi::Error::from_reason(e.reason.replacen(
+                "ERR_INVALID_INPUT",
+                "ERR_INVALID_WORKFLOW",
+                1,
+            ))
+        })?;
+        let props: Vec<Property> =
+            parse_json("workflow properties", &properties_json).map_err(|e| {
+                napi::Error::from_reason(e.reason.replacen(
+                    "ERR_INVALID_INPUT",
+                    "ERR_INVALID_WORKFLOW",
+                    1,
+                ))
+            })?;
+        to_json(&self.engine.verify_workflow(&wf, &props).map_err(to_js)?)
+    }
+
     /// Applies a delayed reward; returns the prediction change as JSON.
     #[napi(catch_unwind)]
     pub fn feedback(&self, action_id: String, reward: f64) -> napi::Result<String> {
@@ -193,4 +261,60 @@ impl Task for BatchTask {
     fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
         Ok(output)
     }
+}
+
+/// `verifyAction` on the libuv thread pool.
+pub struct VerifyTask {
+    engine: Arc<Engine>,
+    action_json: String,
+    context_json: String,
+}
+
+impl Task for VerifyTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn compute(&mut self) -> napi::Result<String> {
+        let engine = self.engine.clone();
+        let (a, c) = (
+            std::mem::take(&mut self.action_json),
+            std::mem::take(&mut self.context_json),
+        );
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let action: ActionCheck = parse_json("action", &a)?;
+            let ctx: CheckContext = parse_json("verification context", &c)?;
+            to_json(&engine.verify_action(&action, &ctx).map_err(to_js)?)
+        }))
+        .unwrap_or_else(|_| {
+            Err(to_js(crate::error::Error::new(
+                crate::error::ErrorCode::Internal,
+                "the engine panicked while verifying",
+            )))
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}
+
+/// Replays a decision certificate against policies, schema and entities; returns the check as JSON.
+#[cfg_attr(test, allow(dead_code))]
+#[napi(catch_unwind)]
+pub fn check_certificate(
+    certificate_json: String,
+    policies: String,
+    schema: Option<String>,
+    entities_json: Option<String>,
+) -> napi::Result<String> {
+    let cert: crate::reasoning::Certificate = parse_json("certificate", &certificate_json)?;
+    to_json(
+        &crate::reasoning::check_certificate(
+            &cert,
+            &policies,
+            schema.as_deref(),
+            entities_json.as_deref(),
+        )
+        .map_err(to_js)?,
+    )
 }

@@ -36,6 +36,16 @@ pub struct SystemConfig {
     pub handler_timeout_ms: u64,
     /// Seed for exploration randomness (reproducible runs); random when absent.
     pub seed: Option<u64>,
+    /// Advanced learner options (exploration strategy, drift detection, adaptation, hashing):
+    /// a [`crate::learning::LearnerConfig`] object. `learningRate`, `explorationRate` and `seed`
+    /// above apply unless this object sets them itself.
+    pub learner: Option<Value>,
+    /// Cedar policies to load at open (see `loadPolicies`).
+    pub policies: Option<String>,
+    /// Optional Cedar schema (human or JSON syntax) validating `policies` in strict mode.
+    pub schema: Option<String>,
+    /// Cedar entities (JSON array or its text): agents, roles, resources and their hierarchy.
+    pub entities: Option<Value>,
 }
 
 impl Default for SystemConfig {
@@ -51,6 +61,10 @@ impl Default for SystemConfig {
             max_chunk_bytes: 1 << 20,
             handler_timeout_ms: 30_000,
             seed: None,
+            learner: None,
+            policies: None,
+            schema: None,
+            entities: None,
         }
     }
 }
@@ -67,6 +81,10 @@ pub const CONFIG_KEYS: &[&str] = &[
     "maxChunkBytes",
     "handlerTimeoutMs",
     "seed",
+    "learner",
+    "policies",
+    "schema",
+    "entities",
 ];
 
 impl SystemConfig {
@@ -102,6 +120,27 @@ impl SystemConfig {
         Ok(cfg)
     }
 
+    /// The learner's configuration: the `learner` object with the top-level shorthands filled in.
+    pub fn learner_config(&self) -> Result<crate::learning::LearnerConfig> {
+        let mut obj = match &self.learner {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(o)) => o.clone(),
+            Some(other) => {
+                return err(
+                    ErrorCode::InvalidConfig,
+                    format!("learner must be an object, got {}", json_type(other)),
+                )
+            }
+        };
+        obj.entry("learningRate")
+            .or_insert(serde_json::json!(self.learning_rate));
+        obj.entry("seed").or_insert(serde_json::json!(self.seed));
+        obj.entry("exploration").or_insert(
+            serde_json::json!({ "strategy": "epsilonGreedy", "epsilon": self.exploration_rate }),
+        );
+        crate::learning::LearnerConfig::from_value(&Value::Object(obj))
+    }
+
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
         range_f64("learningRate", self.learning_rate, 0.0, 10.0, false)?;
@@ -119,6 +158,7 @@ impl SystemConfig {
                 ),
             );
         }
+        self.learner_config()?;
         if self.path.trim().is_empty() {
             return err(
                 ErrorCode::InvalidConfig,

@@ -11,15 +11,20 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::config::SystemConfig;
-use super::interim::{ContextFeatures, Entity, EntityExtractor, KnowledgeGraph, Learner};
+use super::formal::{authorize_parts, ActionCheck, CheckContext, FormalVerifier};
+use super::interim::{Entity, EntityExtractor, KnowledgeGraph};
 use super::journal::{Journal, JournalRow};
 use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
-use super::verify::{Decision, Unconfigured, Verification, Verifier, VerifyRequest};
+use super::verify::{Decision, Verification, Verifier, VerifyRequest};
 use crate::agent::planner::tokenize;
 use crate::agent::{
     reward_for, ActionRegistry, ActionSpec, Outcome, Planner, Session, SessionContext,
 };
 use crate::error::{err, Error, ErrorCode, Result};
+use crate::learning::{Candidate, ContextFeatures, Learner};
+use crate::reasoning::{
+    verify_workflow, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
+};
 
 /// How many finished steps stay addressable for delayed `feedback`.
 const FEEDBACK_WINDOW: usize = 10_000;
@@ -80,8 +85,10 @@ struct InFlight {
 
 /// Kept after a step finishes, for delayed feedback.
 struct Finished {
+    session: String,
     features: Arc<ContextFeatures>,
     action: String,
+    propensity: f64,
 }
 
 /// Running totals, updated without locks.
@@ -105,6 +112,7 @@ pub struct Engine {
     graph: KnowledgeGraph,
     learner: Learner,
     verifier: RwLock<Arc<dyn Verifier>>,
+    policies: Arc<PolicyEngine>,
     in_flight: DashMap<String, InFlight>,
     finished: DashMap<String, Finished>,
     finished_order: Mutex<VecDeque<String>>,
@@ -125,16 +133,37 @@ impl Engine {
     pub fn open(config: SystemConfig) -> Result<Engine> {
         config.validate()?;
         let journal = Journal::open(&config.path)?;
+        let learner_config = config.learner_config()?;
+        let learner = journal.with_conn(|conn| {
+            crate::learning::ensure_schema(conn)?;
+            match Learner::load(conn, learner_config.clone())? {
+                Some(l) => Ok(l),
+                None => Learner::new(learner_config),
+            }
+        })?;
+        let policies = Arc::new(PolicyEngine::new());
+        if let Some(text) = &config.policies {
+            policies.load(text, config.schema.as_deref())?;
+        } else if config.schema.is_some() {
+            return err(
+                ErrorCode::InvalidConfig,
+                "`schema` was given without `policies`; pass both",
+            );
+        }
+        if let Some(entities) = &config.entities {
+            policies.set_entities(&entities_text(entities))?;
+        }
         Ok(Engine {
+            verifier: RwLock::new(Arc::new(FormalVerifier::new(policies.clone()))),
+            policies,
             planner: Planner::new(config.action_threshold, config.max_planning_depth),
-            learner: Learner::new(config.learning_rate, config.exploration_rate, config.seed),
+            learner,
             config,
             closed: AtomicBool::new(false),
             actions: ActionRegistry::new(),
             sessions: DashMap::new(),
             extractor: EntityExtractor,
             graph: KnowledgeGraph::default(),
-            verifier: RwLock::new(Arc::new(Unconfigured)),
             in_flight: DashMap::new(),
             finished: DashMap::new(),
             finished_order: Mutex::new(VecDeque::new()),
@@ -163,6 +192,117 @@ impl Engine {
     /// Replaces the verifier.
     pub fn set_verifier(&self, verifier: Arc<dyn Verifier>) {
         *self.verifier.write() = verifier;
+    }
+
+    /// Loads (replacing) the Cedar policy set, validated against `schema` when given.
+    pub fn load_policies(&self, policies: &str, schema: Option<&str>) -> Result<PolicySetInfo> {
+        self.ensure_open()?;
+        self.policies.load(policies, schema)
+    }
+
+    /// Replaces the Cedar entities (agents, roles, resources) used by every decision.
+    pub fn set_entities(&self, json: &str) -> Result<usize> {
+        self.ensure_open()?;
+        self.policies.set_entities(json)
+    }
+
+    /// The Cedar policy engine.
+    pub fn policy_engine(&self) -> &Arc<PolicyEngine> {
+        &self.policies
+    }
+
+    /// Verifies an action outside of a processed chunk.
+    pub fn verify_action(&self, action: &ActionCheck, ctx: &CheckContext) -> Result<Verification> {
+        self.ensure_open()?;
+        if action.name.trim().is_empty() {
+            return err(ErrorCode::InvalidInput, "verifyAction needs an action name");
+        }
+        if !self.policies.has_policies() {
+            return Ok(Verification::skipped(
+                "no policies are loaded: call loadPolicies() or pass `policies` to open()",
+            ));
+        }
+        let session = match &ctx.session_id {
+            Some(id) => Some(self.session(id)?),
+            None => None,
+        };
+        let agent = ctx
+            .agent_id
+            .clone()
+            .or_else(|| session.as_ref().map(|s| s.agent_id().to_string()))
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidInput,
+                    "verifyAction needs a context with a sessionId (a session handle) or an agentId",
+                )
+            })?;
+        let (history, steps) = session
+            .as_ref()
+            .map(|s| {
+                s.with_state(|st| {
+                    (
+                        st.history.iter().map(|h| h.action.clone()).collect(),
+                        st.steps,
+                    )
+                })
+            })
+            .unwrap_or_else(|| (Vec::new(), 0));
+        let env = session
+            .as_ref()
+            .map(|s| s.context.environment.clone())
+            .unwrap_or_default();
+        let mut context = ctx.extra.clone();
+        context.insert(
+            "params".into(),
+            if action.params.is_null() {
+                json!({})
+            } else {
+                action.params.clone()
+            },
+        );
+        context.insert(
+            "priorSteps".into(),
+            json!(ctx.prior_steps.clone().unwrap_or(history)),
+        );
+        context.insert(
+            "approvals".into(),
+            ctx.approvals
+                .clone()
+                .or_else(|| env.get("approvals").cloned())
+                .unwrap_or_else(|| json!([])),
+        );
+        if let Some(s) = &session {
+            context.insert(
+                "session".into(),
+                json!({ "id": s.id, "preferences": s.context.preferences, "environment": env }),
+            );
+        }
+        context.insert("stepIndex".into(), json!(ctx.step_index.unwrap_or(steps)));
+        let resource = action.resource.clone().unwrap_or_else(|| {
+            let id = session
+                .as_ref()
+                .map(|s| s.id.clone())
+                .unwrap_or_else(|| agent.clone());
+            format!("{}::{:?}", self.policies.mapping().resource_type, id)
+        });
+        authorize_parts(
+            &self.policies,
+            &agent,
+            &action.name,
+            &resource,
+            Value::Object(context),
+        )
+    }
+
+    /// Checks a whole workflow before it runs: temporal properties over every path, and a
+    /// Cedar check of every step (when policies are loaded).
+    pub fn verify_workflow(
+        &self,
+        workflow: &Workflow,
+        properties: &[Property],
+    ) -> Result<WorkflowReport> {
+        self.ensure_open()?;
+        verify_workflow(workflow, properties, Some(&self.policies))
     }
 
     /// Registers (or replaces) an action.
@@ -274,17 +414,7 @@ impl Engine {
             .collect();
         let facts = session.facts();
         let plan = self.planner.plan(&actions, &word_set, &type_set, &facts);
-        let prefs: Vec<(String, String)> = session
-            .context
-            .preferences
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect();
-        let features = Arc::new(ContextFeatures::new(
-            words.iter().map(String::as_str),
-            entities.iter().map(|e| e.entity_type.as_str()),
-            &prefs,
-        ));
+        let features = Arc::new(context_features(chunk, &entities, &session)?);
         let params = parameters(chunk, &entities);
         if plan.candidates.is_empty() {
             let reasons: Vec<String> = plan
@@ -298,15 +428,12 @@ impl Engine {
         }
 
         // Score and select.
-        let scores: Vec<f64> = plan
+        let candidates: Vec<Candidate> = plan
             .candidates
             .iter()
-            .map(|c| {
-                let predicted = self.predicted(&features, &c.action);
-                predicted + 0.3 * c.relevance
-            })
+            .map(|c| Candidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
             .collect();
-        let choice = self.learner.choose(&scores);
+        let choice = self.learner.choose(&session.id, &features, &candidates)?;
         let chosen = &plan.candidates[choice.index];
         let first = self.actions.get(&chosen.plan[0])?;
         let view = ActionView {
@@ -314,7 +441,7 @@ impl Engine {
             description: first.description.clone(),
             parameters: params,
             tool_calls: first.tool_calls.clone(),
-            expected_reward: self.predicted(&features, &first),
+            expected_reward: self.learner.predict(&session.id, &features, &first.name),
         };
 
         // Verify.
@@ -445,9 +572,13 @@ impl Engine {
         };
         let learned = learn_error.is_none();
         if learned {
-            let base = flight.action.expected_reward.unwrap_or(0.0);
-            self.learner
-                .update(&flight.features, &flight.action.name, base, reward)?;
+            self.learner.update(
+                &flight.session.id,
+                &flight.features,
+                &flight.action.name,
+                reward,
+                flight.propensity,
+            )?;
         }
         let success = outcome.success && learn_error.is_none();
         let now = now_ms();
@@ -520,8 +651,10 @@ impl Engine {
         self.finished.insert(
             action_id.to_string(),
             Finished {
+                session: flight.session.id.clone(),
                 features: flight.features.clone(),
                 action: flight.action.name.clone(),
+                propensity: flight.propensity,
             },
         );
         let mut order = self.finished_order.lock();
@@ -573,11 +706,6 @@ impl Engine {
         }
     }
 
-    /// The learner's predicted reward of `action`: its declared prior plus what was learned.
-    fn predicted(&self, features: &ContextFeatures, action: &ActionSpec) -> f64 {
-        action.expected_reward.unwrap_or(0.0) + self.learner.predict(features, &action.name)
-    }
-
     /// Applies a delayed reward to a finished step.
     pub fn feedback(&self, action_id: &str, reward: f64) -> Result<FeedbackResult> {
         self.ensure_open()?;
@@ -587,7 +715,7 @@ impl Engine {
                 format!("reward must be a finite number, got {reward}"),
             );
         }
-        let (features, action_name) = {
+        let (session, features, action_name, propensity) = {
             let f = self.finished.get(action_id).ok_or_else(|| {
                 Error::new(
                     ErrorCode::NotFound,
@@ -596,17 +724,17 @@ impl Engine {
                     ),
                 )
             })?;
-            (f.features.clone(), f.action.clone())
+            (
+                f.session.clone(),
+                f.features.clone(),
+                f.action.clone(),
+                f.propensity,
+            )
         };
-        let base = self
-            .actions
-            .get(&action_name)
-            .ok()
-            .and_then(|a| a.expected_reward)
-            .unwrap_or(0.0);
-        let before = base + self.learner.predict(&features, &action_name);
-        self.learner.update(&features, &action_name, base, reward)?;
-        let after = base + self.learner.predict(&features, &action_name);
+        let before = self.learner.predict(&session, &features, &action_name);
+        self.learner
+            .update(&session, &features, &action_name, reward, propensity)?;
+        let after = self.learner.predict(&session, &features, &action_name);
         Ok(FeedbackResult {
             action_id: action_id.to_string(),
             action: action_name,
@@ -624,7 +752,7 @@ impl Engine {
             total_entities: self.graph.entity_count() as u64,
             total_relations: self.graph.relation_count() as u64,
             total_theorems: 0,
-            learning_iterations: self.learner.iterations.load(Ordering::Relaxed),
+            learning_iterations: self.learner.stats().iterations,
             total_actions: actions,
             average_reward: if actions == 0 {
                 0.0
@@ -637,10 +765,15 @@ impl Engine {
         })
     }
 
-    /// Writes buffered state to the store.
+    /// Writes buffered state (journal, learner) to the store.
     pub fn flush(&self) -> Result<()> {
         self.ensure_open()?;
-        self.journal.flush().map(|_| ())
+        self.persist()
+    }
+
+    fn persist(&self) -> Result<()> {
+        self.journal.flush()?;
+        self.journal.with_conn(|conn| self.learner.save(conn))
     }
 
     /// Steps persisted in the store's journal.
@@ -655,6 +788,7 @@ impl Engine {
             return Ok(());
         }
         self.in_flight.clear();
+        self.persist()?;
         self.journal.close()
     }
 
@@ -662,6 +796,38 @@ impl Engine {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
+}
+
+/// Cedar entities given as JSON text or as a JSON value.
+fn entities_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The learner's view of a chunk: its words, entity types and the session's preferences.
+fn context_features(
+    chunk: &str,
+    entities: &[Entity],
+    session: &Session,
+) -> Result<ContextFeatures> {
+    let mut b = ContextFeatures::builder().text(chunk);
+    for e in entities {
+        b = b.entity_type(&e.entity_type);
+    }
+    for (k, v) in &session.context.preferences {
+        match v {
+            Value::String(s) => b = b.preference(k, s),
+            other => b = b.preference(k, &other.to_string()),
+        }
+    }
+    b.build()
+}
+
+/// The planner's prior for a candidate, in [-1, 1]: its relevance and the caller's expected reward.
+fn prior(relevance: f64, action: &ActionSpec) -> f64 {
+    (0.5 * relevance + 0.5 * action.expected_reward.unwrap_or(0.0)).clamp(-1.0, 1.0)
 }
 
 fn unknown_session(id: &str) -> Error {

@@ -1,18 +1,9 @@
-//! First versions of extraction, the knowledge graph and the learner, used by the engine
-//! until the full `knowledge` and `learning` modules replace them. Simple, but real:
-//! typed entities with stable ids, a co-occurrence graph, and a hashed linear learner whose
-//! predictions move with reward.
-
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+//! First versions of extraction and the knowledge graph, used by the engine until the full
+//! `knowledge` module replaces them. Simple, but real: typed entities with stable ids and a
+//! co-occurrence graph.
 
 use dashmap::DashMap;
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
-
-use crate::error::{err, ErrorCode, Result};
 
 /// An entity mention found in a chunk.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -141,119 +132,5 @@ impl KnowledgeGraph {
     /// Number of relations.
     pub fn relation_count(&self) -> usize {
         self.edges.len()
-    }
-}
-
-/// Hashed context features.
-#[derive(Debug, Clone, Default)]
-pub struct ContextFeatures(Vec<u64>);
-
-impl ContextFeatures {
-    /// Features from words, entity types and preferences.
-    pub fn new<'a>(
-        words: impl Iterator<Item = &'a str>,
-        types: impl Iterator<Item = &'a str>,
-        prefs: &[(String, String)],
-    ) -> Self {
-        let mut f: Vec<u64> = words.map(|w| h(("w", w))).collect();
-        f.extend(types.map(|t| h(("t", t))));
-        f.extend(prefs.iter().map(|(k, v)| h(("p", k, v))));
-        f.push(h("bias"));
-        ContextFeatures(f)
-    }
-}
-
-fn h<T: Hash>(t: T) -> u64 {
-    let mut s = DefaultHasher::new();
-    t.hash(&mut s);
-    s.finish()
-}
-
-/// A linear reward model over context × action features with ε-greedy selection.
-pub struct Learner {
-    weights: DashMap<u64, f64>,
-    lr: f64,
-    epsilon: f64,
-    seed: AtomicU64,
-    /// Updates applied.
-    pub iterations: AtomicU64,
-}
-
-/// The learner's pick.
-pub struct Choice {
-    /// Index into the candidates.
-    pub index: usize,
-    /// Probability the policy gave that index.
-    pub propensity: f64,
-    /// Whether it was an exploration step.
-    pub explored: bool,
-}
-
-impl Learner {
-    /// A learner with step size `lr` and exploration `epsilon`.
-    pub fn new(lr: f64, epsilon: f64, seed: Option<u64>) -> Self {
-        Learner {
-            weights: DashMap::new(),
-            lr,
-            epsilon,
-            seed: AtomicU64::new(seed.unwrap_or(0x5eed)),
-            iterations: AtomicU64::new(0),
-        }
-    }
-    /// Predicted reward of `action` in `ctx`.
-    pub fn predict(&self, ctx: &ContextFeatures, action: &str) -> f64 {
-        let a = h(action);
-        ctx.0
-            .iter()
-            .map(|f| self.weights.get(&(f ^ a)).map(|w| *w).unwrap_or(0.0))
-            .sum()
-    }
-    /// ε-greedy choice over `scores`.
-    pub fn choose(&self, scores: &[f64]) -> Choice {
-        let n = scores.len();
-        let best = (0..n)
-            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
-            .unwrap_or(0);
-        let mut rng = SmallRng::seed_from_u64(
-            self.seed
-                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed),
-        );
-        let eps = if n > 1 { self.epsilon } else { 0.0 };
-        let explored = rng.gen::<f64>() < eps;
-        let index = if explored { rng.gen_range(0..n) } else { best };
-        let propensity = if index == best {
-            1.0 - eps + eps / n as f64
-        } else {
-            eps / n as f64
-        };
-        Choice {
-            index,
-            propensity,
-            explored,
-        }
-    }
-    /// Moves the prediction for (ctx, action) towards `reward`.
-    /// (The prior mean `base` is added to the learned part.)
-    pub fn update(
-        &self,
-        ctx: &ContextFeatures,
-        action: &str,
-        base: f64,
-        reward: f64,
-    ) -> Result<()> {
-        if !reward.is_finite() {
-            return err(
-                ErrorCode::InvalidReward,
-                format!("reward must be a finite number, got {reward}"),
-            );
-        }
-        let pred = base + self.predict(ctx, action);
-        let g = (reward.clamp(-10.0, 10.0) - pred) * self.lr / ctx.0.len().max(1) as f64;
-        let a = h(action);
-        for f in &ctx.0 {
-            *self.weights.entry(f ^ a).or_insert(0.0) += g;
-        }
-        self.iterations.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 }

@@ -129,6 +129,11 @@ impl Journal {
         Ok(rows.len())
     }
 
+    /// Runs `f` with the store's connection (for other components' `la_` tables).
+    pub fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        f(&mut self.conn.lock())
+    }
+
     /// Rows persisted so far (after flushing the buffer).
     pub fn count(&self) -> Result<u64> {
         self.flush()?;

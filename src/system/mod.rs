@@ -9,6 +9,7 @@
 
 mod config;
 mod engine;
+mod formal;
 pub mod interim;
 mod journal;
 mod step;
@@ -16,9 +17,10 @@ mod verify;
 
 pub use config::{closest, json_type, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
 pub use engine::{Engine, FeedbackResult, SystemStats};
+pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
 pub use step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
-pub use verify::{Decision, Unconfigured, Verification, Verifier, VerifyRequest};
+pub use verify::{Decision, Verification, Verifier, VerifyRequest};
 
 #[cfg(test)]
 mod tests;

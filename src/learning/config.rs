@@ -1,0 +1,151 @@
+//! Learner configuration: defaults, JSON form and validation.
+//!
+//! JSON from JS uses camelCase; every field is optional and unknown keys are rejected:
+//! ```json
+//! {
+//!   "learningRate": 0.1,
+//!   "exploration": {"strategy": "epsilonGreedy", "epsilon": 0.1},
+//!   "priorWeight": 0.3,
+//!   "driftDetection": true,
+//!   "drift": {"delta": 0.05, "threshold": 3.0, "minSamples": 30, "boostUpdates": 100,
+//!             "learningRateBoost": 2.0, "explorationBoost": 0.15, "accumulatorCap": 1.0},
+//!   "adaptation": {"mode": "immediate"},
+//!   "hashBits": 18,
+//!   "sessionHashBits": 12,
+//!   "sessionModels": true,
+//!   "maxImportanceWeight": 1.0,
+//!   "seed": 42
+//! }
+//! ```
+//! Other exploration forms: `{"strategy": "softmax", "temperature": 0.1, "epsilon": 0.02}`,
+//! `{"strategy": "ucb", "alpha": 0.5, "epsilon": 0.01}`; other adaptation forms:
+//! `{"mode": "miniBatch", "size": 16}`,
+//! `{"mode": "experienceReplay", "capacity": 1000, "replaysPerUpdate": 2}`.
+
+use serde::{Deserialize, Serialize};
+
+use super::adaptation::AdaptationStrategy;
+use super::drift::DriftConfig;
+use super::exploration::Exploration;
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// Configuration of a [`super::Learner`] (see the module docs for the JSON form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LearnerConfig {
+    /// AdaGrad base step size, in (0, 10].
+    pub learning_rate: f64,
+    /// Exploration strategy.
+    pub exploration: Exploration,
+    /// Weight of a candidate's prior (planner relevance) in its score, in [0, 10].
+    pub prior_weight: f64,
+    /// Detect reward drift per session and speed learning up after it.
+    pub drift_detection: bool,
+    /// Drift detector parameters and reaction.
+    pub drift: DriftConfig,
+    /// When rewards become updates.
+    pub adaptation: AdaptationStrategy,
+    /// Global model size: `2^hashBits` weights, 10..=26.
+    pub hash_bits: u32,
+    /// Per-session model size: `2^sessionHashBits` weights, 6..=hashBits (each session with
+    /// own data holds `8 × 2^sessionHashBits` bytes: 32 KiB at the default 12).
+    pub session_hash_bits: u32,
+    /// Keep a per-session delta model on top of the global one.
+    pub session_models: bool,
+    /// Cap of the importance weight `1/propensity` applied to updates, in [1, 1000]
+    /// (1 = plain regression on observed rewards).
+    pub max_importance_weight: f64,
+    /// Seed for reproducible exploration; random when absent.
+    pub seed: Option<u64>,
+}
+
+impl Default for LearnerConfig {
+    fn default() -> Self {
+        LearnerConfig {
+            learning_rate: 0.1,
+            exploration: Exploration::default(),
+            prior_weight: 0.3,
+            drift_detection: true,
+            drift: DriftConfig::default(),
+            adaptation: AdaptationStrategy::Immediate,
+            hash_bits: 18,
+            session_hash_bits: 12,
+            session_models: true,
+            max_importance_weight: 1.0,
+            seed: None,
+        }
+    }
+}
+
+impl LearnerConfig {
+    /// Parses and validates the JSON form (see the module docs).
+    pub fn from_json(text: &str) -> Result<Self> {
+        let cfg: LearnerConfig = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                format!("invalid learner config: {e}"),
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Parses and validates an already-parsed JSON value (`null` means all defaults).
+    pub fn from_value(value: &serde_json::Value) -> Result<Self> {
+        if value.is_null() {
+            return Ok(LearnerConfig::default());
+        }
+        let cfg: LearnerConfig = serde_json::from_value(value.clone()).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                format!("invalid learner config: {e}"),
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every field; the message names the field (JSON spelling) and its range.
+    pub fn validate(&self) -> Result<()> {
+        let lr = self.learning_rate;
+        if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("learningRate must be in (0, 10], got {lr}"),
+            );
+        }
+        let pw = self.prior_weight;
+        if !(pw.is_finite() && (0.0..=10.0).contains(&pw)) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("priorWeight must be in [0, 10], got {pw}"),
+            );
+        }
+        let iw = self.max_importance_weight;
+        if !(iw.is_finite() && (1.0..=1000.0).contains(&iw)) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("maxImportanceWeight must be in [1, 1000], got {iw}"),
+            );
+        }
+        if !(10..=26).contains(&self.hash_bits) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("hashBits must be in 10..=26, got {}", self.hash_bits),
+            );
+        }
+        if !(6..=self.hash_bits).contains(&self.session_hash_bits) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "sessionHashBits must be in 6..=hashBits ({}), got {}",
+                    self.hash_bits, self.session_hash_bits
+                ),
+            );
+        }
+        self.exploration.validate()?;
+        self.drift.validate()?;
+        self.adaptation.validate()?;
+        Ok(())
+    }
+}

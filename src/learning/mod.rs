@@ -1,0 +1,40 @@
+//! Stream learning: an online contextual-bandit learner in the style of Vowpal Wabbit.
+//!
+//! For each chunk the engine describes the context as hashed sparse features
+//! ([`ContextFeatures`]: chunk words, entity types, session preferences, named numbers), asks
+//! the [`Learner`] to [`choose`](Learner::choose) among candidate actions, runs the chosen
+//! one, and reports the reward with [`update`](Learner::update).
+//!
+//! - [`features`]: tokenizer, MurmurHash3 feature hashing, context × action crossing;
+//! - [`model`]: hashed linear reward model trained with AdaGrad; the global model is
+//!   lock-free (Hogwild!), each session adds its own delta model;
+//! - [`exploration`]: ε-greedy, softmax with an ε floor, UCB optimism; propensities logged;
+//! - [`offpolicy`]: IPS / SNIPS estimates from logged propensities;
+//! - [`drift`]: Page–Hinkley drift detection per session, which temporarily raises the
+//!   learning rate and caps AdaGrad accumulators so the model can move again;
+//! - [`adaptation`]: immediate, mini-batch or experience-replay updates;
+//! - [`config`]: [`LearnerConfig`] with defaults, camelCase JSON and validation;
+//! - [`learner`]: sessions, the global model and statistics;
+//! - [`persist`]: SQLite save / load (`la_learner_*` tables).
+
+pub mod adaptation;
+pub mod config;
+pub mod drift;
+pub mod exploration;
+pub mod features;
+pub mod learner;
+pub mod model;
+pub mod offpolicy;
+pub mod persist;
+
+#[cfg(test)]
+mod tests;
+
+pub use adaptation::AdaptationStrategy;
+pub use config::LearnerConfig;
+pub use drift::{DriftConfig, PageHinkley};
+pub use exploration::Exploration;
+pub use features::{tokenize, ContextFeatures, ContextFeaturesBuilder, ContextSpec};
+pub use learner::{Candidate, Choice, Learner, LearnerStats, SessionStats, UpdateReport};
+pub use offpolicy::{ips_estimate, LoggedDecision, OffPolicyLog};
+pub use persist::ensure_schema;

@@ -1,0 +1,30 @@
+//! Formal reasoning about agent actions.
+//!
+//! Two complementary checks live here:
+//!
+//! * [`policy`]: every tool call an agent wants to make is mapped onto a Cedar authorization
+//!   request (principal = the agent, action = the tool/action name, resource = what it touches,
+//!   context = the call's parameters and session facts) and decided by the Cedar authorizer
+//!   against a loaded policy set. Each decision carries the determining policies, human reasons,
+//!   the closest permit policies on a default deny ("near misses") and a replayable
+//!   [`policy::Certificate`].
+//! * [`workflow`]: a multi-step plan (a DAG of steps with optional mutually exclusive branches)
+//!   is checked against temporal properties ("approve precedes pay", "at most one pay", no cycles,
+//!   every step reachable) by reasoning on ancestor sets per branch choice, and optionally every
+//!   step is checked against the policy engine.
+
+pub mod policy;
+pub mod workflow;
+
+pub use policy::{
+    check_certificate, AuthzRequest, CacheStats, Certificate, CertificateCheck, CertifiedRequest,
+    Decision, DecisionKind, EntityRef, NearMiss, PolicyEngine, PolicyRef, PolicySetInfo,
+    RequestMapping,
+};
+pub use workflow::{
+    verify_workflow, Branch, Property, Selector, StepCheck, Violation, Workflow, WorkflowReport,
+    WorkflowStep,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,105 @@
+//! A bounded, concurrent memo cache of decisions.
+//!
+//! Keys start with the engine's snapshot epoch, which changes on every `load` and
+//! `set_entities`, so an entry can never be returned for a different policy set or entity set;
+//! the engine also clears the cache on every change to free memory. When the cache is full an
+//! arbitrary eighth of the entries is evicted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+use serde::Serialize;
+
+use super::model::Decision;
+
+/// Counters of the decision cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CacheStats {
+    /// Entries currently cached.
+    pub entries: usize,
+    /// Maximum number of entries (0 = cache disabled).
+    pub capacity: usize,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that had to evaluate.
+    pub misses: u64,
+    /// Entries dropped to stay within capacity.
+    pub evictions: u64,
+}
+
+/// The cache itself.
+pub(crate) struct DecisionCache {
+    map: DashMap<String, Decision>,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+impl DecisionCache {
+    /// A cache holding at most `capacity` decisions (0 disables caching).
+    pub(crate) fn new(capacity: usize) -> Self {
+        DecisionCache {
+            map: DashMap::new(),
+            capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+        }
+    }
+
+    /// True when caching is enabled.
+    pub(crate) fn enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
+    /// The cached decision for `key`, counting the hit or miss.
+    pub(crate) fn get(&self, key: &str) -> Option<Decision> {
+        match self.map.get(key) {
+            Some(entry) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Some(entry.value().clone())
+            }
+            None => {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Stores a decision, evicting an eighth of the entries when full.
+    pub(crate) fn insert(&self, key: String, decision: &Decision) {
+        if self.map.len() >= self.capacity {
+            let mut budget = (self.capacity / 8).max(1);
+            let mut evicted = 0u64;
+            self.map.retain(|_, _| {
+                if budget > 0 {
+                    budget -= 1;
+                    evicted += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            self.evictions.fetch_add(evicted, Ordering::Relaxed);
+        }
+        self.map.insert(key, decision.clone());
+    }
+
+    /// Drops every entry.
+    pub(crate) fn clear(&self) {
+        self.map.clear();
+    }
+
+    /// Current counters.
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            entries: self.map.len(),
+            capacity: self.capacity,
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Decision certificates and their independent re-checking.
+//!
+//! A [`Certificate`] records the exact request, the SHA-256 hashes of the canonical policy
+//! text, schema text and entity JSON, the Cedar language version, the decision and the
+//! determining policy ids, plus a `digest` over all of these. [`check_certificate`] re-parses the
+//! given policies/schema/entities, compares hashes, recomputes the digest and replays the
+//! request with a fresh authorizer. The digest is an integrity checksum, not a signature:
+//! the replay is what proves the decision.
+
+use serde::{Deserialize, Serialize};
+
+use super::canonical::{canonical_json, sha256_hex};
+use super::engine::PolicyEngine;
+use super::model::DecisionKind;
+use super::request::{EntityRef, RequestMapping};
+use crate::error::Result;
+
+/// The request as certified: full entity uids for principal, action and resource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertifiedRequest {
+    /// The principal, e.g. `Agent::"planner"`.
+    pub principal: EntityRef,
+    /// The action entity, e.g. `Action::"pay"`.
+    pub action: EntityRef,
+    /// The resource entity.
+    pub resource: EntityRef,
+    /// The context record.
+    pub context: serde_json::Value,
+}
+
+/// A replayable record of one decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Certificate {
+    /// The request that was decided.
+    pub request: CertifiedRequest,
+    /// SHA-256 (hex) of the canonical policy text.
+    pub policy_set_hash: String,
+    /// SHA-256 (hex) of the schema text, if a schema was loaded.
+    pub schema_hash: Option<String>,
+    /// SHA-256 (hex) of the canonical entity JSON.
+    pub entities_hash: String,
+    /// Cedar language version used, e.g. `4.4.0`.
+    pub cedar_version: String,
+    /// The decision.
+    pub decision: DecisionKind,
+    /// Ids of the determining policies, sorted.
+    pub determining_policy_ids: Vec<String>,
+    /// Milliseconds since the Unix epoch when the decision was made.
+    pub issued_at_ms: u64,
+    /// SHA-256 over the canonical JSON of all other fields.
+    pub digest: String,
+}
+
+/// The result of re-checking a certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateCheck {
+    /// True when hashes, digest and replayed decision all agree.
+    pub valid: bool,
+    /// What was checked and, when invalid, what did not match.
+    pub reasons: Vec<String>,
+}
+
+/// The Cedar language version linked into this build.
+pub fn cedar_version() -> String {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION
+        .get_or_init(|| cedar_policy::get_lang_version().to_string())
+        .clone()
+}
+
+impl Certificate {
+    /// Builds a certificate stamped with the current time and its digest.
+    pub(crate) fn issue(
+        request: CertifiedRequest,
+        policy_set_hash: String,
+        schema_hash: Option<String>,
+        entities_hash: String,
+        decision: DecisionKind,
+        determining_policy_ids: Vec<String>,
+    ) -> Self {
+        let issued_at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut cert = Certificate {
+            request,
+            policy_set_hash,
+            schema_hash,
+            entities_hash,
+            cedar_version: cedar_version(),
+            decision,
+            determining_policy_ids,
+            issued_at_ms,
+            digest: String::new(),
+        };
+        cert.digest = cert.compute_digest();
+        cert
+    }
+
+    /// SHA-256 over a canonical encoding of every field except `digest`: each field is
+    /// written as canonical JSON, fields separated by U+001F, in declaration order.
+    pub fn compute_digest(&self) -> String {
+        let r = &self.request;
+        let mut text = String::with_capacity(256);
+        for entity in [&r.principal, &r.action, &r.resource] {
+            push_field(&mut text, &json_string(&entity.entity_type));
+            push_field(&mut text, &json_string(&entity.id));
+        }
+        push_field(&mut text, &canonical_json(&r.context));
+        push_field(&mut text, &json_string(&self.policy_set_hash));
+        push_field(
+            &mut text,
+            &self
+                .schema_hash
+                .as_deref()
+                .map_or("null".into(), json_string),
+        );
+        push_field(&mut text, &json_string(&self.entities_hash));
+        push_field(&mut text, &json_string(&self.cedar_version));
+        push_field(&mut text, self.decision.as_str());
+        let ids: Vec<String> = self
+            .determining_policy_ids
+            .iter()
+            .map(|id| json_string(id))
+            .collect();
+        push_field(&mut text, &format!("[{}]", ids.join(",")));
+        push_field(&mut text, &self.issued_at_ms.to_string());
+        sha256_hex(&text)
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}
+
+fn push_field(text: &mut String, field: &str) {
+    text.push_str(field);
+    text.push('\u{1f}');
+}
+
+/// Re-checks a certificate against the policy text, schema and entity JSON it claims.
+///
+/// Errors only when the given policies/schema/entities themselves do not parse; a mismatch of
+/// any kind gives `valid: false` with the reason.
+pub fn check_certificate(
+    cert: &Certificate,
+    policies: &str,
+    schema: Option<&str>,
+    entities: Option<&str>,
+) -> Result<CertificateCheck> {
+    let mapping = RequestMapping {
+        action_type: cert.request.action.entity_type.clone(),
+        ..RequestMapping::default()
+    };
+    let engine = PolicyEngine::with_options(mapping, 0);
+    engine.load(policies, schema)?;
+    if let Some(entities) = entities {
+        engine.set_entities(entities)?;
+    }
+    let (policy_hash, schema_hash, entities_hash) = engine.hashes();
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    if cert.digest != cert.compute_digest() {
+        problems.push("the certificate was altered after it was issued (digest mismatch)".into());
+    }
+    if cert.policy_set_hash != policy_hash {
+        problems.push(format!(
+            "policy set hash differs: certificate {} but the given policies hash to {policy_hash}",
+            cert.policy_set_hash
+        ));
+    }
+    if cert.schema_hash != schema_hash {
+        problems.push(format!(
+            "schema hash differs: certificate {:?} but the given schema hashes to {schema_hash:?}",
+            cert.schema_hash
+        ));
+    }
+    if cert.entities_hash != entities_hash {
+        problems.push(format!(
+            "entities hash differs: certificate {} but the given entities hash to {entities_hash}",
+            cert.entities_hash
+        ));
+    }
+    if cert.cedar_version != cedar_version() {
+        notes.push(format!(
+            "note: issued with Cedar {} and replayed with Cedar {}",
+            cert.cedar_version,
+            cedar_version()
+        ));
+    }
+    match engine.replay(&cert.request) {
+        Ok((decision, ids)) => {
+            if decision != cert.decision {
+                problems.push(format!(
+                    "replay decided {} but the certificate says {}",
+                    decision.as_str(),
+                    cert.decision.as_str()
+                ));
+            }
+            if ids != cert.determining_policy_ids {
+                problems.push(format!(
+                    "replay was determined by {ids:?} but the certificate says {:?}",
+                    cert.determining_policy_ids
+                ));
+            }
+        }
+        Err(e) => problems.push(format!(
+            "the certified request cannot be replayed: {}",
+            e.message
+        )),
+    }
+    let valid = problems.is_empty();
+    let mut reasons = if valid {
+        vec![
+            "hashes of policies, schema and entities match".to_string(),
+            format!(
+                "replay reproduced decision {} determined by {:?}",
+                cert.decision.as_str(),
+                cert.determining_policy_ids
+            ),
+        ]
+    } else {
+        problems
+    };
+    reasons.extend(notes);
+    Ok(CertificateCheck { valid, reasons })
+}

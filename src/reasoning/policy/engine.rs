@@ -1,0 +1,723 @@
+//! The policy engine: loads Cedar policies, schema and entities, and decides requests.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use cedar_policy::{
+    ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, PolicyId,
+    PolicySet, Request, Schema, ValidationMode, Validator,
+};
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::cache::{CacheStats, DecisionCache};
+use super::canonical::{canonical_entities, canonical_json, sha256_hex};
+use super::certificate::{Certificate, CertifiedRequest};
+use super::diagnostics::{describe, first_offset, located, policy_at};
+use super::model::{Decision, DecisionKind, PolicyRef};
+use super::near_miss::NearMissProbes;
+use super::request::{AuthzRequest, EntityRef, RequestMapping, TypeNameCache};
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// Default number of memoised decisions.
+const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// At most this many near misses are reported.
+const NEAR_MISS_LIMIT: usize = 3;
+
+/// Summary of a successfully loaded policy set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySetInfo {
+    /// Policy ids, sorted.
+    pub policy_ids: Vec<String>,
+    /// Number of permit policies.
+    pub permit_count: usize,
+    /// Number of forbid policies.
+    pub forbid_count: usize,
+    /// SHA-256 (hex) of the canonical policy text.
+    pub policy_set_hash: String,
+    /// SHA-256 (hex) of the schema text, when a schema was given.
+    pub schema_hash: Option<String>,
+    /// True when the policies were validated (strict mode) against a schema.
+    pub validated: bool,
+    /// Validation and schema warnings (they do not prevent loading).
+    pub warnings: Vec<String>,
+}
+
+/// Parsed policies with everything derived from them.
+pub(crate) struct LoadedPolicies {
+    pub(crate) set: PolicySet,
+    pub(crate) schema: Option<Schema>,
+    pub(crate) policy_set_hash: String,
+    pub(crate) schema_hash: Option<String>,
+    annotations: HashMap<String, BTreeMap<String, String>>,
+    probes: NearMissProbes,
+}
+
+/// Parsed entities with their canonical hash.
+pub(crate) struct LoadedEntities {
+    pub(crate) entities: Entities,
+    raw: Value,
+    pub(crate) hash: String,
+}
+
+/// One consistent view of policies + entities; replaced atomically on every change.
+struct Snapshot {
+    epoch: u64,
+    policies: Arc<LoadedPolicies>,
+    entities: Arc<LoadedEntities>,
+    /// Per action uid: the policies whose action constraint can match it (see
+    /// [`PolicyEngine::slice_for`]). Filled lazily, bounded by [`MAX_ACTION_SLICES`].
+    action_slices: DashMap<String, Arc<ActionSlice>>,
+}
+
+/// The policies that can apply to one action: all of them, and the permits alone (used to
+/// name the permits a forbid overrode).
+struct ActionSlice {
+    all: PolicySet,
+    permits: PolicySet,
+}
+
+/// At most this many per-action policy slices are memoised per snapshot.
+const MAX_ACTION_SLICES: usize = 4096;
+
+/// Decides agent actions with Cedar. `Send + Sync`; share it in an `Arc`.
+pub struct PolicyEngine {
+    mapping: RequestMapping,
+    state: RwLock<Arc<Snapshot>>,
+    writer: Mutex<()>,
+    next_epoch: AtomicU64,
+    authorizer: Authorizer,
+    cache: DecisionCache,
+    type_names: TypeNameCache,
+}
+
+impl Default for PolicyEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PolicyEngine {
+    /// An engine with no policies, the default [`RequestMapping`] and a 10 000-entry cache.
+    pub fn new() -> Self {
+        Self::with_options(RequestMapping::default(), DEFAULT_CACHE_CAPACITY)
+    }
+
+    /// An engine with a custom request mapping and cache capacity (0 disables the cache).
+    pub fn with_options(mapping: RequestMapping, cache_capacity: usize) -> Self {
+        let empty_policies = LoadedPolicies {
+            set: PolicySet::new(),
+            schema: None,
+            policy_set_hash: policy_set_hash(&PolicySet::new()),
+            schema_hash: None,
+            annotations: HashMap::new(),
+            probes: NearMissProbes::default(),
+        };
+        let raw = Value::Array(Vec::new());
+        let empty_entities = LoadedEntities {
+            entities: Entities::empty(),
+            hash: sha256_hex(&canonical_entities(&raw)),
+            raw,
+        };
+        PolicyEngine {
+            mapping,
+            state: RwLock::new(Arc::new(Snapshot {
+                epoch: 0,
+                policies: Arc::new(empty_policies),
+                entities: Arc::new(empty_entities),
+                action_slices: DashMap::new(),
+            })),
+            writer: Mutex::new(()),
+            next_epoch: AtomicU64::new(1),
+            authorizer: Authorizer::new(),
+            cache: DecisionCache::new(cache_capacity),
+            type_names: TypeNameCache::default(),
+        }
+    }
+
+    /// The request mapping this engine uses (principal/action/resource type names).
+    pub fn mapping(&self) -> &RequestMapping {
+        &self.mapping
+    }
+
+    /// True once a non-empty policy set is loaded.
+    pub fn has_policies(&self) -> bool {
+        !self.snapshot().policies.set.is_empty()
+    }
+
+    /// The number of loaded entities (including action entities derived from the schema).
+    pub fn entity_count(&self) -> usize {
+        self.snapshot().entities.entities.len()
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.state.read().clone()
+    }
+
+    /// Parses `policies` (and the optional `schema`, Cedar or JSON syntax), validates them in
+    /// strict mode when a schema is given, and replaces the loaded set atomically. On error the
+    /// previous set stays loaded.
+    ///
+    /// The current entities are re-parsed against the new schema (the load fails with
+    /// `ERR_POLICY_INVALID` if they do not conform). With a schema, action entities and their
+    /// groups come from the schema; without one, give them in [`Self::set_entities`].
+    pub fn load(&self, policies: &str, schema: Option<&str>) -> Result<PolicySetInfo> {
+        let _writer = self.writer.lock();
+        let current = self.snapshot();
+        let set = parse_policies(policies)?;
+        let mut warnings = Vec::new();
+        let (schema, schema_hash) = match schema {
+            Some(text) => {
+                let (schema, schema_warnings) = parse_schema(text)?;
+                warnings.extend(schema_warnings);
+                (Some(schema), Some(sha256_hex(text.trim())))
+            }
+            None => (None, None),
+        };
+        if let Some(schema) = &schema {
+            warnings.extend(validate_policies(policies, &set, schema)?);
+        }
+        // Entities were parsed against the previous schema: re-parse them against the new one.
+        let entities =
+            build_entities(current.entities.raw.clone(), schema.as_ref()).map_err(|e| {
+                Error::new(
+                    ErrorCode::PolicyInvalid,
+                    format!(
+                        "the loaded entities do not conform to the new schema ({}); \
+                         call setEntities with conforming entities first",
+                        e.message
+                    ),
+                )
+            })?;
+        let loaded = LoadedPolicies {
+            policy_set_hash: policy_set_hash(&set),
+            schema_hash,
+            annotations: annotations_by_id(&set),
+            probes: NearMissProbes::build(&set)?,
+            set,
+            schema,
+        };
+        let info = PolicySetInfo {
+            policy_ids: {
+                let mut ids: Vec<String> = loaded.annotations.keys().cloned().collect();
+                ids.sort();
+                ids
+            },
+            permit_count: loaded
+                .set
+                .policies()
+                .filter(|p| p.effect() == Effect::Permit)
+                .count(),
+            forbid_count: loaded
+                .set
+                .policies()
+                .filter(|p| p.effect() == Effect::Forbid)
+                .count(),
+            policy_set_hash: loaded.policy_set_hash.clone(),
+            schema_hash: loaded.schema_hash.clone(),
+            validated: loaded.schema.is_some(),
+            warnings,
+        };
+        self.install(Arc::new(loaded), Arc::new(entities));
+        Ok(info)
+    }
+
+    /// Replaces the entities with a Cedar entity JSON array (`[{uid:{type,id}, attrs, parents}]`),
+    /// validated against the schema when one is loaded. Returns the number of entities.
+    pub fn set_entities(&self, json: &str) -> Result<usize> {
+        let _writer = self.writer.lock();
+        let current = self.snapshot();
+        let raw: Value = serde_json::from_str(json).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidJson,
+                format!("entities are not valid JSON: {e}"),
+            )
+        })?;
+        let entities = build_entities(raw, current.policies.schema.as_ref())?;
+        let count = entities.entities.len();
+        self.install(current.policies.clone(), Arc::new(entities));
+        Ok(count)
+    }
+
+    fn install(&self, policies: Arc<LoadedPolicies>, entities: Arc<LoadedEntities>) {
+        let epoch = self.next_epoch.fetch_add(1, Ordering::SeqCst);
+        *self.state.write() = Arc::new(Snapshot {
+            epoch,
+            policies,
+            entities,
+            action_slices: DashMap::new(),
+        });
+        self.cache.clear();
+    }
+
+    /// Decides a request, memoising the decision until policies or entities change.
+    ///
+    /// A cache hit returns the decision as first computed, including its certificate's
+    /// `issuedAtMs`.
+    pub fn authorize(&self, req: &AuthzRequest) -> Result<Decision> {
+        let snapshot = self.snapshot();
+        if !self.cache.enabled() {
+            return self.decide(&snapshot, req);
+        }
+        let key = cache_key(snapshot.epoch, req);
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit);
+        }
+        let decision = self.decide(&snapshot, req)?;
+        self.cache.insert(key, &decision);
+        Ok(decision)
+    }
+
+    /// Decides a request without consulting or filling the cache (for benchmarks and audits).
+    pub fn authorize_uncached(&self, req: &AuthzRequest) -> Result<Decision> {
+        self.decide(&self.snapshot(), req)
+    }
+
+    /// Hit/miss counters and size of the decision cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Empties the decision cache.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    fn decide(&self, snapshot: &Snapshot, req: &AuthzRequest) -> Result<Decision> {
+        let cedar_request = req.to_cedar(&self.mapping.action_type, &self.type_names)?;
+        let (kind, ids, errors) = self.evaluate(snapshot, &cedar_request);
+        let policies = &snapshot.policies;
+        let determining_policies: Vec<PolicyRef> = ids
+            .iter()
+            .map(|id| PolicyRef {
+                id: id.clone(),
+                annotations: policies.annotations.get(id).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let default_deny = kind == DecisionKind::Deny && ids.is_empty();
+        let near_miss = if default_deny {
+            policies.probes.near_misses(
+                &self.authorizer,
+                &cedar_request,
+                &snapshot.entities.entities,
+                NEAR_MISS_LIMIT,
+            )
+        } else {
+            Vec::new()
+        };
+        let mut reasons = Vec::new();
+        if policies.set.is_empty() {
+            reasons.push("no policies are loaded, so the request is denied by default".into());
+        }
+        for policy in &determining_policies {
+            let verb = match kind {
+                DecisionKind::Allow => "permitted",
+                DecisionKind::Deny => "forbidden",
+            };
+            let mut sentence = format!("{verb} by policy \"{}\"", policy.id);
+            if let Some(description) = policy.annotations.get("description") {
+                sentence.push_str(&format!(" ({description})"));
+            }
+            reasons.push(sentence);
+        }
+        if kind == DecisionKind::Deny && !ids.is_empty() {
+            let overridden = self.overridden_permits(snapshot, &cedar_request);
+            if !overridden.is_empty() {
+                reasons.push(format!(
+                    "forbid overrides permit: policy {} would have allowed the request",
+                    overridden
+                        .iter()
+                        .map(|id| format!("\"{id}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        if default_deny && !policies.set.is_empty() {
+            reasons.push("no permit policy matched the request (default deny)".into());
+            if let Some(best) = near_miss.first() {
+                reasons.push(format!(
+                    "closest permit policy \"{}\" failed on: {}",
+                    best.policy_id,
+                    best.failed.join("; ")
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            reasons.push(format!(
+                "{} policy evaluation(s) failed and those policies were skipped (see errors)",
+                errors.len()
+            ));
+        }
+        let certificate = Certificate::issue(
+            CertifiedRequest {
+                principal: req.principal.clone(),
+                action: EntityRef::new(&self.mapping.action_type, &req.action),
+                resource: req.resource.clone(),
+                context: req.context.clone(),
+            },
+            policies.policy_set_hash.clone(),
+            policies.schema_hash.clone(),
+            snapshot.entities.hash.clone(),
+            kind,
+            ids,
+        );
+        Ok(Decision {
+            decision: kind,
+            determining_policies,
+            errors,
+            reasons,
+            near_miss,
+            certificate,
+        })
+    }
+
+    /// Runs Cedar: decision, sorted determining policy ids, sorted error messages.
+    fn evaluate(
+        &self,
+        snapshot: &Snapshot,
+        request: &Request,
+    ) -> (DecisionKind, Vec<String>, Vec<String>) {
+        let slice = self.slice_for(snapshot, request);
+        let policies = slice
+            .as_deref()
+            .map_or(&snapshot.policies.set, |slice| &slice.all);
+        let response =
+            self.authorizer
+                .is_authorized(request, policies, &snapshot.entities.entities);
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(policy_id_text)
+            .collect();
+        ids.sort();
+        let mut errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(authorization_error_text)
+            .collect();
+        errors.sort();
+        (response.decision().into(), ids, errors)
+    }
+
+    /// Permit policies that matched a request a forbid policy denied (sorted ids).
+    fn overridden_permits(&self, snapshot: &Snapshot, request: &Request) -> Vec<String> {
+        let Some(slice) = self.slice_for(snapshot, request) else {
+            return Vec::new();
+        };
+        let response =
+            self.authorizer
+                .is_authorized(request, &slice.permits, &snapshot.entities.entities);
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(policy_id_text)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The policies whose action constraint can match the request's action (given the action
+    /// hierarchy in the entities). Evaluating only these gives exactly Cedar's decision,
+    /// reasons and errors: a policy whose action constraint is false never reaches its
+    /// conditions. `None` only for a request without an action.
+    fn slice_for(&self, snapshot: &Snapshot, request: &Request) -> Option<Arc<ActionSlice>> {
+        let action = request.action()?;
+        let key = action.to_string();
+        if let Some(slice) = snapshot.action_slices.get(&key) {
+            return Some(slice.value().clone());
+        }
+        let entities = &snapshot.entities.entities;
+        let matches = |group: &EntityUid| group == action || entities.is_ancestor_of(group, action);
+        let mut all = PolicySet::new();
+        let mut permits = PolicySet::new();
+        for policy in snapshot.policies.set.policies() {
+            let keep = match policy.action_constraint() {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(uid) => &uid == action,
+                ActionConstraint::In(groups) => groups.iter().any(matches),
+            };
+            if !keep {
+                continue;
+            }
+            let added = if policy.effect() == Effect::Permit {
+                permits.add(policy.clone()).and(all.add(policy.clone()))
+            } else {
+                all.add(policy.clone())
+            };
+            if added.is_err() {
+                // Cannot happen (ids are unique); evaluate the full set to stay exact.
+                return None;
+            }
+        }
+        let slice = Arc::new(ActionSlice { all, permits });
+        if snapshot.action_slices.len() < MAX_ACTION_SLICES {
+            snapshot.action_slices.insert(key, slice.clone());
+        }
+        Some(slice)
+    }
+
+    /// Replays a certified request: the decision and determining policy ids.
+    pub(crate) fn replay(&self, req: &CertifiedRequest) -> Result<(DecisionKind, Vec<String>)> {
+        let request = AuthzRequest {
+            principal: req.principal.clone(),
+            action: req.action.id.clone(),
+            resource: req.resource.clone(),
+            context: req.context.clone(),
+        }
+        .to_cedar(&req.action.entity_type, &self.type_names)?;
+        let (kind, ids, _) = self.evaluate(&self.snapshot(), &request);
+        Ok((kind, ids))
+    }
+
+    /// Hashes of the loaded policies, schema and entities.
+    pub(crate) fn hashes(&self) -> (String, Option<String>, String) {
+        let s = self.snapshot();
+        (
+            s.policies.policy_set_hash.clone(),
+            s.policies.schema_hash.clone(),
+            s.entities.hash.clone(),
+        )
+    }
+}
+
+/// The raw text of a policy id (`Display` would escape it).
+pub(crate) fn policy_id_text(id: &PolicyId) -> String {
+    AsRef::<str>::as_ref(id).to_string()
+}
+
+/// `policy "<id>": <message>` for one evaluation error.
+pub(crate) fn authorization_error_text(error: &AuthorizationError) -> String {
+    match error {
+        AuthorizationError::PolicyEvaluationError(e) => {
+            format!(
+                "policy \"{}\": {}",
+                policy_id_text(e.policy_id()),
+                e.inner()
+            )
+        }
+    }
+}
+
+/// The cache key: snapshot epoch + canonical request JSON.
+fn cache_key(epoch: u64, req: &AuthzRequest) -> String {
+    let mut key = format!(
+        "{epoch}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}",
+        req.principal.entity_type.len(),
+        req.principal.entity_type,
+        req.principal.id.len(),
+        req.principal.id,
+        req.action.len(),
+        req.action
+    );
+    key.push_str(&format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}",
+        req.resource.entity_type.len(),
+        req.resource.entity_type,
+        req.resource.id.len(),
+        req.resource.id
+    ));
+    key.push_str(&canonical_json(&req.context));
+    key
+}
+
+/// Parses a policy text and renames policies after their `@id` annotations.
+pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
+    if src.trim().is_empty() {
+        return err(
+            ErrorCode::PolicyParse,
+            "the policy text is empty; give at least one permit or forbid statement",
+        );
+    }
+    let parsed = PolicySet::from_str(src).map_err(|errors| {
+        let messages: Vec<String> = errors
+            .iter()
+            .map(|e| {
+                let what = match first_offset(e) {
+                    Some(offset) => policy_at(src, offset),
+                    None => "policy text".to_string(),
+                };
+                located(src, &what, e)
+            })
+            .collect();
+        Error::new(
+            ErrorCode::PolicyParse,
+            format!("policies do not parse: {}", messages.join("; ")),
+        )
+    })?;
+    if let Some(template) = parsed.templates().next() {
+        return err(
+            ErrorCode::PolicyParse,
+            format!(
+                "policy \"{}\" is a template (it uses ?principal or ?resource slots); \
+                 templates are not supported, write a static policy",
+                template
+                    .annotation("id")
+                    .unwrap_or(AsRef::<str>::as_ref(template.id()))
+            ),
+        );
+    }
+    let mut policies: Vec<_> = parsed.policies().collect();
+    // Default ids are policy0, policy1, ...: keep source order for deterministic messages.
+    policies.sort_by_key(|p| {
+        let id: &str = p.id().as_ref();
+        id.strip_prefix("policy")
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(usize::MAX)
+    });
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut renamed = PolicySet::new();
+    for policy in policies {
+        let default_id = policy_id_text(policy.id());
+        let id = match policy.annotation("id") {
+            Some(id) if id.trim().is_empty() => {
+                return err(
+                    ErrorCode::PolicyParse,
+                    format!("policy \"{default_id}\" has an empty @id annotation; give it a name"),
+                )
+            }
+            Some(id) => id.to_string(),
+            None => default_id.clone(),
+        };
+        if let Some(first) = seen.insert(id.clone(), default_id.clone()) {
+            return err(
+                ErrorCode::PolicyParse,
+                format!(
+                    "policy id \"{id}\" is used twice (statements {first} and {default_id}); \
+                     policy ids must be unique"
+                ),
+            );
+        }
+        renamed
+            .add(policy.new_id(PolicyId::new(&id)))
+            .map_err(|e| Error::new(ErrorCode::PolicyParse, format!("policy \"{id}\": {e}")))?;
+    }
+    Ok(renamed)
+}
+
+/// Parses a schema in Cedar syntax, or JSON syntax when the text starts with `{`.
+pub(crate) fn parse_schema(text: &str) -> Result<(Schema, Vec<String>)> {
+    if text.trim().is_empty() {
+        return err(
+            ErrorCode::PolicyParse,
+            "the schema text is empty; omit the schema or give entity types and actions",
+        );
+    }
+    if text.trim_start().starts_with('{') {
+        let schema = Schema::from_json_str(text)
+            .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "JSON schema", &e)))?;
+        return Ok((schema, Vec::new()));
+    }
+    let (schema, warnings) = Schema::from_cedarschema_str(text)
+        .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "schema", &e)))?;
+    let warnings = warnings
+        .map(|w| format!("schema warning: {}", describe(&w)))
+        .collect();
+    Ok((schema, warnings))
+}
+
+/// Strict validation; errors name the policy and line/column, warnings are returned.
+fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<String>> {
+    let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
+    let errors: Vec<String> = result
+        .validation_errors()
+        .map(|e| {
+            let id = policy_id_text(e.policy_id());
+            located(src, &format!("policy \"{id}\""), e)
+                .replace(&format!("for policy `{id}`, "), "")
+        })
+        .collect();
+    if !errors.is_empty() {
+        return err(
+            ErrorCode::PolicyInvalid,
+            format!(
+                "policies fail strict validation against the schema: {}",
+                errors.join("; ")
+            ),
+        );
+    }
+    Ok(result
+        .validation_warnings()
+        .map(|w| {
+            located(
+                src,
+                &format!("warning: policy \"{}\"", policy_id_text(w.policy_id())),
+                w,
+            )
+        })
+        .collect())
+}
+
+/// Parses entity JSON (validated against `schema` when given).
+fn build_entities(raw: Value, schema: Option<&Schema>) -> Result<LoadedEntities> {
+    let Value::Array(items) = &raw else {
+        return err(
+            ErrorCode::PolicyParse,
+            "entities must be a JSON array of {\"uid\": {\"type\", \"id\"}, \"attrs\", \"parents\"}",
+        );
+    };
+    let mut seen = HashSet::new();
+    for (index, item) in items.iter().enumerate() {
+        let uid = item.get("uid").map(canonical_json).ok_or_else(|| {
+            Error::new(
+                ErrorCode::PolicyParse,
+                format!("entity #{index} has no \"uid\": give {{\"uid\": {{\"type\": ..., \"id\": ...}}}}"),
+            )
+        })?;
+        if !seen.insert(uid.clone()) {
+            return err(
+                ErrorCode::PolicyParse,
+                format!("entity {uid} appears twice in the entity list"),
+            );
+        }
+    }
+    let entities = Entities::from_json_value(raw.clone(), schema).map_err(|e| {
+        Error::new(
+            ErrorCode::PolicyParse,
+            format!("entities are invalid: {}", describe(&e)),
+        )
+    })?;
+    Ok(LoadedEntities {
+        entities,
+        hash: sha256_hex(&canonical_entities(&raw)),
+        raw,
+    })
+}
+
+/// SHA-256 of the canonical policy text: policies sorted by id, each `id` + its source text.
+pub(crate) fn policy_set_hash(set: &PolicySet) -> String {
+    let mut parts: Vec<(String, String)> = set
+        .policies()
+        .map(|p| {
+            let text = p.to_cedar().unwrap_or_default();
+            (policy_id_text(p.id()), text.trim().to_string())
+        })
+        .collect();
+    parts.sort();
+    let mut canonical = String::new();
+    for (id, text) in parts {
+        canonical.push_str(&id);
+        canonical.push('\u{1f}');
+        canonical.push_str(&text);
+        canonical.push('\u{1e}');
+    }
+    sha256_hex(&canonical)
+}
+
+/// Annotations of every policy, by id.
+fn annotations_by_id(set: &PolicySet) -> HashMap<String, BTreeMap<String, String>> {
+    set.policies()
+        .map(|p| {
+            let annotations = p
+                .annotations()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            (policy_id_text(p.id()), annotations)
+        })
+        .collect()
+}

@@ -1,0 +1,55 @@
+//! Cedar-based verification of agent actions.
+//!
+//! # Request mapping
+//!
+//! A tool call is turned into a Cedar request as follows (see [`RequestMapping`]):
+//!
+//! | Cedar      | Value                                                              |
+//! |------------|--------------------------------------------------------------------|
+//! | principal  | `Agent::"<agent id>"` (type name configurable)                      |
+//! | action     | `Action::"<action name>"` (type name configurable, e.g. `App::Action`) |
+//! | resource   | `Resource::"<id>"` by default; callers may pass any `Type::"id"`     |
+//! | context    | a JSON object built by the caller, conventionally `{ params, priorSteps, approvals, session, stepIndex, ... }` |
+//!
+//! Requests are *not* validated against the schema at authorization time (so callers may add
+//! extra context fields); the schema is used to validate the policies (strict mode) and the
+//! entities. A policy that reads a missing attribute errors, is skipped (as Cedar does) and the
+//! error is reported in [`Decision::errors`].
+//!
+//! # Design
+//!
+//! * [`PolicyEngine`] keeps an immutable snapshot (`Arc`) of the parsed policies, schema,
+//!   entities and near-miss probes behind a `parking_lot::RwLock`; readers clone the `Arc` and
+//!   evaluate without holding the lock, writers build a new snapshot and swap it atomically, so a
+//!   failed `load` keeps the previous set.
+//! * Policy ids come from `@id("...")` annotations when present, else Cedar's `policy0..`.
+//! * Parse and validation errors name the policy id and the line/column computed from the
+//!   source offsets Cedar reports (see [`diagnostics`]).
+//! * Each request is evaluated against the slice of policies whose action constraint can
+//!   match its action (memoised per action and snapshot); this gives exactly Cedar's decision,
+//!   determining policies and errors, because a policy whose scope fails never reaches its
+//!   conditions.
+//! * On a default deny, permit policies are split into single-constraint probe policies to
+//!   report near misses (see `near_miss`).
+//! * Decisions are memoised in a bounded concurrent cache keyed by the snapshot epoch and the
+//!   canonical request JSON, so a decision can never outlive a `load` or `set_entities`.
+//! * Every decision carries a [`Certificate`] that [`check_certificate`] replays with a fresh
+//!   authorizer.
+
+mod cache;
+mod canonical;
+mod certificate;
+mod condition_text;
+pub mod diagnostics;
+mod engine;
+mod model;
+mod near_miss;
+mod request;
+
+pub use cache::CacheStats;
+pub use certificate::{
+    cedar_version, check_certificate, Certificate, CertificateCheck, CertifiedRequest,
+};
+pub use engine::{PolicyEngine, PolicySetInfo};
+pub use model::{Decision, DecisionKind, NearMiss, PolicyRef};
+pub use request::{AuthzRequest, EntityRef, RequestMapping};

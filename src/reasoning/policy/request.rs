@@ -1,0 +1,207 @@
+//! The engine's authorization request and its mapping onto Cedar.
+
+use std::str::FromStr;
+
+use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// A reference to a Cedar entity: `Type::"id"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityRef {
+    /// The entity type, e.g. `Agent` or `App::Document`.
+    pub entity_type: String,
+    /// The entity id, e.g. `planner-1`.
+    pub id: String,
+}
+
+impl EntityRef {
+    /// Builds an entity reference from a type and an id.
+    pub fn new(entity_type: impl Into<String>, id: impl Into<String>) -> Self {
+        EntityRef {
+            entity_type: entity_type.into(),
+            id: id.into(),
+        }
+    }
+
+    /// Parses `Type::"id"`; a bare `id` (no `::"`) gets `default_type`.
+    pub fn parse(text: &str, default_type: &str) -> Result<Self> {
+        match text.find("::\"") {
+            Some(pos) if text.ends_with('"') && text.len() >= pos + 4 => Ok(EntityRef::new(
+                &text[..pos],
+                unescape(&text[pos + 3..text.len() - 1]),
+            )),
+            Some(_) => err(
+                ErrorCode::InvalidInput,
+                format!("entity reference {text:?} must look like Type::\"id\""),
+            ),
+            None => Ok(EntityRef::new(default_type, text)),
+        }
+    }
+
+    /// Converts to a Cedar entity uid, checking that the type name is valid Cedar.
+    pub(crate) fn to_uid(&self, role: &str, types: &TypeNameCache) -> Result<EntityUid> {
+        let type_name = types.resolve(&self.entity_type, role)?;
+        Ok(EntityUid::from_type_name_and_id(
+            type_name,
+            EntityId::new(&self.id),
+        ))
+    }
+}
+
+/// Memoises parsed Cedar type names (parsing a name runs Cedar's parser, which dominates the
+/// cost of building a request). Bounded: beyond [`TypeNameCache::CAPACITY`] names are parsed
+/// every time.
+#[derive(Default)]
+pub(crate) struct TypeNameCache {
+    names: dashmap::DashMap<String, EntityTypeName>,
+}
+
+impl TypeNameCache {
+    const CAPACITY: usize = 1024;
+
+    /// The parsed type name, or an `InvalidInput` error naming the request part.
+    pub(crate) fn resolve(&self, name: &str, role: &str) -> Result<EntityTypeName> {
+        if let Some(hit) = self.names.get(name) {
+            return Ok(hit.value().clone());
+        }
+        if name.trim().is_empty() {
+            return err(
+                ErrorCode::InvalidInput,
+                format!("the {role} entity type is empty; give a Cedar type name such as Agent"),
+            );
+        }
+        let parsed = EntityTypeName::from_str(name).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!("the {role} entity type {name:?} is not a valid Cedar type name: {e}"),
+            )
+        })?;
+        if self.names.len() < Self::CAPACITY {
+            self.names.insert(name.to_string(), parsed.clone());
+        }
+        Ok(parsed)
+    }
+}
+
+impl std::fmt::Display for EntityRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}::{:?}", self.entity_type, self.id)
+    }
+}
+
+/// Undoes the `\"` and `\\` escapes of a quoted entity id.
+fn unescape(quoted: &str) -> String {
+    quoted.replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// One authorization question: may `principal` perform `action` on `resource` in `context`?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthzRequest {
+    /// Who acts, usually `Agent::"<agent id>"`.
+    pub principal: EntityRef,
+    /// The action name (the id of the action entity, e.g. `pay`).
+    pub action: String,
+    /// What is acted on.
+    pub resource: EntityRef,
+    /// A JSON object: `{ params, priorSteps, approvals, session, stepIndex, ... }`.
+    #[serde(default = "empty_object")]
+    pub context: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// How agent ids, action names and resource ids become Cedar entity uids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RequestMapping {
+    /// Entity type of principals (default `Agent`).
+    pub principal_type: String,
+    /// Entity type of actions (default `Action`; e.g. `App::Action` for a namespace).
+    pub action_type: String,
+    /// Entity type of resources given as a bare id (default `Resource`).
+    pub resource_type: String,
+}
+
+impl Default for RequestMapping {
+    fn default() -> Self {
+        RequestMapping {
+            principal_type: "Agent".into(),
+            action_type: "Action".into(),
+            resource_type: "Resource".into(),
+        }
+    }
+}
+
+impl RequestMapping {
+    /// Builds a request for a tool call. `resource` may be a bare id or `Type::"id"`.
+    pub fn request(
+        &self,
+        agent_id: &str,
+        action: &str,
+        resource: &str,
+        context: serde_json::Value,
+    ) -> Result<AuthzRequest> {
+        Ok(AuthzRequest {
+            principal: EntityRef::new(&self.principal_type, agent_id),
+            action: action.to_string(),
+            resource: EntityRef::parse(resource, &self.resource_type)?,
+            context,
+        })
+    }
+}
+
+impl AuthzRequest {
+    /// Checks the request's shape, with messages that say what to fix.
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.principal.id.is_empty() {
+            return err(ErrorCode::InvalidInput, "the principal (agent) id is empty");
+        }
+        if self.action.trim().is_empty() {
+            return err(ErrorCode::InvalidInput, "the action name is empty");
+        }
+        if !self.context.is_object() {
+            return err(
+                ErrorCode::InvalidInput,
+                "the request context must be a JSON object such as {\"params\": {...}}",
+            );
+        }
+        Ok(())
+    }
+
+    /// Builds the Cedar request (no schema-based request validation, see module docs).
+    pub(crate) fn to_cedar(&self, action_type: &str, types: &TypeNameCache) -> Result<Request> {
+        self.validate()?;
+        let principal = self.principal.to_uid("principal", types)?;
+        let action = EntityRef::new(action_type, &self.action).to_uid("action", types)?;
+        let resource = self.resource.to_uid("resource", types)?;
+        let context = Context::from_json_value(self.context.clone(), None).map_err(|e| {
+            let hint = if has_float(&self.context) {
+                " (Cedar has no floating-point numbers: send integers, e.g. amounts in cents)"
+            } else {
+                ""
+            };
+            Error::new(
+                ErrorCode::InvalidInput,
+                format!("the request context is not a valid Cedar record: {e}{hint}"),
+            )
+        })?;
+        Request::new(principal, action, resource, context, None)
+            .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("invalid request: {e}")))
+    }
+}
+
+/// True when a JSON value contains a non-integer number anywhere.
+fn has_float(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => !n.is_i64() && !n.is_u64(),
+        serde_json::Value::Array(items) => items.iter().any(has_float),
+        serde_json::Value::Object(map) => map.values().any(has_float),
+        _ => false,
+    }
+}

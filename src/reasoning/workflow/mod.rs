@@ -1,0 +1,207 @@
+//! Verification of multi-step agent workflows.
+//!
+//! A [`Workflow`] is a DAG of [`WorkflowStep`]s (`dependsOn` edges) in which steps that share a
+//! [`Branch`] group with different options are mutually exclusive alternatives. The verifier:
+//!
+//! 1. validates the structure (unique non-empty ids, known dependencies) — errors are
+//!    `ERR_INVALID_WORKFLOW`;
+//! 2. checks `noCycles` (a cycle is reported as a violation with the cycle as counterexample,
+//!    and the remaining checks are skipped since no execution exists);
+//! 3. enumerates branch-choice combinations only (at most [`paths::MAX_PATHS`]) and computes,
+//!    per combination, which steps run and each step's ancestor set (see [`paths`] for the
+//!    execution model);
+//! 4. checks `allReachable` and the given [`Property`]s exactly on those ancestor sets, giving
+//!    a concrete execution order as counterexample (see [`properties`]);
+//! 5. optionally asks a [`PolicyEngine`] about every reachable step with the context
+//!    `{ params: inputs, priorSteps: [actions guaranteed to run before it on every path],
+//!    stepIndex: position in a topological order, workflowId }`; a denied step is a violation
+//!    with property `{"type": "policy", "step": id}`.
+//!
+//! Properties name steps by id or by action (see [`Selector`]).
+
+mod graph;
+mod model;
+pub mod paths;
+pub mod properties;
+
+pub use model::{
+    Branch, Property, Selector, StepCheck, Violation, Workflow, WorkflowReport, WorkflowStep,
+};
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::reasoning::policy::{EntityRef, PolicyEngine};
+use graph::Graph;
+use paths::{enumerate_paths, PathView};
+
+/// Verifies `wf` against `props` (plus `noCycles` and `allReachable`), and checks each
+/// reachable step against `engine` when one with loaded policies is given.
+pub fn verify_workflow(
+    wf: &Workflow,
+    props: &[Property],
+    engine: Option<&PolicyEngine>,
+) -> Result<WorkflowReport> {
+    let graph = Graph::build(wf)?;
+    let mut report = WorkflowReport {
+        ok: true,
+        violations: Vec::new(),
+        step_checks: Vec::new(),
+        warnings: Vec::new(),
+        paths_checked: 0,
+    };
+    if let Some(cycle) = graph.find_cycle() {
+        let ids: Vec<String> = cycle.iter().map(|&s| wf.steps[s].id.clone()).collect();
+        report.violations.push(Violation {
+            property: json!({"type": "noCycles"}),
+            message: format!(
+                "steps {} form a dependency cycle (each must run before the next), so none of \
+                 them can ever run; other properties were not checked",
+                ids.join(" -> ")
+            ),
+            counterexample: ids,
+        });
+        report.ok = false;
+        return Ok(report);
+    }
+    let topo = graph.topo_order();
+    let paths = enumerate_paths(wf, &graph, &topo)?;
+    report.paths_checked = paths.len();
+    let ctx = properties::Context {
+        wf,
+        topo: &topo,
+        paths: &paths,
+    };
+    let unreachable = ctx.unreachable();
+    if !unreachable.is_empty() {
+        let ids: Vec<String> = unreachable
+            .iter()
+            .map(|&s| wf.steps[s].id.clone())
+            .collect();
+        report.violations.push(Violation {
+            property: json!({"type": "allReachable"}),
+            message: format!(
+                "steps {} run on no path: under every branch choice either their own branch \
+                 option is not chosen or none of their dependencies runs",
+                ids.join(", ")
+            ),
+            counterexample: ids,
+        });
+    }
+    for property in props {
+        if let Some(violation) = ctx.check(property, &mut report.warnings) {
+            report.violations.push(violation);
+        }
+    }
+    if let Some(engine) = engine {
+        if engine.has_policies() {
+            check_steps(wf, &topo, &paths, engine, &mut report)?;
+        } else {
+            report
+                .warnings
+                .push("no policies are loaded; per-step policy checks were skipped".into());
+        }
+    }
+    report.ok = report.violations.is_empty();
+    Ok(report)
+}
+
+/// Asks the policy engine about every reachable step.
+fn check_steps(
+    wf: &Workflow,
+    topo: &[usize],
+    paths: &[PathView],
+    engine: &PolicyEngine,
+    report: &mut WorkflowReport,
+) -> Result<()> {
+    let mapping = engine.mapping();
+    for (position, &s) in topo.iter().enumerate() {
+        let step = &wf.steps[s];
+        let running: Vec<&PathView> = paths.iter().filter(|p| p.active[s]).collect();
+        let Some(first_path) = running.first() else {
+            continue;
+        };
+        let prior_steps = guaranteed_prior_actions(wf, s, &running);
+        let params = if step.inputs.is_null() {
+            json!({})
+        } else {
+            step.inputs.clone()
+        };
+        let resource = match &step.resource {
+            Some(r) => EntityRef::parse(r, &mapping.resource_type),
+            None => Ok(EntityRef::new(&mapping.resource_type, &wf.id)),
+        }
+        .map_err(|e| step_error(step, e))?;
+        let request = crate::reasoning::policy::AuthzRequest {
+            principal: EntityRef::new(&mapping.principal_type, &step.agent_id),
+            action: step.action.clone(),
+            resource,
+            context: json!({
+                "params": params,
+                "priorSteps": prior_steps,
+                "stepIndex": position,
+                "workflowId": wf.id,
+            }),
+        };
+        let decision = engine
+            .authorize(&request)
+            .map_err(|e| step_error(step, e))?;
+        if !decision.is_allowed() {
+            let order = first_path.order_with_first(topo, s);
+            let cut = order
+                .iter()
+                .position(|&x| x == s)
+                .map_or(order.len(), |i| i + 1);
+            report.violations.push(Violation {
+                property: json!({"type": "policy", "step": step.id}),
+                message: format!(
+                    "step \"{}\" ({} by {}) is denied: {}",
+                    step.id,
+                    step.action,
+                    step.agent_id,
+                    decision.reasons.join("; ")
+                ),
+                counterexample: order[..cut]
+                    .iter()
+                    .map(|&x| wf.steps[x].id.clone())
+                    .collect(),
+            });
+        }
+        report.step_checks.push(StepCheck {
+            step_id: step.id.clone(),
+            decision: decision.decision,
+            determining_policies: decision
+                .determining_policies
+                .iter()
+                .map(|p| p.id.clone())
+                .collect(),
+            reasons: decision.reasons,
+            prior_steps,
+        });
+    }
+    Ok(())
+}
+
+/// Actions of steps that run before `s` on every path where `s` runs (sorted, unique).
+fn guaranteed_prior_actions(wf: &Workflow, s: usize, running: &[&PathView]) -> Vec<String> {
+    let mut common: Option<std::collections::BTreeSet<&str>> = None;
+    for path in running {
+        let actions: std::collections::BTreeSet<&str> = (0..wf.steps.len())
+            .filter(|&x| path.ancestors[s].contains(x))
+            .map(|x| wf.steps[x].action.as_str())
+            .collect();
+        common = Some(match common {
+            None => actions,
+            Some(prev) => prev.intersection(&actions).copied().collect(),
+        });
+    }
+    common
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+fn step_error(step: &WorkflowStep, e: Error) -> Error {
+    Error::new(e.code, format!("step \"{}\": {}", step.id, e.message))
+}

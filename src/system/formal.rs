@@ -1,0 +1,178 @@
+//! The formal verifier: Cedar authorization of every step (and, with the rule engine,
+//! proofs of its preconditions).
+//!
+//! Mapping of a step onto a Cedar request (documented in the README):
+//! - principal: `Agent::"<agentId>"` — the session's `agentId`, else the session id;
+//! - action: `Action::"<action name>"`;
+//! - resource: `Resource::"<session id>"` unless the caller names one;
+//! - context: `{ params, priorSteps, approvals, session: {id, preferences, environment}, stepIndex }`.
+//!
+//! Cedar has no floating-point numbers, so non-integer numbers in the context are passed as
+//! strings. A verification error (a malformed request, an engine failure) fails closed: deny.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::verify::{Decision, Verification, Verifier, VerifyRequest};
+use crate::error::Result;
+use crate::reasoning::{DecisionKind, PolicyEngine};
+
+/// A caller's question "may this action run?", outside of a processed chunk.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionCheck {
+    /// The action (tool) name.
+    #[serde(alias = "actionType")]
+    pub name: String,
+    /// The action's parameters (the Cedar `context.params`).
+    #[serde(default)]
+    pub params: Value,
+    /// What it touches: a bare id or `Type::"id"` (default `Resource::"<session>"`).
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// The context of an [`ActionCheck`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckContext {
+    /// The session whose agent, history and context apply.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The acting agent (overrides the session's).
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Actions already run (overrides the session's history).
+    #[serde(default)]
+    pub prior_steps: Option<Vec<String>>,
+    /// Approvals granted (any JSON).
+    #[serde(default)]
+    pub approvals: Option<Value>,
+    /// The step's index.
+    #[serde(default)]
+    pub step_index: Option<u64>,
+    /// Any other context fields, passed through to Cedar's `context`.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Converts a value for Cedar: non-integer numbers become strings.
+pub fn cedar_safe(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(0.0);
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                json!(f as i64)
+            } else {
+                Value::String(n.to_string())
+            }
+        }
+        Value::Array(a) => Value::Array(a.iter().map(cedar_safe).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), cedar_safe(v))).collect())
+        }
+        Value::Null => Value::String(String::new()),
+        other => other.clone(),
+    }
+}
+
+/// Turns a Cedar decision into the engine's verification answer.
+pub fn to_verification(d: crate::reasoning::Decision) -> Verification {
+    let decision = match d.decision {
+        DecisionKind::Allow => Decision::Allow,
+        DecisionKind::Deny => Decision::Deny,
+    };
+    let mut details = Map::new();
+    details.insert("determiningPolicies".into(), json!(d.determining_policies));
+    details.insert("errors".into(), json!(d.errors));
+    details.insert("nearMiss".into(), json!(d.near_miss));
+    details.insert("certificate".into(), json!(d.certificate));
+    Verification {
+        decision,
+        reasons: d.reasons,
+        details,
+    }
+}
+
+/// A denial caused by a verification failure (fail closed).
+pub fn fail_closed(message: String) -> Verification {
+    let mut details = Map::new();
+    details.insert("determiningPolicies".into(), json!([]));
+    details.insert("errors".into(), json!([message.clone()]));
+    Verification {
+        decision: Decision::Deny,
+        reasons: vec![format!(
+            "verification failed, so the action is denied: {message}"
+        )],
+        details,
+    }
+}
+
+/// Authorises a request built from its parts against `policies`.
+pub fn authorize_parts(
+    policies: &PolicyEngine,
+    agent: &str,
+    action: &str,
+    resource: &str,
+    context: Value,
+) -> Result<Verification> {
+    let req = policies
+        .mapping()
+        .request(agent, action, resource, cedar_safe(&context))?;
+    Ok(to_verification(policies.authorize(&req)?))
+}
+
+/// The verifier used by the engine: Cedar policies over every step.
+pub struct FormalVerifier {
+    policies: Arc<PolicyEngine>,
+}
+
+impl FormalVerifier {
+    /// A verifier over a (possibly empty) policy engine.
+    pub fn new(policies: Arc<PolicyEngine>) -> Self {
+        FormalVerifier { policies }
+    }
+}
+
+/// The Cedar context of a session step.
+pub fn step_context(req: &VerifyRequest<'_>) -> Value {
+    let env = &req.session.context.environment;
+    json!({
+        "params": req.params,
+        "priorSteps": req.prior_steps,
+        "approvals": env.get("approvals").cloned().unwrap_or_else(|| json!([])),
+        "session": {
+            "id": req.session.id,
+            "preferences": req.session.context.preferences,
+            "environment": env,
+        },
+        "stepIndex": req.step_index,
+    })
+}
+
+impl Verifier for FormalVerifier {
+    fn verify(&self, req: &VerifyRequest<'_>) -> Verification {
+        if !self.policies.has_policies() {
+            return Verification::skipped(
+                "no policies are loaded: call loadPolicies() or pass `policies` to open() to verify actions",
+            );
+        }
+        let resource = format!(
+            "{}::{:?}",
+            self.policies.mapping().resource_type,
+            req.session.id
+        );
+        match authorize_parts(
+            &self.policies,
+            req.session.agent_id(),
+            &req.action.name,
+            &resource,
+            step_context(req),
+        ) {
+            Ok(v) => v,
+            Err(e) => fail_closed(e.to_string()),
+        }
+    }
+}
