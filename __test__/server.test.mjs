@@ -32,10 +32,11 @@ function registerActions(sys, { slowMs = 0 } = {}) {
 }
 
 /** A service on 127.0.0.1:0 around `sys` (an in-memory one by default). */
-async function start({ sys, options = {}, slowMs } = {}) {
+async function start(t, { sys, options = {}, slowMs } = {}) {
   sys = sys ?? (await openMemory());
   if (sys.actions().length === 0) registerActions(sys, { slowMs });
   const service = createServer(sys, { heartbeatMs: 0, ...options });
+  t.after(() => service.close()); // idempotent: also when an assertion failed midway
   await new Promise((r) => service.server.listen(0, '127.0.0.1', r));
   const { port } = service.server.address();
   return { sys, service, port, base: `http://127.0.0.1:${port}` };
@@ -66,8 +67,8 @@ function request(base, method, pathname, body, headers = {}) {
 
 const post = (base, pathname, value) => request(base, 'POST', pathname, JSON.stringify(value), { 'Content-Type': 'application/json' });
 
-test('POST /process runs one step; sessions are created on first use', async () => {
-  const { sys, service, base } = await start();
+test('POST /process runs one step; sessions are created on first use', async (t) => {
+  const { sys, service, base } = await start(t);
   const r = await post(base, '/process', { text: 'What is the weather in Tokyo?', sessionId: 'alice' });
   assert.equal(r.status, 200);
   assert.match(r.headers['content-type'], /application\/json/);
@@ -79,12 +80,17 @@ test('POST /process runs one step; sessions are created on first use', async () 
   assert.equal(sys.history('alice').length, 2, 'same session, history kept');
   const dflt = await post(base, '/process', { text: 'note that' });
   assert.equal(dflt.json.sessionId, 'default');
+  // A session ended by the application is created again on its next use.
+  sys.endSession('alice');
+  const revived = await post(base, '/process', { text: 'note again', sessionId: 'alice' });
+  assert.equal(revived.status, 200);
+  assert.equal(revived.json.sessionId, 'alice');
   await service.close();
   assert.equal(sys.closed, true, 'close() closes the system it serves');
 });
 
-test('errors: 400 bad JSON, 400 bad input, 413 oversize, 404, 405, engine codes', async () => {
-  const { service, base } = await start({ options: { maxBodyBytes: 1024 } });
+test('errors: 400 bad JSON, 400 bad input, 413 oversize, 404, 405, engine codes', async (t) => {
+  const { service, base } = await start(t, { options: { maxBodyBytes: 1024 } });
   let r = await request(base, 'POST', '/process', '{"text": "unterminated');
   assert.equal(r.status, 400);
   assert.equal(r.json.error.code, 'ERR_INVALID_JSON');
@@ -164,8 +170,8 @@ function postStream(base, lines, { sessionId = 'stream', pieceLines = 37, readDe
   });
 }
 
-test('POST /stream: 1,000 NDJSON lines in, 1,000 results out, in order', async () => {
-  const { sys, service, base } = await start();
+test('POST /stream: 1,000 NDJSON lines in, 1,000 results out, in order', async (t) => {
+  const { sys, service, base } = await start(t);
   const texts = Array.from({ length: 1000 }, (_, i) => (i % 100 === 7 ? `lookup item ${i}` : `note line ${i} — é 🚀`));
   const lines = texts.map((t, i) => (i % 2 === 0 ? JSON.stringify({ text: t }) : JSON.stringify(t)));
   const r = await postStream(base, lines, { readDelayMs: 1 });
@@ -181,8 +187,60 @@ test('POST /stream: 1,000 NDJSON lines in, 1,000 results out, in order', async (
   await service.close();
 });
 
-test('POST /stream: a bad line ends the stream with an error line (results before it are kept)', async () => {
-  const { service, base } = await start();
+test('POST /stream: a client that stops reading stops the server reading its body', { timeout: 60_000 }, async (t) => {
+  const { sys, base } = await start(t, { options: { stream: { batchSize: 64, highWaterMark: 256 } } });
+  const N = 10_000;
+  const pad = 'note '.repeat(400); // ~2 KB per line, ~3 KB per result: 20 MB in, 30 MB out
+  let resStream = null;
+  let written = 0;
+  let outstanding = null;
+  const done = new Promise((resolve, reject) => {
+    const req = http.request(`${base}/stream?sessionId=bp`, { method: 'POST', agent: false }, (res) => {
+      res.pause(); // a client that does not read (yet)
+      resStream = res;
+      const out = [];
+      let carry = '';
+      res.setEncoding('utf8');
+      res.on('data', (s) => {
+        carry += s;
+        const parts = carry.split('\n');
+        carry = parts.pop();
+        for (const p of parts) if (p) out.push(JSON.parse(p).action.parameters.text);
+      });
+      res.on('end', () => resolve(out));
+    });
+    req.on('error', reject);
+    const writeMore = () => {
+      while (written < N) {
+        const ok = req.write(JSON.stringify(`${written} ${pad}`) + '\n');
+        written++;
+        if (!ok) {
+          outstanding = Date.now();
+          return req.once('drain', () => {
+            outstanding = null;
+            writeMore();
+          });
+        }
+      }
+      req.end();
+    };
+    writeMore();
+  });
+  // Wait until the client's writes have been blocked for a while.
+  for (let i = 0; i < 400 && !(outstanding !== null && Date.now() - outstanding > 500 && resStream); i++) await sleep(25);
+  assert.ok(resStream, 'the response started');
+  assert.ok(outstanding !== null, 'the client could not write everything: the server stopped reading');
+  const processed = (await sys.stats()).totalActions;
+  t.diagnostic(`while the client did not read: ${written} lines written, ${processed} processed of ${N}`);
+  assert.ok(processed < N / 2, `processing was held back (${processed} of ${N})`);
+  resStream.resume();
+  const texts = await done;
+  assert.equal(texts.length, N);
+  texts.forEach((x, i) => assert.equal(x, `${i} ${pad}`));
+});
+
+test('POST /stream: a bad line ends the stream with an error line (results before it are kept)', async (t) => {
+  const { service, base } = await start(t);
   let r = await postStream(base, ['"note one"', '{"text":"note two"}', '{oops', '"note four"']);
   assert.equal(r.status, 200);
   assert.deepEqual(
@@ -201,12 +259,13 @@ test('POST /stream: a bad line ends the stream with an error line (results befor
   await service.close();
 });
 
-test('GET /events: results of a session as SSE; Last-Event-ID replays from the ring buffer', async () => {
-  const { service, base } = await start({ options: { eventBufferSize: 100 } });
+test('GET /events: results of a session as SSE; Last-Event-ID replays from the ring buffer', async (t) => {
+  const { service, base } = await start(t, { options: { eventBufferSize: 100 } });
   for (let i = 1; i <= 5; i++) assert.equal((await post(base, '/process', { text: `note ${i}`, sessionId: 's1' })).status, 200);
   await post(base, '/process', { text: 'note other', sessionId: 's2' });
   // Resume after the second event of the server: replays 3..5 of s1 (event 6 is s2's), then live.
   const source = fromSSE(`${base}/events?sessionId=s1`, { lastEventId: '2', maxRetries: 0 });
+  t.after(() => source.close());
   const got = [];
   for (let i = 0; i < 3; i++) got.push(JSON.parse((await source.next()).value));
   assert.deepEqual(
@@ -232,6 +291,7 @@ test('GET /events: results of a session as SSE; Last-Event-ID replays from the r
   await source.close();
   // Header form, all sessions: everything after event 7.
   const all = fromSSE(`${base}/events`, { lastEventId: '7', maxRetries: 0 });
+  t.after(() => all.close());
   const ids = [];
   for (let i = 0; i < 3; i++) {
     await all.next();
@@ -242,14 +302,15 @@ test('GET /events: results of a session as SSE; Last-Event-ID replays from the r
   await service.close();
 });
 
-test('/ws: each message processed, results in order, errors as {"error": ...}', async () => {
-  const { service, base, port } = await start();
+test('/ws: each message processed, results in order, errors as {"error": ...}', async (t) => {
+  const { service, base, port } = await start(t);
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?sessionId=w1`);
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
   const replies = fromWebSocket(ws);
+  t.after(() => replies.close());
   const N = 200;
   for (let i = 0; i < N; i++) ws.send(i === 50 ? '' : i === 60 ? JSON.stringify({ text: 'note json', sessionId: 'w2' }) : `msg ${i}`);
   for (let i = 0; i < N; i++) {
@@ -278,13 +339,13 @@ test('/ws: each message processed, results in order, errors as {"error": ...}', 
   await service.close();
 });
 
-test('close(): finishes in-flight requests, then flushes and closes the store (journal survives)', async () => {
+test('close(): finishes in-flight requests, then flushes and closes the store (journal survives)', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-serve-'));
   const file = path.join(dir, 'store.db');
   try {
     const sys = await LeanAgenticSystem.open({ path: file, seed: 3 });
     registerActions(sys, { slowMs: 300 });
-    const { service, base, port } = await start({ sys });
+    const { service, base, port } = await start(t, { sys });
     for (let i = 0; i < 20; i++) assert.equal((await post(base, '/process', { text: `note ${i}` })).status, 200);
     const streamed = await postStream(base, Array.from({ length: 30 }, (_, i) => JSON.stringify(`note s${i}`)));
     assert.equal(streamed.lines.length, 30);
@@ -316,13 +377,14 @@ test('close(): finishes in-flight requests, then flushes and closes the store (j
   }
 });
 
-test('lean-agentic serve: listens, serves, and exits 0 on SIGTERM after flushing the store', { timeout: 60_000 }, async () => {
+test('lean-agentic serve: listens, serves, and exits 0 on SIGTERM after flushing the store', { timeout: 60_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-cli-'));
   const file = path.join(dir, 'store.db');
   try {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'lean-agentic.js'), 'serve', '--port', '0', '--path', file, '--seed', '1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    t.after(() => child.exitCode === null && child.kill('SIGKILL'));
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (b) => (stderr += b));

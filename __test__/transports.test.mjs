@@ -433,3 +433,18 @@ test('fromByteStream: lines of any byte iterable, multi-byte characters split', 
   assert.equal(err.code, 'ERR_STREAM_PARSE');
   assert.equal(err.line, 2);
 });
+
+test('fromSSE: an oversize event → ERR_STREAM_PARSE (bounded memory)', async () => {
+  const h = await httpServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    res.write('data: ok\n\n');
+    res.end('data: ' + 'x'.repeat(5000));
+  });
+  const got = [];
+  const err = await (async () => {
+    for await (const v of fromSSE(h.base, { maxEventSize: 1000, maxRetries: 0 })) got.push(v);
+  })().catch((e) => e);
+  assert.deepEqual(got, ['ok']);
+  assert.equal(err.code, 'ERR_STREAM_PARSE');
+  await h.close();
+});

@@ -8,6 +8,9 @@ const USAGE = `usage: lean-agentic <command>
 commands:
   demo [--path FILE]   stream a multi-turn conversation through a system with an on-disk store
                        (default ./.lean-agentic/store.db) and print every step and the final stats
+  serve [--port 8787] [--host 127.0.0.1] [--path FILE] [--actions FILE]
+                       serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE
+                       (GET /events) and WebSocket (/ws) until SIGTERM/SIGINT; \`serve --help\` for more
   help                 show this help`;
 
 async function demo(args) {
@@ -91,6 +94,8 @@ async function main() {
   switch (cmd) {
     case 'demo':
       return demo(args);
+    case 'serve':
+      return require('../dist/cli_serve.js').runServe(args);
     case undefined:
     case 'help':
     case '--help':

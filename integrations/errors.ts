@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'ERR_EMBEDDING_DIMS'
   | 'ERR_STORE_CORRUPT'
   | 'ERR_STORE'
+  | 'ERR_STREAM_NETWORK'
+  | 'ERR_STREAM_HTTP'
+  | 'ERR_STREAM_PARSE'
   | 'ERR_INTERNAL';
 
 /** An `Error` with a stable `code`. */

@@ -21,3 +21,7 @@ export type {
 } from './transports';
 export { createServer } from './server';
 export type { ServerOptions, LeanAgenticService } from './server';
+export { ReasoningBank } from './bank';
+export type { MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit } from './bank';
+export { KnowledgeGraph } from './knowledge';
+export type { EntityRecord, Related, Fact } from './knowledge';

@@ -258,10 +258,22 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     sub.res.write(`id: ${ev.id}\ndata: ${ev.data}\n\n`);
   }
 
+  /** Runs `fn` on a session created on first use (again, if it was ended behind our back). */
+  async function onSession<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+    ensureSession(sessionId);
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'ERR_UNKNOWN_SESSION') throw e;
+      knownSessions.delete(sessionId);
+      ensureSession(sessionId);
+      return fn();
+    }
+  }
+
   function processOne(sessionId: string, text: string): Promise<StepResult> {
     return inSession(sessionId, async () => {
-      ensureSession(sessionId);
-      const r = await sys.processChunk(text, sessionId);
+      const r = await onSession(sessionId, () => sys.processChunk(text, sessionId));
       publish(r);
       return r;
     });
@@ -272,8 +284,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     return {
       processBatch: (chunks: string[]) =>
         inSession(sessionId, async () => {
-          ensureSession(sessionId);
-          const rs = await sys.processBatch(chunks, sessionId);
+          const rs = await onSession(sessionId, () => sys.processBatch(chunks, sessionId));
           for (const r of rs) publish(r);
           return rs;
         }),
@@ -585,7 +596,15 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     ws.on('close', () => sockets.delete(ws));
     ws.on('error', (e) => log(`websocket error: ${e.message}`));
     ws.on('message', (data: RawData) => {
-      if (closing) return;
+      if (closing) {
+        // Received after shutdown began: say so rather than drop it silently.
+        tail = tail.then(() => {
+          if (ws.readyState === WebSocket.OPEN) {
+            ws.send(JSON.stringify({ error: { code: 'ERR_SHUTTING_DOWN', message: 'the server is shutting down; message not processed' } }));
+          }
+        });
+        return;
+      }
       const raw = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
       pending++;
       if (pending >= wsHighWaterMark && !paused) {
@@ -623,7 +642,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
           paused = false;
           ws.resume();
         }
-      });
+      }).catch((e: unknown) => log(`websocket reply failed: ${(e as Error).message}`));
     });
   });
 

@@ -10,6 +10,8 @@
 import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
 import { processStream, StreamOptions } from './stream';
+import { ReasoningBank } from './bank';
+import { KnowledgeGraph } from './knowledge';
 import type {
   ActionToVerify,
   ActionVerification,
@@ -83,7 +85,15 @@ export class LeanAgenticSystem {
   private readonly handlers = new Map<string, ActionHandler>();
   private readonly sessions = new Map<string, SessionHandle>();
 
-  private constructor(private readonly nat: NativeSystemHandle) {}
+  /** The reasoning bank (agentic-flow-compatible memories, natively searched). */
+  readonly bank: ReasoningBank;
+  /** The knowledge graph built from processed chunks. */
+  readonly knowledge: KnowledgeGraph;
+
+  private constructor(private readonly nat: NativeSystemHandle) {
+    this.bank = new ReasoningBank(nat);
+    this.knowledge = new KnowledgeGraph(nat);
+  }
 
   /** Opens a system (creating its store). Rejects with `ERR_INVALID_CONFIG` on bad config. */
   static async open(config: SystemConfig = {}): Promise<LeanAgenticSystem> {
@@ -263,6 +273,33 @@ export class LeanAgenticSystem {
     const ents = entities == null ? null : typeof entities === 'string' ? entities : JSON.stringify(entities);
     const cert = typeof certificate === 'string' ? certificate : JSON.stringify(certificate);
     return JSON.parse(call(() => native.checkCertificate(cert, policies, schema ?? null, ents)));
+  }
+
+  /**
+   * Records the outcome of an action executed outside `processChunk` (a workflow step, a tool
+   * call seen by an agent hook). The learner learns from it in the context of `text`; the step
+   * is journaled, counted and added to the session's history.
+   */
+  recordOutcome(
+    ctx: SessionHandle | string,
+    outcome: { action: string; text: string; success: boolean; result?: unknown; reward?: number; error?: string; latencyMs?: number },
+  ): StepResult {
+    const id = sessionIdOf(ctx);
+    if (outcome === null || typeof outcome !== 'object' || typeof outcome.success !== 'boolean') {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome takes { action, text, success, reward?, result?, error?, latencyMs? }');
+    }
+    if (typeof outcome.action !== 'string' || typeof outcome.text !== 'string') {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome needs string `action` and `text`');
+    }
+    const normalized = normalizeOutcome(
+      { success: outcome.success, result: outcome.result, reward: outcome.reward },
+      outcome.action,
+    );
+    if (outcome.error !== undefined) normalized.error = String(outcome.error);
+    const latency = outcome.latencyMs ?? 0;
+    return JSON.parse(
+      call(() => this.nat.recordOutcome(id, outcome.action, outcome.text, JSON.stringify(normalized), latency)),
+    );
   }
 
   /** Sends a delayed reward for a finished step to the learner. */

@@ -508,6 +508,8 @@ export interface SSESourceOptions {
    * answering a request with 204 No Content).
    */
   endOnClose?: boolean;
+  /** Largest event (or unterminated line) buffered, in characters (default 16 MiB); larger fails with `ERR_STREAM_PARSE`. */
+  maxEventSize?: number;
   /** `fetch` to use (default the global one). */
   fetchImpl?: FetchLike;
   /** Aborting it ends the iteration. */
@@ -535,6 +537,7 @@ export function fromSSE(url: string | URL, options: SSESourceOptions = {}): SSES
   }
   const maxRetries = positiveInt('maxRetries', options.maxRetries, 5, 0);
   const initialRetry = positiveInt('retryMs', options.retryMs, 1000, 0);
+  const maxEventSize = positiveInt('maxEventSize', options.maxEventSize, 16 * 1024 * 1024);
   const filter = options.events ? new Set(options.events) : null;
   if (filter && ![...filter].every((e) => typeof e === 'string')) {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromSSE events must be an array of event names');
@@ -585,7 +588,12 @@ export function fromSSE(url: string | URL, options: SSESourceOptions = {}): SSES
         // Parsed events waiting to be taken; `data: null` for filtered-out ones (their id still counts).
         const pending: { data: string | null; id: string | undefined }[] = [];
         let waiting = 0;
+        let tooLarge = false;
         const parser = createParser({
+          maxBufferSize: maxEventSize,
+          onError(err) {
+            if (err.type === 'max-buffer-size-exceeded') tooLarge = true;
+          },
           onEvent(ev) {
             const keep = !filter || filter.has(ev.event ?? 'message');
             pending.push({ data: keep ? ev.data : null, id: ev.id });
@@ -616,9 +624,13 @@ export function fromSSE(url: string | URL, options: SSESourceOptions = {}): SSES
             pending.length = 0;
             waiting = 0;
             stats.buffered = 0;
+            if (tooLarge) {
+              throw transportError('ERR_STREAM_PARSE', `SSE stream ${target}: an event is larger than maxEventSize (${maxEventSize} characters)`);
+            }
           }
         } catch (e) {
           if (signal.aborted) return;
+          if (tooLarge) throw e;
           lastError = e;
           dropped = true;
         }

@@ -18,7 +18,9 @@
 
 pub mod agent;
 pub mod error;
+pub mod knowledge;
 pub mod learning;
+pub mod memory;
 pub mod reasoning;
 pub mod system;
 

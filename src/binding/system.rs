@@ -15,7 +15,7 @@ use crate::system::{ActionCheck, Begun, CheckContext, Engine, SystemConfig};
 /// The engine handle seen from JS.
 #[napi]
 pub struct NativeSystem {
-    engine: Arc<Engine>,
+    pub(super) engine: Arc<Engine>,
 }
 
 fn begun_json(b: Begun) -> napi::Result<String> {
@@ -189,6 +189,25 @@ impl NativeSystem {
                 ))
             })?;
         to_json(&self.engine.verify_workflow(&wf, &props).map_err(to_js)?)
+    }
+
+    /// Records an externally executed action's outcome (JSON); returns the step result JSON.
+    #[napi(catch_unwind)]
+    pub fn record_outcome(
+        &self,
+        session_id: String,
+        action: String,
+        text: String,
+        outcome_json: String,
+        latency_ms: f64,
+    ) -> napi::Result<String> {
+        let outcome: Outcome = parse_json("outcome", &outcome_json)?;
+        to_json(
+            &self
+                .engine
+                .record_outcome(&session_id, &action, &text, outcome, latency_ms)
+                .map_err(to_js)?,
+        )
     }
 
     /// Applies a delayed reward; returns the prediction change as JSON.

@@ -46,6 +46,8 @@ pub struct SystemConfig {
     pub schema: Option<String>,
     /// Cedar entities (JSON array or its text): agents, roles, resources and their hierarchy.
     pub entities: Option<Value>,
+    /// Reasoning-bank options ([`crate::memory::BankConfig`]: caps, eviction, consolidation).
+    pub bank: Option<Value>,
 }
 
 impl Default for SystemConfig {
@@ -65,6 +67,7 @@ impl Default for SystemConfig {
             policies: None,
             schema: None,
             entities: None,
+            bank: None,
         }
     }
 }
@@ -85,6 +88,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "policies",
     "schema",
     "entities",
+    "bank",
 ];
 
 impl SystemConfig {
@@ -141,6 +145,14 @@ impl SystemConfig {
         crate::learning::LearnerConfig::from_value(&Value::Object(obj))
     }
 
+    /// The reasoning bank's configuration (defaults when absent).
+    pub fn bank_config(&self) -> Result<crate::memory::BankConfig> {
+        match &self.bank {
+            None | Some(Value::Null) => Ok(crate::memory::BankConfig::default()),
+            Some(v) => crate::memory::BankConfig::from_json(v),
+        }
+    }
+
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
         range_f64("learningRate", self.learning_rate, 0.0, 10.0, false)?;
@@ -159,6 +171,7 @@ impl SystemConfig {
             );
         }
         self.learner_config()?;
+        self.bank_config()?;
         if self.path.trim().is_empty() {
             return err(
                 ErrorCode::InvalidConfig,

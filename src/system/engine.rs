@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use super::config::SystemConfig;
 use super::formal::{authorize_parts, ActionCheck, CheckContext, FormalVerifier};
-use super::interim::{Entity, EntityExtractor, KnowledgeGraph};
 use super::journal::{Journal, JournalRow};
 use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
@@ -21,7 +20,9 @@ use crate::agent::{
     reward_for, ActionRegistry, ActionSpec, Outcome, Planner, Session, SessionContext,
 };
 use crate::error::{err, Error, ErrorCode, Result};
+use crate::knowledge::{Entity, EntityExtractor, KnowledgeGraph};
 use crate::learning::{Candidate, ContextFeatures, Learner};
+use crate::memory::{ReasoningBank, Store};
 use crate::reasoning::{
     verify_workflow, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
 };
@@ -117,6 +118,8 @@ pub struct Engine {
     finished: DashMap<String, Finished>,
     finished_order: Mutex<VecDeque<String>>,
     journal: Journal,
+    bank: ReasoningBank,
+    store: Arc<Store>,
     seq: AtomicU64,
     counters: Counters,
 }
@@ -132,9 +135,15 @@ impl Engine {
     /// Opens an engine with its store.
     pub fn open(config: SystemConfig) -> Result<Engine> {
         config.validate()?;
-        let journal = Journal::open(&config.path)?;
+        let store = Arc::new(Store::open(&config.path)?);
+        let journal = Journal::open(store.clone())?;
+        let bank = ReasoningBank::open(store.clone(), config.bank_config()?)?;
         let learner_config = config.learner_config()?;
-        let learner = journal.with_conn(|conn| {
+        let graph = store.with_conn(|conn| {
+            crate::knowledge::ensure_schema(conn)?;
+            KnowledgeGraph::load(conn)
+        })?;
+        let learner = store.with_conn(|conn| {
             crate::learning::ensure_schema(conn)?;
             match Learner::load(conn, learner_config.clone())? {
                 Some(l) => Ok(l),
@@ -162,12 +171,14 @@ impl Engine {
             closed: AtomicBool::new(false),
             actions: ActionRegistry::new(),
             sessions: DashMap::new(),
-            extractor: EntityExtractor,
-            graph: KnowledgeGraph::default(),
+            extractor: EntityExtractor::new()?,
+            graph,
             in_flight: DashMap::new(),
             finished: DashMap::new(),
             finished_order: Mutex::new(VecDeque::new()),
             journal,
+            bank,
+            store,
             seq: AtomicU64::new(0),
             counters: Counters::default(),
         })
@@ -403,15 +414,12 @@ impl Engine {
 
         // Perceive: entities and the knowledge graph.
         let entities = self.extractor.extract(chunk);
-        self.graph.ingest(&entities);
+        self.graph.ingest(chunk, &entities, now_ms())?;
 
         // Plan.
         let words: Vec<String> = tokenize(chunk);
         let word_set: HashSet<String> = words.iter().cloned().collect();
-        let type_set: HashSet<String> = entities
-            .iter()
-            .map(|e| e.entity_type.to_lowercase())
-            .collect();
+        let type_set: HashSet<String> = entities.iter().map(|e| e.entity_type.key()).collect();
         let facts = session.facts();
         let plan = self.planner.plan(&actions, &word_set, &type_set, &facts);
         let features = Arc::new(context_features(chunk, &entities, &session)?);
@@ -527,6 +535,76 @@ impl Engine {
             )
         })?;
         self.finish(action_id.to_string(), flight, outcome)
+    }
+
+    /// Records the outcome of an action executed outside `processChunk` (a workflow step, a
+    /// tool call seen by an agent hook): the learner learns from it in the context of `text`,
+    /// and it is journaled and counted like any step. Unregistered action names are allowed.
+    pub fn record_outcome(
+        &self,
+        session_id: &str,
+        action: &str,
+        text: &str,
+        outcome: Outcome,
+        latency_ms: f64,
+    ) -> Result<StepResult> {
+        self.ensure_open()?;
+        if action.trim().is_empty() {
+            return err(
+                ErrorCode::InvalidInput,
+                "recordOutcome needs the action name",
+            );
+        }
+        if !latency_ms.is_finite() || latency_ms < 0.0 {
+            return err(
+                ErrorCode::InvalidInput,
+                format!("latencyMs must be a non-negative number, got {latency_ms}"),
+            );
+        }
+        self.check_chunk(text)?;
+        let session = self.session(session_id)?;
+        let spec = self.actions.get(action).unwrap_or_else(|_| {
+            Arc::new(ActionSpec {
+                name: action.to_string(),
+                description: format!("{action} (executed outside the engine)"),
+                keywords: vec![],
+                tool_calls: vec![],
+                preconditions: vec![],
+                effects: vec![],
+                expected_reward: None,
+                has_handler: false,
+                timeout_ms: None,
+            })
+        });
+        let entities = self.extractor.extract(text);
+        self.graph.ingest(text, &entities, now_ms())?;
+        let features = Arc::new(context_features(text, &entities, &session)?);
+        let started = Instant::now()
+            .checked_sub(std::time::Duration::from_secs_f64(latency_ms / 1e3))
+            .unwrap_or_else(Instant::now);
+        let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
+        let view = ActionView {
+            action_type: spec.name.clone(),
+            description: spec.description.clone(),
+            parameters: parameters(text, &entities),
+            tool_calls: spec.tool_calls.clone(),
+            expected_reward: self.learner.predict(&session.id, &features, &spec.name),
+        };
+        let flight = InFlight {
+            input: truncate(text, 200),
+            features,
+            view,
+            plan: vec![spec.name.clone()],
+            verification: Verification::skipped("an outcome recorded after an external execution"),
+            entities,
+            propensity: 1.0,
+            explored: false,
+            started,
+            timeout_ms: spec.timeout_ms.unwrap_or(self.config.handler_timeout_ms),
+            action: spec,
+            session,
+        };
+        self.finish(action_id, flight, outcome)
     }
 
     /// Processes chunks in order until one needs a JS handler.
@@ -747,10 +825,11 @@ impl Engine {
     pub fn stats(&self) -> Result<SystemStats> {
         self.ensure_open()?;
         let actions = self.counters.actions.load(Ordering::Relaxed);
+        let graph = self.graph.stats();
         let reward_sum = self.counters.reward_micros.load(Ordering::Relaxed) as f64 / 1e6;
         Ok(SystemStats {
-            total_entities: self.graph.entity_count() as u64,
-            total_relations: self.graph.relation_count() as u64,
+            total_entities: graph.entities as u64,
+            total_relations: graph.relations as u64,
             total_theorems: 0,
             learning_iterations: self.learner.stats().iterations,
             total_actions: actions,
@@ -773,7 +852,28 @@ impl Engine {
 
     fn persist(&self) -> Result<()> {
         self.journal.flush()?;
-        self.journal.with_conn(|conn| self.learner.save(conn))
+        self.store.with_conn(|conn| {
+            self.graph.flush(conn)?;
+            self.learner.save(conn)
+        })
+    }
+
+    /// The reasoning bank (agentic-flow-compatible memories and learnings).
+    pub fn bank(&self) -> Result<&ReasoningBank> {
+        self.ensure_open()?;
+        Ok(&self.bank)
+    }
+
+    /// The knowledge graph.
+    pub fn graph(&self) -> Result<&KnowledgeGraph> {
+        self.ensure_open()?;
+        Ok(&self.graph)
+    }
+
+    /// The entity extractor (to add user dictionaries).
+    pub fn extractor(&self) -> Result<&EntityExtractor> {
+        self.ensure_open()?;
+        Ok(&self.extractor)
     }
 
     /// Steps persisted in the store's journal.
@@ -789,7 +889,7 @@ impl Engine {
         }
         self.in_flight.clear();
         self.persist()?;
-        self.journal.close()
+        self.store.checkpoint()
     }
 
     /// Whether `close` was called.
@@ -814,7 +914,7 @@ fn context_features(
 ) -> Result<ContextFeatures> {
     let mut b = ContextFeatures::builder().text(chunk);
     for e in entities {
-        b = b.entity_type(&e.entity_type);
+        b = b.entity_type(e.entity_type.as_str());
     }
     for (k, v) in &session.context.preferences {
         match v {
@@ -852,7 +952,10 @@ fn truncate(s: &str, max: usize) -> String {
 fn parameters(chunk: &str, entities: &[Entity]) -> Value {
     let mut by_type: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for e in entities {
-        by_type.entry(&e.entity_type).or_default().push(&e.name);
+        by_type
+            .entry(e.entity_type.as_str())
+            .or_default()
+            .push(&e.name);
     }
     json!({ "text": chunk, "entities": by_type })
 }

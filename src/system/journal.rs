@@ -4,12 +4,13 @@
 //! the hot path never waits on a disk write. The log of (context, action, propensity,
 //! reward) is what off-policy evaluation needs.
 
-use std::path::Path;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rusqlite::{params, Connection};
 
-use crate::error::{err, ErrorCode, Result};
+use crate::error::Result;
+use crate::memory::Store;
 
 /// One journal row.
 #[derive(Debug, Clone)]
@@ -34,52 +35,29 @@ pub struct JournalRow {
     pub at_ms: i64,
 }
 
-/// Buffered, transactional journal over a SQLite connection.
+/// Buffered, transactional journal in the system's store.
 pub struct Journal {
-    conn: Mutex<Connection>,
+    store: Arc<Store>,
     buffer: Mutex<Vec<JournalRow>>,
 }
 
 const FLUSH_AT: usize = 512;
 
 impl Journal {
-    /// Opens (creating) the store file and the journal table. WAL mode; `:memory:` allowed.
-    pub fn open(path: &str) -> Result<Self> {
-        if path != ":memory:" {
-            if let Some(dir) = Path::new(path).parent() {
-                if !dir.as_os_str().is_empty() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        crate::error::Error::new(
-                            ErrorCode::Store,
-                            format!("cannot create the store directory {}: {e}", dir.display()),
-                        )
-                    })?;
-                }
-            }
-        }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let check: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| corrupt(path, e))?;
-        if check != "ok" {
-            return err(
-                ErrorCode::StoreCorrupt,
-                format!("{path} failed its integrity check ({check}); restore it from a backup or delete it"),
-            );
-        }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| corrupt(path, e))?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS la_steps (
-                id TEXT PRIMARY KEY, session TEXT NOT NULL, action TEXT NOT NULL,
-                success INTEGER NOT NULL, reward REAL NOT NULL, propensity REAL NOT NULL,
-                decision TEXT NOT NULL, latency_us INTEGER NOT NULL, created_at INTEGER NOT NULL);
-             CREATE INDEX IF NOT EXISTS la_steps_session ON la_steps(session, created_at);",
-        )?;
+    /// Creates the journal table in `store` if needed.
+    pub fn open(store: Arc<Store>) -> Result<Self> {
+        store.with_conn(|conn| {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS la_steps (
+                    id TEXT PRIMARY KEY, session TEXT NOT NULL, action TEXT NOT NULL,
+                    success INTEGER NOT NULL, reward REAL NOT NULL, propensity REAL NOT NULL,
+                    decision TEXT NOT NULL, latency_us INTEGER NOT NULL, created_at INTEGER NOT NULL);
+                 CREATE INDEX IF NOT EXISTS la_steps_session ON la_steps(session, created_at);",
+            )?;
+            Ok(())
+        })?;
         Ok(Journal {
-            conn: Mutex::new(conn),
+            store,
             buffer: Mutex::new(Vec::with_capacity(FLUSH_AT)),
         })
     }
@@ -103,7 +81,11 @@ impl Journal {
         if rows.is_empty() {
             return Ok(0);
         }
-        let mut conn = self.conn.lock();
+        self.store.with_conn(|conn| Self::write(conn, &rows))?;
+        Ok(rows.len())
+    }
+
+    fn write(conn: &mut Connection, rows: &[JournalRow]) -> Result<()> {
         let tx = conn.transaction()?;
         {
             let mut st = tx.prepare_cached(
@@ -111,7 +93,7 @@ impl Journal {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET reward = excluded.reward, success = excluded.success",
             )?;
-            for r in &rows {
+            for r in rows {
                 st.execute(params![
                     r.id,
                     r.session,
@@ -126,45 +108,15 @@ impl Journal {
             }
         }
         tx.commit()?;
-        Ok(rows.len())
-    }
-
-    /// Runs `f` with the store's connection (for other components' `la_` tables).
-    pub fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        f(&mut self.conn.lock())
+        Ok(())
     }
 
     /// Rows persisted so far (after flushing the buffer).
     pub fn count(&self) -> Result<u64> {
         self.flush()?;
         let n: i64 = self
-            .conn
-            .lock()
-            .query_row("SELECT COUNT(*) FROM la_steps", [], |r| r.get(0))?;
+            .store
+            .with_conn(|c| Ok(c.query_row("SELECT COUNT(*) FROM la_steps", [], |r| r.get(0))?))?;
         Ok(n as u64)
-    }
-
-    /// Flushes and checkpoints the WAL.
-    pub fn close(&self) -> Result<()> {
-        self.flush()?;
-        self.conn
-            .lock()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
-        Ok(())
-    }
-}
-
-fn corrupt(path: &str, e: rusqlite::Error) -> crate::error::Error {
-    let base: crate::error::Error = e.into();
-    if base.code == ErrorCode::StoreCorrupt {
-        crate::error::Error::new(
-            ErrorCode::StoreCorrupt,
-            format!(
-                "{path} is not a valid store ({}); restore it from a backup or delete it",
-                base.message
-            ),
-        )
-    } else {
-        base
     }
 }

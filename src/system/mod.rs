@@ -10,7 +10,6 @@
 mod config;
 mod engine;
 mod formal;
-pub mod interim;
 mod journal;
 mod step;
 mod verify;

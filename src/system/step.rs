@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::interim::Entity;
 use super::verify::Verification;
+use crate::knowledge::Entity;
 
 /// The action as reported to callers and handlers.
 #[derive(Debug, Clone, Serialize)]

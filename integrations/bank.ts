@@ -1,0 +1,185 @@
+/**
+ * `sys.bank`: the reasoning bank — agentic-flow's `.swarm/memory.db` schema in the system's
+ * store, searched natively (agentic-flow's scoring and MMR), with full-text query, eviction,
+ * consolidation and import/export to agentic-flow memory databases.
+ */
+
+import { call, LeanAgenticError } from './errors';
+import type { NativeSystemHandle } from './native';
+
+/** A memory to store (agentic-flow `ReasoningMemory` fields). */
+export interface MemoryInput {
+  id?: string;
+  title: string;
+  description?: string;
+  content?: string;
+  outcome?: 'Success' | 'Failure';
+  taskId?: string;
+  agentId?: string;
+  evidence?: unknown[];
+  tags?: string[];
+  domain?: string;
+  confidence?: number;
+  /** Your own vector (any dimension, the same for the whole store); else the built-in 384-d hash embedder. */
+  embedding?: number[];
+}
+
+/** A stored memory. */
+export interface MemoryRecord {
+  id: string;
+  title: string;
+  description: string;
+  content: string;
+  source: { taskId: string | null; agentId: string | null; outcome: 'Success' | 'Failure'; evidence: unknown[] };
+  tags: string[];
+  domain: string | null;
+  confidence: number;
+  usageCount: number;
+  createdAt: string;
+  lastUsed: string | null;
+  embeddingModel: string | null;
+  embeddingDims: number | null;
+}
+
+/** A learning to store. */
+export interface LearningInput {
+  id?: string;
+  pattern: string;
+  outcome: 'Success' | 'Failure' | string;
+  reward: number;
+  context?: unknown;
+  session?: string;
+  action?: string;
+}
+
+/** A stored learning. */
+export interface LearningRecord {
+  id: string;
+  pattern: string;
+  outcome: string;
+  reward: number;
+  context: unknown;
+  session: string | null;
+  action: string | null;
+  createdAtMs: number;
+}
+
+/** Options of {@link ReasoningBank.retrieve}; defaults are agentic-flow's. */
+export interface RetrieveOptions {
+  k?: number;
+  domain?: string;
+  agent?: string;
+  minConfidence?: number;
+  embedding?: number[];
+  weights?: { similarity?: number; recency?: number; reliability?: number };
+  halfLifeDays?: number;
+  mmrLambda?: number;
+}
+
+/** A retrieved memory with its score and the score's parts. */
+export interface Retrieved {
+  memory: MemoryRecord;
+  score: number;
+  components: { similarity: number; recency: number; reliability: number };
+}
+
+/** A full-text hit. */
+export interface QueryHit {
+  kind: 'memory' | 'learning';
+  id: string;
+  title: string;
+  text: string;
+  relevance: number;
+  value: number;
+  createdAtMs: number;
+}
+
+/** The reasoning bank of a system. */
+export class ReasoningBank {
+  /** @internal */
+  constructor(private readonly nat: NativeSystemHandle) {}
+
+  /** Stores (upserts, keeping `createdAt` and the embedding) a memory. */
+  store(memory: MemoryInput): MemoryRecord {
+    return JSON.parse(call(() => this.nat.bankStore(json('memory', memory))));
+  }
+
+  /** Stores a learning (pattern, outcome, reward). */
+  storeLearning(learning: LearningInput): LearningRecord {
+    if (learning && typeof learning === 'object' && typeof learning.reward === 'number' && !Number.isFinite(learning.reward)) {
+      throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${learning.reward}`);
+    }
+    return JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning))));
+  }
+
+  /** A memory by id, or null. */
+  get(id: string): MemoryRecord | null {
+    return JSON.parse(call(() => this.nat.bankGet(String(id))));
+  }
+
+  /** Deletes a memory or learning; true when something was deleted. */
+  delete(id: string): boolean {
+    return call(() => this.nat.bankDelete(String(id)));
+  }
+
+  /** How many memories and learnings are stored. */
+  count(): { memories: number; learnings: number } {
+    return JSON.parse(call(() => this.nat.bankCount()));
+  }
+
+  /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
+  retrieve(query: string, options: RetrieveOptions = {}): Retrieved[] {
+    if (typeof query !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'retrieve takes a query string');
+    return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', options))));
+  }
+
+  /** Full-text search (SQLite FTS5) over memories and learnings. */
+  query(pattern: string, options: { limit?: number; since?: number | Date | string; order?: 'relevance' | 'reward' } = {}): QueryHit[] {
+    if (typeof pattern !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'query takes a pattern string');
+    const { since, ...rest } = options;
+    const opts: Record<string, unknown> = { ...rest };
+    if (since !== undefined) opts.sinceMs = toMs(since);
+    return JSON.parse(call(() => this.nat.bankQuery(pattern, JSON.stringify(opts))));
+  }
+
+  /** The whole bank as a JSON document (`{format, version, memories, learnings, links}`). */
+  exportJson(): { memories: unknown[]; learnings: LearningRecord[]; links: unknown[]; [k: string]: unknown } {
+    return JSON.parse(call(() => this.nat.bankExportJson()));
+  }
+
+  /** Imports a document from {@link exportJson} (idempotent). */
+  importJson(doc: unknown): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
+    return JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc))));
+  }
+
+  /** Copies an agentic-flow memory DB (default `CLAUDE_FLOW_DB_PATH` or `./.swarm/memory.db`) into this store. */
+  importAgenticFlow(dbPath?: string): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
+    return JSON.parse(call(() => this.nat.bankImportAgenticFlow(dbPath ?? null)));
+  }
+
+  /** Copies this store's memories into an agentic-flow memory DB (creating its schema if needed). */
+  exportAgenticFlow(dbPath?: string): { path: string; memories: number; embeddings: number; links: number } {
+    return JSON.parse(call(() => this.nat.bankExportAgenticFlow(dbPath ?? null)));
+  }
+
+  /** Links duplicates and contradictions, prunes old unused low-confidence items. */
+  consolidate(): { itemsProcessed: number; duplicatesFound: number; contradictionsFound: number; itemsPruned: number; durationMs: number } {
+    return JSON.parse(call(() => this.nat.bankConsolidate()));
+  }
+}
+
+function json(what: string, v: unknown): string {
+  if (v === null || typeof v !== 'object') {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} must be an object`);
+  }
+  return JSON.stringify(v);
+}
+
+/** Milliseconds since the epoch from a Date, a number or an ISO string. */
+export function toMs(t: number | Date | string): number {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
+  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `not a valid time: ${String(t)}`);
+  }
+  return ms;
+}

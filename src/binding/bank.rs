@@ -1,0 +1,161 @@
+//! The reasoning bank's methods on `NativeSystem` (`sys.bank.*` in JS).
+
+use napi_derive::napi;
+use serde_json::Value;
+
+use super::error::{parse_json, to_js, to_json};
+use super::system::NativeSystem;
+use crate::memory::{
+    default_agentic_flow_db_path, LearningInput, MemoryInput, QueryOptions, RetrieveOptions,
+};
+
+fn options<T: serde::de::DeserializeOwned + Default>(
+    what: &str,
+    json: Option<String>,
+) -> napi::Result<T> {
+    match json {
+        Some(text) => parse_json(what, &text),
+        None => Ok(T::default()),
+    }
+}
+
+#[napi]
+impl NativeSystem {
+    /// Stores (upserts) a memory; returns the record JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_store(&self, memory_json: String) -> napi::Result<String> {
+        let m: MemoryInput = parse_json("memory", &memory_json)?;
+        to_json(&self.engine.bank().and_then(|b| b.store(m)).map_err(to_js)?)
+    }
+
+    /// Stores a learning; returns the record JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_store_learning(&self, learning_json: String) -> napi::Result<String> {
+        let l: LearningInput = parse_json("learning", &learning_json)?;
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.store_learning(l))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// A memory by id (JSON `null` when absent).
+    #[napi(catch_unwind)]
+    pub fn bank_get(&self, id: String) -> napi::Result<String> {
+        to_json(&self.engine.bank().and_then(|b| b.get(&id)).map_err(to_js)?)
+    }
+
+    /// Deletes a memory or learning; true when something was deleted.
+    #[napi(catch_unwind)]
+    pub fn bank_delete(&self, id: String) -> napi::Result<bool> {
+        self.engine
+            .bank()
+            .and_then(|b| b.delete(&id))
+            .map_err(to_js)
+    }
+
+    /// `{memories, learnings}` counts as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_count(&self) -> napi::Result<String> {
+        to_json(&self.engine.bank().and_then(|b| b.count()).map_err(to_js)?)
+    }
+
+    /// Top-k memories for a query (agentic-flow scoring + MMR) as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_retrieve(
+        &self,
+        query: String,
+        options_json: Option<String>,
+    ) -> napi::Result<String> {
+        let opts: RetrieveOptions = options("retrieve options", options_json)?;
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.retrieve(&query, &opts))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Full-text query over memories and learnings as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_query(
+        &self,
+        pattern: String,
+        options_json: Option<String>,
+    ) -> napi::Result<String> {
+        let opts: QueryOptions = options("query options", options_json)?;
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.query(&pattern, &opts))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// The whole bank as a JSON document.
+    #[napi(catch_unwind)]
+    pub fn bank_export_json(&self) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.export_json())
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Imports a JSON document from `exportJson`; returns the report JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_import_json(&self, document_json: String) -> napi::Result<String> {
+        let doc: Value = parse_json("bank document", &document_json)?;
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.import_json(&doc))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Copies an agentic-flow memory DB into the store; returns the report JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_import_agentic_flow(&self, db_path: Option<String>) -> napi::Result<String> {
+        let path = db_path.unwrap_or_else(default_agentic_flow_db_path);
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.import_agentic_flow(&path))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Copies the store's memories into an agentic-flow memory DB; returns the report JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_export_agentic_flow(&self, db_path: Option<String>) -> napi::Result<String> {
+        let path = db_path.unwrap_or_else(default_agentic_flow_db_path);
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.export_agentic_flow(&path))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Links duplicates and contradictions and prunes stale items; returns the report JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_consolidate(&self) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine
+                .bank()
+                .and_then(|b| b.consolidate())
+                .map_err(to_js)?,
+        )
+    }
+}

@@ -1,0 +1,226 @@
+//! Bank configuration and retrieval options, with agentic-flow's values as defaults.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// Configuration of a [`super::ReasoningBank`] (camelCase JSON; unknown keys are rejected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct BankConfig {
+    /// Most memories kept; lowest-value ones are evicted beyond it (default 10,000).
+    pub max_memories: usize,
+    /// Most learnings kept (default 5,000).
+    pub max_learnings: usize,
+    /// Eviction removes items until this fraction of the cap remains (default 0.95).
+    pub evict_to_fraction: f64,
+    /// Half-life in days of the recency factor used by eviction (default 45).
+    pub eviction_half_life_days: f64,
+    /// Whether retrieval increments `usage_count`/`last_used` like agentic-flow (default true).
+    pub record_usage: bool,
+    /// Whether retrieval and consolidation write `metrics_log` rows like agentic-flow (default true).
+    pub log_metrics: bool,
+    /// Cosine at or above which two memories are linked `duplicate_of` (default 0.87).
+    pub duplicate_threshold: f64,
+    /// Cosine at or above which a Success and a Failure memory are linked `contradicts` (default 0.80).
+    pub contradiction_threshold: f64,
+    /// Consolidation prunes unused memories older than this many days ... (default 180)
+    pub prune_max_age_days: f64,
+    /// ... whose confidence is below this (default 0.3).
+    pub prune_below_confidence: f64,
+}
+
+impl Default for BankConfig {
+    fn default() -> Self {
+        BankConfig {
+            max_memories: 10_000,
+            max_learnings: 5_000,
+            evict_to_fraction: 0.95,
+            eviction_half_life_days: 45.0,
+            record_usage: true,
+            log_metrics: true,
+            duplicate_threshold: 0.87,
+            contradiction_threshold: 0.80,
+            prune_max_age_days: 180.0,
+            prune_below_confidence: 0.3,
+        }
+    }
+}
+
+fn check_unit(name: &str, v: f64, lo: f64) -> Result<()> {
+    if !v.is_finite() || v < lo || v > 1.0 {
+        return err(
+            ErrorCode::InvalidConfig,
+            format!("{name} must be a number in [{lo}, 1], got {v}"),
+        );
+    }
+    Ok(())
+}
+
+impl BankConfig {
+    /// Parses a camelCase JSON object (missing keys take defaults) and validates it.
+    pub fn from_json(v: &serde_json::Value) -> Result<BankConfig> {
+        let cfg: BankConfig = serde_json::from_value(v.clone()).map_err(|e| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                format!("invalid memory config: {e}"),
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value; the error names the field and the accepted range.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_memories == 0 || self.max_learnings == 0 {
+            return err(
+                ErrorCode::InvalidConfig,
+                "maxMemories and maxLearnings must be at least 1",
+            );
+        }
+        if !self.evict_to_fraction.is_finite()
+            || self.evict_to_fraction <= 0.0
+            || self.evict_to_fraction > 1.0
+        {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "evictToFraction must be in (0, 1], got {}",
+                    self.evict_to_fraction
+                ),
+            );
+        }
+        if !self.eviction_half_life_days.is_finite() || self.eviction_half_life_days <= 0.0 {
+            return err(
+                ErrorCode::InvalidConfig,
+                "evictionHalfLifeDays must be a positive number",
+            );
+        }
+        check_unit("duplicateThreshold", self.duplicate_threshold, -1.0)?;
+        check_unit("contradictionThreshold", self.contradiction_threshold, -1.0)?;
+        check_unit("pruneBelowConfidence", self.prune_below_confidence, 0.0)?;
+        if !self.prune_max_age_days.is_finite() || self.prune_max_age_days < 0.0 {
+            return err(
+                ErrorCode::InvalidConfig,
+                "pruneMaxAgeDays must be a number >= 0",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Weights of the three score components (agentic-flow's alpha, beta, gamma).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ScoreWeights {
+    /// Weight of cosine similarity (default 0.65).
+    pub similarity: f64,
+    /// Weight of recency `exp(-age_days / half_life)` (default 0.15).
+    pub recency: f64,
+    /// Weight of reliability `min(confidence, 1)` (default 0.20).
+    pub reliability: f64,
+}
+
+impl Default for ScoreWeights {
+    fn default() -> Self {
+        ScoreWeights {
+            similarity: 0.65,
+            recency: 0.15,
+            reliability: 0.20,
+        }
+    }
+}
+
+/// Options of [`super::ReasoningBank::retrieve`] (camelCase JSON; defaults are agentic-flow's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct RetrieveOptions {
+    /// How many memories to return (default 3).
+    pub k: usize,
+    /// Only memories whose `pattern_data.domain` equals this.
+    pub domain: Option<String>,
+    /// Only memories whose `source.agent_id` equals this (agentic-flow ignores this filter).
+    pub agent: Option<String>,
+    /// Only memories with at least this confidence (default 0.3).
+    pub min_confidence: f64,
+    /// A caller-computed query vector (same dimension as the store's); the built-in embedder
+    /// is used when absent.
+    pub embedding: Option<Vec<f32>>,
+    /// Score weights.
+    pub weights: ScoreWeights,
+    /// Recency half-life in days (default 45).
+    pub half_life_days: f64,
+    /// MMR trade-off: each pick maximises `lambda·score − (1−lambda)·max_cos(selected)`.
+    /// agentic-flow's default is 0.1 (strongly diversity-seeking); 1.0 gives plain top-k.
+    pub mmr_lambda: f64,
+}
+
+impl Default for RetrieveOptions {
+    fn default() -> Self {
+        RetrieveOptions {
+            k: 3,
+            domain: None,
+            agent: None,
+            min_confidence: 0.3,
+            embedding: None,
+            weights: ScoreWeights::default(),
+            half_life_days: 45.0,
+            mmr_lambda: 0.1,
+        }
+    }
+}
+
+/// The largest `k` accepted by retrieval.
+pub const MAX_K: usize = 1000;
+
+impl RetrieveOptions {
+    /// Checks every value; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 || self.k > MAX_K {
+            return err(
+                ErrorCode::InvalidInput,
+                format!("k must be between 1 and {MAX_K}, got {}", self.k),
+            );
+        }
+        if !self.min_confidence.is_finite() {
+            return err(
+                ErrorCode::InvalidInput,
+                "minConfidence must be a finite number",
+            );
+        }
+        let w = self.weights;
+        for (name, v) in [
+            ("weights.similarity", w.similarity),
+            ("weights.recency", w.recency),
+            ("weights.reliability", w.reliability),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return err(
+                    ErrorCode::InvalidInput,
+                    format!("{name} must be a finite number >= 0, got {v}"),
+                );
+            }
+        }
+        if !self.half_life_days.is_finite() || self.half_life_days <= 0.0 {
+            return err(
+                ErrorCode::InvalidInput,
+                "halfLifeDays must be a positive number",
+            );
+        }
+        if !self.mmr_lambda.is_finite() || !(0.0..=1.0).contains(&self.mmr_lambda) {
+            return err(
+                ErrorCode::InvalidInput,
+                format!("mmrLambda must be in [0, 1], got {}", self.mmr_lambda),
+            );
+        }
+        if let Some(domain) = &self.domain {
+            if domain.is_empty() {
+                return err(
+                    ErrorCode::InvalidInput,
+                    "domain is empty; omit it to search every domain",
+                );
+            }
+        }
+        Ok(())
+    }
+}

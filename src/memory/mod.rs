@@ -1,0 +1,51 @@
+//! The persistent store and the reasoning bank.
+//!
+//! - [`Store`] (`store.rs`): one SQLite file (WAL, foreign keys, busy timeout) shared by every
+//!   engine area through [`Store::with_conn`]; it holds agentic-flow's own tables, created
+//!   exactly as agentic-flow creates them (`schema.rs`, `agentic_flow_schema.sql`), so an
+//!   existing `.swarm/memory.db` works in place, and our tables prefixed `la_`.
+//! - [`ReasoningBank`] (`bank.rs`): agentic-flow-compatible reasoning memories
+//!   (`memory.rs`), learnings, retrieval with agentic-flow's score and MMR (`retrieve.rs`) over
+//!   an in-memory int8 + f32 matrix (`vector_index.rs`, kernels in `simd.rs`), FTS5 search
+//!   (`fts.rs`), caps with eviction (`eviction.rs`), consolidation (`consolidate.rs`) and
+//!   import/export of JSON and agentic-flow databases (`interop.rs`).
+//! - [`HashEmbedder`] (`embed.rs`): the offline 384-dimension embedder used when callers pass
+//!   no vectors.
+
+mod bank;
+mod clock;
+mod config;
+mod consolidate;
+mod embed;
+mod eviction;
+mod fts;
+mod interop;
+#[allow(clippy::module_inception)]
+mod memory;
+mod retrieve;
+mod schema;
+mod simd;
+mod store;
+mod vector_index;
+
+#[cfg(test)]
+mod tests;
+
+pub use bank::{ReasoningBank, Retrieved, EXTERNAL_MODEL};
+pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
+pub use config::{BankConfig, RetrieveOptions, ScoreWeights, MAX_K};
+pub use consolidate::ConsolidateReport;
+pub use embed::{HashEmbedder, HASH_DIMS};
+pub use fts::{QueryHit, QueryOptions, QueryOrder};
+pub use interop::{
+    default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,
+};
+pub use memory::{
+    BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryRecord, MemorySource, Outcome,
+    PatternData, PatternSource,
+};
+pub use retrieve::ScoreComponents;
+pub use schema::{AGENTIC_FLOW_SCHEMA, HASH_MODEL, MEMORY_TYPE};
+pub use simd::Kernel;
+pub use store::Store;
+pub use vector_index::{normalize, quantize, VectorIndex};

@@ -1,0 +1,202 @@
+//! The persistent SQLite store shared by every engine area.
+//!
+//! One [`Store`] owns one connection behind a mutex. It is opened in WAL mode with
+//! `foreign_keys=ON` (as agentic-flow's better-sqlite3 opens the same file), a 5 s
+//! `busy_timeout` so writers in two processes wait for each other instead of failing, and
+//! `synchronous=NORMAL` (durable at checkpoints, the usual WAL setting). Opening runs
+//! `PRAGMA quick_check`, so a truncated or foreign file is reported as
+//! [`ErrorCode::StoreCorrupt`] at once rather than on a later query.
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+use super::schema;
+use crate::error::{err, Error, ErrorCode, Result};
+
+/// How long a write waits for another connection's lock before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The path that means "an in-memory database".
+pub const IN_MEMORY: &str = ":memory:";
+
+/// A SQLite database holding agentic-flow's tables and our `la_` tables. `Send + Sync`.
+pub struct Store {
+    path: String,
+    conn: Mutex<Connection>,
+    /// Bumped by every reasoning-bank write through this store, so several banks sharing one
+    /// connection (which never see each other's commits in `data_version`) notice them.
+    memory_epoch: AtomicU64,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+/// The message of a [`ErrorCode::StoreCorrupt`] error for `path`.
+pub(crate) fn corrupt_error(path: &str, detail: &str) -> Error {
+    Error::new(
+        ErrorCode::StoreCorrupt,
+        format!(
+            "the database file '{path}' is corrupt, truncated or not a SQLite database ({detail}); \
+             restore it from a backup or move it away so a fresh store is created \
+             (`sqlite3 '{path}' .recover` can salvage readable rows)"
+        ),
+    )
+}
+
+/// Maps a SQLite error met while opening `path`: corruption codes become `StoreCorrupt`.
+fn open_error(path: &str, e: rusqlite::Error) -> Error {
+    use rusqlite::ffi::ErrorCode as Sq;
+    match e.sqlite_error_code() {
+        Some(Sq::DatabaseCorrupt) | Some(Sq::NotADatabase) => corrupt_error(path, &e.to_string()),
+        _ => Error::new(
+            ErrorCode::Store,
+            format!("cannot open the store '{path}': {e}"),
+        ),
+    }
+}
+
+/// Opens a connection with the pragmas every store connection needs and checks its integrity.
+pub(crate) fn open_connection(path: &str) -> Result<Connection> {
+    if path.trim().is_empty() {
+        return err(
+            ErrorCode::InvalidInput,
+            "the store path is empty; pass a file path or ':memory:'",
+        );
+    }
+    if path != IN_MEMORY {
+        let file = Path::new(path);
+        if let Some(parent) = file.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::new(
+                        ErrorCode::Store,
+                        format!(
+                            "cannot create the directory '{}' for the store: {e}",
+                            parent.display()
+                        ),
+                    )
+                })?;
+            }
+        }
+        check_header(path)?;
+    }
+    let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| open_error(path, e))?;
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| open_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| open_error(path, e))?;
+    let check: Vec<String> = {
+        let mut stmt = conn
+            .prepare("PRAGMA quick_check")
+            .map_err(|e| open_error(path, e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| open_error(path, e))?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(|e| open_error(path, e))?
+    };
+    if check.first().map(String::as_str) != Some("ok") {
+        return Err(corrupt_error(
+            path,
+            &format!("quick_check: {}", check.join("; ")),
+        ));
+    }
+    Ok(conn)
+}
+
+/// Rejects a non-empty file that does not start with the SQLite header.
+fn check_header(path: &str) -> Result<()> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return err(
+                ErrorCode::Store,
+                format!("cannot read the store '{path}': {e}"),
+            )
+        }
+    };
+    let mut header = [0u8; 16];
+    let mut read = 0;
+    while read < header.len() {
+        match file.read(&mut header[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) => {
+                return err(
+                    ErrorCode::Store,
+                    format!("cannot read the store '{path}': {e}"),
+                )
+            }
+        }
+    }
+    if read == 0 {
+        return Ok(()); // an empty file is a valid empty database
+    }
+    if read < header.len() || &header != b"SQLite format 3\0" {
+        return Err(corrupt_error(
+            path,
+            "the file does not start with the SQLite header",
+        ));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` (`":memory:"` for a private in-memory
+    /// database), creating parent directories and every missing table.
+    pub fn open(path: &str) -> Result<Store> {
+        let mut conn = open_connection(path)?;
+        schema::create_all(&mut conn).map_err(|e| match e.code {
+            ErrorCode::StoreCorrupt => corrupt_error(path, &e.message),
+            _ => e,
+        })?;
+        Ok(Store {
+            path: path.to_string(),
+            conn: Mutex::new(conn),
+            memory_epoch: AtomicU64::new(0),
+        })
+    }
+
+    /// Runs `f` with exclusive use of the connection (for other areas' `la_` tables).
+    pub fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut conn = self.conn.lock();
+        f(&mut conn)
+    }
+
+    /// Copies the WAL into the main file and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.with_conn(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    /// The path the store was opened with.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The counter of reasoning-bank writes made through this store.
+    pub(crate) fn memory_epoch(&self) -> &AtomicU64 {
+        &self.memory_epoch
+    }
+
+    /// `PRAGMA data_version`: changes whenever another connection commits to the file.
+    pub(crate) fn data_version(conn: &Connection) -> Result<i64> {
+        Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}
