@@ -272,3 +272,98 @@ test('workflow steps are Cedar-checked with the steps guaranteed to precede them
   assert.deepEqual(check.determiningPolicies, ['forbid-delete-after-close']);
   await sys.close();
 });
+
+const RULES = `
+% Layer 1: membership through teams.
+member(A, G) :- in_team(A, T), team_of(T, G).
+% Layer 2: who may transfer, unless the transaction is frozen (negation).
+@id(can_transfer) can_transfer(A, X) :- member(A, finance), approved(X), not frozen(X).
+% Layer 3: a transfer may execute when someone may do it and it is not flagged.
+@id(may_execute) may_execute(A, X) :- can_transfer(A, X), not flagged(X).
+`;
+
+test('proofs with several rule layers and negation; tampered proofs are rejected', async () => {
+  const sys = await openMemory();
+  const ids = sys.addRule(RULES);
+  assert.deepEqual(ids.slice(1), ['can_transfer', 'may_execute']);
+  for (const f of ['in_team(alice, payments)', 'team_of(payments, finance)', 'approved(tx1)', 'approved(tx2)', 'frozen(tx2)']) sys.assertFact(f);
+  const t = sys.proveTheorem('may_execute(alice, tx1)');
+  assert.equal(t.proved, true, JSON.stringify(t));
+  assert.equal(t.statement, 'may_execute(alice, tx1)');
+  assert.equal(t.proof.rule, 'may_execute');
+  assert.deepEqual(t.proof.absent, ['flagged(tx1)']);
+  const ct = t.proof.premises[0];
+  assert.equal(ct.rule, 'can_transfer');
+  assert.deepEqual(ct.bindings, { A: 'alice', X: 'tx1' });
+  assert.deepEqual(ct.absent, ['frozen(tx1)']);
+  assert.equal(ct.premises[0].premises.length, 2, 'member/2 via two facts');
+  assert.equal((await sys.stats()).totalTheorems >= 1, true);
+  assert.ok(sys.theorems().some((x) => x.id === t.id));
+
+  const failed = sys.proveTheorem('may_execute(alice, tx2)');
+  assert.equal(failed.proved, false);
+  assert.match(failed.reason, /frozen\(tx2\)/);
+  const missing = sys.proveTheorem('may_execute(alice, tx9)');
+  assert.ok(missing.failedSubgoals.includes('approved(tx9)'), JSON.stringify(missing));
+
+  const facts = ['in_team(alice, payments)', 'team_of(payments, finance)', 'approved(tx1)', 'approved(tx2)', 'frozen(tx2)'];
+  assert.deepEqual(LeanAgenticSystem.checkProof(t.proof, RULES, facts), { valid: true });
+  const tampered = structuredClone(t.proof);
+  tampered.premises[0].bindings.X = 'tx2';
+  assert.equal(LeanAgenticSystem.checkProof(tampered, RULES, facts).valid, false);
+  const swapped = structuredClone(t.proof);
+  swapped.conclusion = 'may_execute(alice, tx2)';
+  assert.equal(LeanAgenticSystem.checkProof(swapped, RULES, facts).valid, false);
+  const pruned = structuredClone(t.proof);
+  pruned.premises[0].premises.pop();
+  assert.equal(LeanAgenticSystem.checkProof(pruned, RULES, facts).valid, false);
+  // Negation: with tx1 frozen, the `absent` claim is false.
+  const r = LeanAgenticSystem.checkProof(t.proof, RULES, [...facts, 'frozen(tx1)']);
+  assert.equal(r.valid, false);
+  assert.match(r.reason, /frozen\(tx1\)/);
+  // A fact the checker was not given.
+  assert.equal(LeanAgenticSystem.checkProof(t.proof, RULES, facts.filter((f) => f !== 'approved(tx1)')).valid, false);
+
+  assert.throws(() => sys.addRule('p(X) :- q(Y).'), (e) => e.code === 'ERR_RULE_PARSE' && /X/.test(e.message));
+  assert.throws(() => sys.addRule('a(X) :- b(X), not a(X).'), (e) => e.code === 'ERR_RULE_PARSE');
+  assert.throws(() => sys.addRule('broken(:- .'), (e) => e.code === 'ERR_RULE_PARSE' && /line 1, column/.test(e.message));
+  await sys.close();
+});
+
+test('action preconditions are proved at verification; unprovable ones deny with the goal named', async () => {
+  const sys = await openMemory({ policies: '@id("all") permit(principal, action, resource);' });
+  sys.addRule('can_pay(U) :- verified(U), not blocked(U).');
+  let paid = 0;
+  sys.registerAction({
+    name: 'pay',
+    description: 'Pay the invoice',
+    keywords: ['pay'],
+    preconditions: ['can_pay(user)'],
+    handler: async () => ((paid += 1), { success: true }),
+  });
+  const ctx = sys.createContext('p', { environment: { verified: 'user' } });
+  const ok = await sys.processChunk('pay the invoice', ctx);
+  assert.equal(ok.verification.decision, 'allow', ok.verification.reasons.join('; '));
+  assert.equal(ok.verification.proofs[0].conclusion, 'can_pay(user)');
+  assert.equal(ok.verification.proofs[0].rule, 'r1');
+  assert.equal(paid, 1);
+  sys.assertFact('blocked(user)');
+  const v = sys.verifyAction('pay', ctx);
+  assert.equal(v.decision, 'deny');
+  assert.match(v.reasons[0], /can_pay\(user\)/);
+  const blocked = await sys.processChunk('pay the invoice', ctx);
+  assert.equal(blocked.action.actionType, 'none', 'the planner finds no runnable action');
+  assert.match(blocked.observation.error, /can_pay\(user\)/);
+  assert.equal(paid, 1);
+  await sys.close();
+});
+
+test('knowledge-graph facts reach the rule engine', async () => {
+  const sys = await openMemory();
+  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
+  await sys.processChunk('Note that Ada Lovelace works at Acme Corp.', sys.createContext('kg'));
+  sys.addRule('employee(P) :- works_at(P, O), organization(O).');
+  const t = sys.proveTheorem('employee("person:ada_lovelace")');
+  assert.equal(t.proved, true, JSON.stringify(t));
+  await sys.close();
+});

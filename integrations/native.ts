@@ -21,6 +21,11 @@ export interface NativeSystemHandle {
   verifyWorkflow(workflowJson: string, propertiesJson: string): string;
   recordOutcome(sessionId: string, action: string, text: string, outcomeJson: string, latencyMs: number): string;
   feedback(actionId: string, reward: number): string;
+  addRules(text: string): string[];
+  assertFact(text: string): void;
+  retractFact(text: string): boolean;
+  proveTheorem(goal: string, optionsJson?: string | null): string;
+  theorems(): string;
   bankStore(memoryJson: string): string;
   bankStoreLearning(learningJson: string): string;
   bankGet(id: string): string;
@@ -51,6 +56,7 @@ export interface NativeSystemHandle {
 
 interface NativeModule {
   NativeSystem: { open(configJson?: string | null): NativeSystemHandle };
+  checkProof(proofJson: string, rulesText: string, factsText: string): string;
   checkCertificate(certificateJson: string, policies: string, schema?: string | null, entitiesJson?: string | null): string;
 }
 

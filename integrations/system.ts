@@ -13,6 +13,9 @@ import { processStream, StreamOptions } from './stream';
 import { ReasoningBank } from './bank';
 import { KnowledgeGraph } from './knowledge';
 import type {
+  Proof,
+  ProofFailure,
+  Theorem,
   ActionToVerify,
   ActionVerification,
   PolicySetInfo,
@@ -300,6 +303,52 @@ export class LeanAgenticSystem {
     return JSON.parse(
       call(() => this.nat.recordOutcome(id, outcome.action, outcome.text, JSON.stringify(normalized), latency)),
     );
+  }
+
+  /** Adds rules, e.g. `can_pay(A, X) :- member(A, finance), approved(X), not frozen(X).`; returns their ids. */
+  addRule(text: string): string[] {
+    if (typeof text !== 'string') throw new LeanAgenticError('ERR_RULE_PARSE', 'rules must be text');
+    return call(() => this.nat.addRules(text));
+  }
+
+  /** Asserts a ground fact, e.g. `approved(tx1)`. */
+  assertFact(fact: string): void {
+    if (typeof fact !== 'string') throw new LeanAgenticError('ERR_RULE_PARSE', 'a fact must be text like `approved(tx1)`');
+    call(() => this.nat.assertFact(fact));
+  }
+
+  /** Retracts an asserted fact; true when it was there. */
+  retractFact(fact: string): boolean {
+    return call(() => this.nat.retractFact(String(fact)));
+  }
+
+  /**
+   * Proves a goal from the rules, asserted facts, the knowledge graph's facts and the given
+   * premises/rules. A proof is re-verified by the independent checker and stored as a theorem.
+   */
+  proveTheorem(goal: string, options: { premises?: string[]; rules?: string[] | string; maxDepth?: number } = {}): Theorem | ProofFailure {
+    if (typeof goal !== 'string') throw new LeanAgenticError('ERR_RULE_PARSE', 'the goal must be text like `can_pay(alice, tx1)`');
+    const opts = {
+      premises: options.premises ?? [],
+      rules: typeof options.rules === 'string' ? [options.rules] : options.rules ?? [],
+      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+    };
+    return JSON.parse(call(() => this.nat.proveTheorem(goal, JSON.stringify(opts))));
+  }
+
+  /** The stored theorems, oldest first. */
+  theorems(): Theorem[] {
+    return (JSON.parse(call(() => this.nat.theorems())) as Omit<Theorem, 'proved'>[]).map((t) => ({ ...t, proved: true as const }));
+  }
+
+  /**
+   * Re-verifies a proof with the independent checker against rules and facts (text, or arrays
+   * of clauses). A tampered proof gives `{ valid: false, reason }`.
+   */
+  static checkProof(proof: Proof | string, rules: string | string[], facts: string | string[]): { valid: boolean; reason?: string } {
+    const text = (v: string | string[]) => (Array.isArray(v) ? v.map((c) => (c.trim().endsWith('.') ? c : c + '.')).join('\n') : v);
+    const p = typeof proof === 'string' ? proof : JSON.stringify(proof);
+    return JSON.parse(call(() => native.checkProof(p, text(rules), text(facts))));
   }
 
   /** Sends a delayed reward for a finished step to the learner. */

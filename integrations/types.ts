@@ -283,3 +283,31 @@ export interface WorkflowReport {
   warnings: string[];
   pathsChecked: number;
 }
+
+/** A derivation tree: a rule application (or fact/premise) with bindings and sub-proofs. */
+export interface Proof {
+  conclusion: string;
+  /** `'fact'`, `'premise'` or a rule id. */
+  rule: string;
+  bindings: Record<string, string>;
+  premises: Proof[];
+  /** Negated literals checked to be underivable. */
+  absent: string[];
+}
+
+/** A proved, checked and stored theorem. */
+export interface Theorem {
+  proved: true;
+  id: string;
+  statement: string;
+  proof: Proof;
+  tags: string[];
+}
+
+/** A goal that could not be proved. */
+export interface ProofFailure {
+  proved: false;
+  goal: string;
+  reason: string;
+  failedSubgoals: string[];
+}

@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{err, ErrorCode, Result};
+use crate::reasoning::rules::parse_atom;
 
 /// A registered action, as given by the caller.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -95,35 +96,27 @@ impl ActionSpec {
     }
 }
 
-/// Checks that `atom` looks like `pred` or `pred(arg, ...)`.
+/// Checks that `atom` is an atom of the rule language: `pred` or `pred(arg, ...)`, where
+/// arguments are lowercase constants, numbers, quoted strings or (in preconditions)
+/// variables.
 pub fn validate_atom(atom: &str) -> Result<()> {
-    let a = atom.trim();
-    let ok = !a.is_empty()
-        && match a.find('(') {
-            None => a.chars().all(|c| c.is_alphanumeric() || c == '_'),
-            Some(i) => {
-                i > 0 && a.ends_with(')') && a[..i].chars().all(|c| c.is_alphanumeric() || c == '_')
-            }
-        };
-    if ok {
-        Ok(())
-    } else {
-        err(
+    parse_atom(atom).map(|_| ()).map_err(|e| {
+        crate::error::Error::new(
             ErrorCode::InvalidInput,
-            format!("{atom:?} is not an atom: write preconditions and effects like `name` or `name(arg1, arg2)`"),
+            format!(
+                "{atom:?} is not an atom: write preconditions and effects like `name` or `name(arg1, arg2)` ({})",
+                e.message
+            ),
         )
-    }
+    })
 }
 
-/// Normalises an atom's spelling so `p( a,b )` and `p(a, b)` compare equal.
+/// The canonical spelling of an atom (as the rule engine prints it), so `p( a,b )` and
+/// `p(a, b)` compare equal; text that does not parse is only trimmed.
 pub fn normalize_atom(atom: &str) -> String {
-    let a = atom.trim();
-    match a.find('(') {
-        None => a.to_string(),
-        Some(i) => {
-            let args: Vec<&str> = a[i + 1..a.len() - 1].split(',').map(str::trim).collect();
-            format!("{}({})", a[..i].trim(), args.join(", "))
-        }
+    match parse_atom(atom) {
+        Ok(a) => a.to_string(),
+        Err(_) => atom.trim().to_string(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! preconditions cannot be established within the depth is reported as blocked.
 
 use std::collections::{BTreeSet, HashSet};
+
 use std::sync::Arc;
 
 use super::action::{normalize_atom, ActionSpec};
@@ -101,13 +102,14 @@ impl Planner {
         0.75 * kw + 0.25 * desc
     }
 
-    /// Plans for a chunk: candidates with relevance and runnable chains.
+    /// Plans for a chunk: candidates with relevance and runnable chains. `holds` tells whether
+    /// a (normalised) precondition atom holds now.
     pub fn plan(
         &self,
         actions: &[Arc<ActionSpec>],
         words: &HashSet<String>,
         entity_types: &HashSet<String>,
-        facts: &BTreeSet<String>,
+        holds: &dyn Fn(&str) -> bool,
     ) -> Plan {
         let scored: Vec<(f64, &Arc<ActionSpec>)> = actions
             .iter()
@@ -120,7 +122,7 @@ impl Planner {
                 continue;
             }
             let mut visiting = Vec::new();
-            match self.chain(action, actions, facts, self.max_depth, &mut visiting) {
+            match self.chain(action, actions, holds, self.max_depth, &mut visiting) {
                 Ok(plan) => out.candidates.push(Candidate {
                     action: action.clone(),
                     relevance,
@@ -142,7 +144,7 @@ impl Planner {
         &self,
         target: &Arc<ActionSpec>,
         actions: &[Arc<ActionSpec>],
-        facts: &BTreeSet<String>,
+        holds: &dyn Fn(&str) -> bool,
         depth: usize,
         visiting: &mut Vec<String>,
     ) -> Result<Vec<String>, Vec<String>> {
@@ -150,7 +152,7 @@ impl Planner {
             .preconditions
             .iter()
             .map(|p| normalize_atom(p))
-            .filter(|p| !facts.contains(p))
+            .filter(|p| !holds(p))
             .collect();
         if missing.is_empty() {
             return Ok(vec![target.name.clone()]);
@@ -170,7 +172,7 @@ impl Planner {
                     if !provides {
                         return None;
                     }
-                    self.chain(a, actions, facts, depth - 1, visiting).ok()
+                    self.chain(a, actions, holds, depth - 1, visiting).ok()
                 });
             match provider {
                 Some(steps) => {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::action::normalize_atom;
+use crate::reasoning::rules::Atom;
 
 /// Caller-supplied context of a session.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -20,7 +21,8 @@ pub struct SessionContext {
     /// User or agent preferences (e.g. `{"units": "metric"}`); they become learner features.
     #[serde(default)]
     pub preferences: Map<String, Value>,
-    /// Environment facts (e.g. `{"authenticated": true}`); `true` flags become facts too.
+    /// Environment facts: `{"authenticated": true}` becomes the fact `authenticated`, and
+    /// `{"role": "finance"}` the fact `role(finance)`; both count for preconditions.
     #[serde(default)]
     pub environment: Map<String, Value>,
     /// The agent acting in this session (the Cedar principal); defaults to the session id.
@@ -81,7 +83,10 @@ impl Session {
                     facts.insert(normalize_atom(k));
                 }
                 Value::String(s) if !s.is_empty() => {
-                    facts.insert(format!("{k}({s})"));
+                    let atom = Atom::fact(k.as_str(), &[s.as_str()]);
+                    if atom.validate_fact().is_ok() {
+                        facts.insert(atom.to_string());
+                    }
                 }
                 _ => {}
             }

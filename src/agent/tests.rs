@@ -69,12 +69,9 @@ fn relevance_ranks_keyword_matches_first() {
         .map(String::as_str)
         .collect::<Vec<_>>());
     let planner = Planner::new(0.1, 3);
-    let plan = planner.plan(
-        &[search, weather],
-        &words,
-        &HashSet::new(),
-        &BTreeSet::new(),
-    );
+    let plan = planner.plan(&[search, weather], &words, &HashSet::new(), &|_: &str| {
+        false
+    });
     assert_eq!(plan.candidates.len(), 1);
     assert_eq!(plan.candidates[0].action.name, "weather");
     // Both keywords (0.75) and one of two description words (0.125).
@@ -86,7 +83,7 @@ fn no_relevant_action_keeps_all_candidates() {
     let a = Arc::new(spec("a", &["alpha"], &[], &[]));
     let b = Arc::new(spec("b", &["beta"], &[], &[]));
     let plan =
-        Planner::new(0.1, 3).plan(&[a, b], &set(&["gamma"]), &HashSet::new(), &BTreeSet::new());
+        Planner::new(0.1, 3).plan(&[a, b], &set(&["gamma"]), &HashSet::new(), &|_: &str| false);
     assert_eq!(plan.candidates.len(), 2);
 }
 
@@ -99,7 +96,7 @@ fn preconditions_are_chained_through_effects() {
         &[login.clone(), pay.clone()],
         &set(&["pay"]),
         &HashSet::new(),
-        &BTreeSet::new(),
+        &|_: &str| false,
     );
     assert_eq!(
         plan.candidates[0].plan,
@@ -111,11 +108,11 @@ fn preconditions_are_chained_through_effects() {
         &[login, pay.clone()],
         &set(&["pay"]),
         &HashSet::new(),
-        &facts,
+        &|a: &str| facts.contains(a),
     );
     assert_eq!(plan.candidates[0].plan, vec!["pay".to_string()]);
     // Without a provider the action is blocked, naming the missing atom.
-    let plan = planner.plan(&[pay], &set(&["pay"]), &HashSet::new(), &BTreeSet::new());
+    let plan = planner.plan(&[pay], &set(&["pay"]), &HashSet::new(), &|_: &str| false);
     assert!(plan.candidates.is_empty());
     assert_eq!(plan.blocked[0].1, vec!["authenticated(user)".to_string()]);
 }
@@ -126,9 +123,9 @@ fn depth_limits_chains() {
     let b = Arc::new(spec("b", &[], &["x"], &["y"]));
     let c = Arc::new(spec("c", &["go"], &["y"], &[]));
     let all = [a, b, c];
-    let deep = Planner::new(0.1, 3).plan(&all, &set(&["go"]), &HashSet::new(), &BTreeSet::new());
+    let deep = Planner::new(0.1, 3).plan(&all, &set(&["go"]), &HashSet::new(), &|_: &str| false);
     assert_eq!(deep.candidates[0].plan, vec!["a", "b", "c"]);
-    let shallow = Planner::new(0.1, 2).plan(&all, &set(&["go"]), &HashSet::new(), &BTreeSet::new());
+    let shallow = Planner::new(0.1, 2).plan(&all, &set(&["go"]), &HashSet::new(), &|_: &str| false);
     assert!(shallow.candidates.is_empty());
 }
 

@@ -8,4 +8,5 @@
 mod bank;
 mod error;
 mod knowledge;
+mod rules;
 mod system;

@@ -1,6 +1,6 @@
 //! Formal reasoning about agent actions.
 //!
-//! Two complementary checks live here:
+//! Three complementary checks live here:
 //!
 //! * [`policy`]: every tool call an agent wants to make is mapped onto a Cedar authorization
 //!   request (principal = the agent, action = the tool/action name, resource = what it touches,
@@ -8,12 +8,15 @@
 //!   against a loaded policy set. Each decision carries the determining policies, human reasons,
 //!   the closest permit policies on a default deny ("near misses") and a replayable
 //!   [`policy::Certificate`].
+//! * [`rules`]: a Horn-clause rule engine with stratified negation whose proofs (derivation
+//!   trees) are re-verified by an independent checker; action preconditions are its goals.
 //! * [`workflow`]: a multi-step plan (a DAG of steps with optional mutually exclusive branches)
 //!   is checked against temporal properties ("approve precedes pay", "at most one pay", no cycles,
 //!   every step reachable) by reasoning on ancestor sets per branch choice, and optionally every
 //!   step is checked against the policy engine.
 
 pub mod policy;
+pub mod rules;
 pub mod workflow;
 
 pub use policy::{

@@ -11,7 +11,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::config::SystemConfig;
-use super::formal::{authorize_parts, ActionCheck, CheckContext, FormalVerifier};
+use super::formal::{
+    attach_proofs, authorize_parts, premises_of, prove_preconditions, ActionCheck, CheckContext,
+    FormalVerifier, Preconditions,
+};
 use super::journal::{Journal, JournalRow};
 use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
@@ -23,9 +26,13 @@ use crate::error::{err, Error, ErrorCode, Result};
 use crate::knowledge::{Entity, EntityExtractor, KnowledgeGraph};
 use crate::learning::{Candidate, ContextFeatures, Learner};
 use crate::memory::{ReasoningBank, Store};
+use crate::reasoning::rules::{Atom, ProveOptions, ProveOutcome, RuleEngine, Theorem};
 use crate::reasoning::{
     verify_workflow, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
 };
+
+/// Most knowledge-graph facts copied into the rule base.
+const GRAPH_FACTS_LIMIT: usize = 1_000_000;
 
 /// How many finished steps stay addressable for delayed `feedback`.
 const FEEDBACK_WINDOW: usize = 10_000;
@@ -114,6 +121,11 @@ pub struct Engine {
     learner: Learner,
     verifier: RwLock<Arc<dyn Verifier>>,
     policies: Arc<PolicyEngine>,
+    rules: Arc<RuleEngine>,
+    /// Whether the rule base has any rule or fact (else preconditions are plain facts).
+    rules_active: AtomicBool,
+    /// Graph size when graph facts were last copied into the rule base.
+    graph_synced: Mutex<(usize, usize)>,
     in_flight: DashMap<String, InFlight>,
     finished: DashMap<String, Finished>,
     finished_order: Mutex<VecDeque<String>>,
@@ -162,9 +174,16 @@ impl Engine {
         if let Some(entities) = &config.entities {
             policies.set_entities(&entities_text(entities))?;
         }
+        let rules = Arc::new(RuleEngine::new());
         Ok(Engine {
-            verifier: RwLock::new(Arc::new(FormalVerifier::new(policies.clone()))),
+            verifier: RwLock::new(Arc::new(FormalVerifier::new(
+                policies.clone(),
+                rules.clone(),
+            ))),
             policies,
+            rules,
+            rules_active: AtomicBool::new(false),
+            graph_synced: Mutex::new((0, 0)),
             planner: Planner::new(config.action_threshold, config.max_planning_depth),
             learner,
             config,
@@ -296,13 +315,98 @@ impl Engine {
                 .unwrap_or_else(|| agent.clone());
             format!("{}::{:?}", self.policies.mapping().resource_type, id)
         });
-        authorize_parts(
+        let mut proofs = Vec::new();
+        if let Ok(spec) = self.actions.get(&action.name) {
+            if !spec.preconditions.is_empty() {
+                let facts = session.as_ref().map(|s| s.facts()).unwrap_or_default();
+                match prove_preconditions(&self.rules, &spec.preconditions, &premises_of(facts)) {
+                    Preconditions::Proved(p) => proofs = p,
+                    Preconditions::Denied(v) => return Ok(v),
+                }
+            }
+        }
+        let mut v = authorize_parts(
             &self.policies,
             &agent,
             &action.name,
             &resource,
             Value::Object(context),
-        )
+        )?;
+        attach_proofs(&mut v, proofs);
+        Ok(v)
+    }
+
+    /// Adds rules (text syntax; facts in the text are asserted); returns the new rule ids.
+    pub fn add_rules(&self, text: &str) -> Result<Vec<String>> {
+        self.ensure_open()?;
+        let ids = self.rules.add_rules(text)?;
+        self.rules_active.store(true, Ordering::Relaxed);
+        Ok(ids)
+    }
+
+    /// Asserts a ground fact, e.g. `approved(tx1)`.
+    pub fn assert_fact(&self, text: &str) -> Result<()> {
+        self.ensure_open()?;
+        self.rules.assert_fact(text)?;
+        self.rules_active.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Retracts an asserted fact; true when it was there.
+    pub fn retract_fact(&self, text: &str) -> Result<bool> {
+        self.ensure_open()?;
+        self.rules.retract_fact(text)
+    }
+
+    /// Copies the knowledge graph's facts (`entity(Id)`, `place(Id)`, `works_at(A, B)`, ...)
+    /// into the rule base, when the graph grew since the last copy.
+    fn sync_graph_facts(&self) -> Result<()> {
+        let stats = self.graph.stats();
+        let mut synced = self.graph_synced.lock();
+        if *synced == (stats.entities, stats.relations) {
+            return Ok(());
+        }
+        let atoms = self
+            .graph
+            .logical_facts(GRAPH_FACTS_LIMIT)
+            .into_iter()
+            .map(|(pred, args)| {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                Atom::fact(pred, &refs)
+            })
+            .filter(|a| a.validate_fact().is_ok());
+        if self.rules.assert_facts(atoms)? > 0 {
+            self.rules_active.store(true, Ordering::Relaxed);
+        }
+        *synced = (stats.entities, stats.relations);
+        Ok(())
+    }
+
+    /// Proves a goal from the rule base, the knowledge graph's facts and the given premises
+    /// and extra rules. A proof is re-verified by the independent checker and stored as a
+    /// theorem; a failure names the subgoals that could not be established.
+    pub fn prove_theorem(
+        &self,
+        goal: &str,
+        opts: &ProveOptions,
+    ) -> Result<std::result::Result<Theorem, ProveOutcome>> {
+        self.ensure_open()?;
+        self.sync_graph_facts()?;
+        match self.rules.prove(goal, opts)? {
+            ProveOutcome::Proved(proof) => Ok(Ok(Theorem::from_proof(proof))),
+            failed => Ok(Err(failed)),
+        }
+    }
+
+    /// The stored theorems, oldest first.
+    pub fn theorems(&self) -> Result<Vec<Theorem>> {
+        self.ensure_open()?;
+        Ok(self.rules.theorems())
+    }
+
+    /// The rule engine.
+    pub fn rule_engine(&self) -> &Arc<RuleEngine> {
+        &self.rules
     }
 
     /// Checks a whole workflow before it runs: temporal properties over every path, and a
@@ -421,7 +525,25 @@ impl Engine {
         let word_set: HashSet<String> = words.iter().cloned().collect();
         let type_set: HashSet<String> = entities.iter().map(|e| e.entity_type.key()).collect();
         let facts = session.facts();
-        let plan = self.planner.plan(&actions, &word_set, &type_set, &facts);
+        let premises = std::cell::OnceCell::new();
+        let holds = |atom: &str| {
+            facts.contains(atom)
+                || (self.rules_active.load(Ordering::Relaxed)
+                    && self
+                        .rules
+                        .prove(
+                            atom,
+                            &ProveOptions {
+                                premises: premises
+                                    .get_or_init(|| premises_of(facts.iter().cloned()))
+                                    .clone(),
+                                ..ProveOptions::default()
+                            },
+                        )
+                        .map(|o| o.is_proved())
+                        .unwrap_or(false))
+        };
+        let plan = self.planner.plan(&actions, &word_set, &type_set, &holds);
         let features = Arc::new(context_features(chunk, &entities, &session)?);
         let params = parameters(chunk, &entities);
         if plan.candidates.is_empty() {
@@ -830,7 +952,7 @@ impl Engine {
         Ok(SystemStats {
             total_entities: graph.entities as u64,
             total_relations: graph.relations as u64,
-            total_theorems: 0,
+            total_theorems: self.rules.theorem_count() as u64,
             learning_iterations: self.learner.stats().iterations,
             total_actions: actions,
             average_reward: if actions == 0 {

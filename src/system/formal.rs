@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
 use crate::error::Result;
+use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine};
 use crate::reasoning::{DecisionKind, PolicyEngine};
 
 /// A caller's question "may this action run?", outside of a processed chunk.
@@ -124,16 +125,69 @@ pub fn authorize_parts(
     Ok(to_verification(policies.authorize(&req)?))
 }
 
-/// The verifier used by the engine: Cedar policies over every step.
+/// The verifier used by the engine: proofs of the action's preconditions, then Cedar
+/// policies over the step.
 pub struct FormalVerifier {
     policies: Arc<PolicyEngine>,
+    rules: Arc<RuleEngine>,
 }
 
 impl FormalVerifier {
-    /// A verifier over a (possibly empty) policy engine.
-    pub fn new(policies: Arc<PolicyEngine>) -> Self {
-        FormalVerifier { policies }
+    /// A verifier over a (possibly empty) policy engine and rule base.
+    pub fn new(policies: Arc<PolicyEngine>, rules: Arc<RuleEngine>) -> Self {
+        FormalVerifier { policies, rules }
     }
+}
+
+/// The outcome of proving an action's preconditions.
+pub enum Preconditions {
+    /// Every precondition was proved; the checked proofs, in order.
+    Proved(Vec<crate::reasoning::rules::Proof>),
+    /// A precondition could not be proved: the denial to return.
+    Denied(Verification),
+}
+
+/// Proves each precondition from the rule base plus `premises` (the session's facts).
+pub fn prove_preconditions(
+    rules: &RuleEngine,
+    preconditions: &[String],
+    premises: &[String],
+) -> Preconditions {
+    let mut proofs = Vec::with_capacity(preconditions.len());
+    let opts = ProveOptions {
+        premises: premises.to_vec(),
+        ..ProveOptions::default()
+    };
+    for goal in preconditions {
+        match rules.prove(goal, &opts) {
+            Ok(ProveOutcome::Proved(p)) => proofs.push(p),
+            Ok(ProveOutcome::Failed {
+                goal,
+                reason,
+                failed_subgoals,
+            }) => {
+                let mut details = Map::new();
+                details.insert("failedGoal".into(), json!(goal));
+                details.insert("failedSubgoals".into(), json!(failed_subgoals));
+                details.insert("proofs".into(), json!(proofs));
+                return Preconditions::Denied(Verification {
+                    decision: Decision::Deny,
+                    reasons: vec![format!("precondition `{goal}` cannot be proved: {reason}")],
+                    details,
+                });
+            }
+            Err(e) => return Preconditions::Denied(fail_closed(e.to_string())),
+        }
+    }
+    Preconditions::Proved(proofs)
+}
+
+/// The session's facts that are ground atoms (usable as premises).
+pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
+    facts
+        .into_iter()
+        .filter(|f| crate::reasoning::rules::parse_fact(f).is_ok())
+        .collect()
 }
 
 /// The Cedar context of a session step.
@@ -154,25 +208,48 @@ pub fn step_context(req: &VerifyRequest<'_>) -> Value {
 
 impl Verifier for FormalVerifier {
     fn verify(&self, req: &VerifyRequest<'_>) -> Verification {
-        if !self.policies.has_policies() {
-            return Verification::skipped(
+        let proofs = if req.action.preconditions.is_empty() {
+            Vec::new()
+        } else {
+            let premises = premises_of(req.session.facts());
+            match prove_preconditions(&self.rules, &req.action.preconditions, &premises) {
+                Preconditions::Proved(p) => p,
+                Preconditions::Denied(v) => return v,
+            }
+        };
+        let mut v = if !self.policies.has_policies() {
+            Verification::skipped(
                 "no policies are loaded: call loadPolicies() or pass `policies` to open() to verify actions",
+            )
+        } else {
+            let resource = format!(
+                "{}::{:?}",
+                self.policies.mapping().resource_type,
+                req.session.id
             );
-        }
-        let resource = format!(
-            "{}::{:?}",
-            self.policies.mapping().resource_type,
-            req.session.id
-        );
-        match authorize_parts(
-            &self.policies,
-            req.session.agent_id(),
-            &req.action.name,
-            &resource,
-            step_context(req),
-        ) {
-            Ok(v) => v,
-            Err(e) => fail_closed(e.to_string()),
-        }
+            match authorize_parts(
+                &self.policies,
+                req.session.agent_id(),
+                &req.action.name,
+                &resource,
+                step_context(req),
+            ) {
+                Ok(v) => v,
+                Err(e) => fail_closed(e.to_string()),
+            }
+        };
+        attach_proofs(&mut v, proofs);
+        v
+    }
+}
+
+/// Adds checked precondition proofs to a verification's details.
+pub fn attach_proofs(v: &mut Verification, proofs: Vec<crate::reasoning::rules::Proof>) {
+    if !proofs.is_empty() {
+        v.reasons.push(format!(
+            "{} precondition(s) proved and checked",
+            proofs.len()
+        ));
+        v.details.insert("proofs".into(), json!(proofs));
     }
 }
