@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use rusqlite::{params, Connection};
 use lean_agentic_native::memory::{
     BankConfig, HashEmbedder, ReasoningBank, RetrieveOptions, Store, AGENTIC_FLOW_SCHEMA,
 };
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{params, Connection};
 
 const WORDS: &[&str] = &[
     "retry",

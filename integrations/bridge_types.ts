@@ -127,6 +127,8 @@ export interface WorkflowRunResult {
   completionOrder: string[];
   /** Id of the run's summary memory in the bank (when the bank is written). */
   memoryId?: string;
+  /** Problems recording outcomes (the steps themselves ran as reported). */
+  warnings?: string[];
 }
 
 /** A swarm task. */

@@ -79,8 +79,8 @@ impl NativeSystem {
     /// Adds names of a (possibly user-defined) entity type to the gazetteer; returns how many were new.
     #[napi(catch_unwind)]
     pub fn kg_add_dictionary(&self, entity_type: String, names: Vec<String>) -> napi::Result<u32> {
-        let x = self.engine.extractor().map_err(to_js)?;
-        x.add_dictionary(&entity_type, &names)
+        self.engine
+            .add_dictionary(&entity_type, &names)
             .map(|n| n as u32)
             .map_err(to_js)
     }

@@ -849,12 +849,9 @@ impl KnowledgeGraph {
             return Vec::new();
         }
         let wanted_type = match &q.entity_type {
-            Some(t) => match EntityType::parse(t) {
-                Ok(t) => match self.types.read().get(t.as_str()) {
-                    Some(ty) => Some(ty),
-                    None => return Vec::new(),
-                },
-                Err(_) => return Vec::new(),
+            Some(t) => match self.types_matching(t) {
+                Some(tys) => Some(tys),
+                None => return Vec::new(),
             },
             None => None,
         };
@@ -863,15 +860,10 @@ impl KnowledgeGraph {
             Some(prefix) => {
                 // "type:name" prefixes restrict the type too.
                 let (type_filter, name_prefix) = match prefix.split_once(':') {
-                    Some((t, n)) => {
-                        let ty = EntityType::parse(t)
-                            .ok()
-                            .and_then(|t| self.types.read().get(t.as_str()));
-                        match ty {
-                            Some(ty) => (Some(ty), normalize_name(n)),
-                            None => return Vec::new(),
-                        }
-                    }
+                    Some((t, n)) => match self.types_matching(t) {
+                        Some(tys) => (Some(tys), normalize_name(n)),
+                        None => return Vec::new(),
+                    },
                     None => (None, normalize_name(prefix)),
                 };
                 let names = self.names.read();
@@ -882,7 +874,8 @@ impl KnowledgeGraph {
                     }
                     let (s, l) = split_node(*node);
                     let ty = self.shards[s].read().nodes[l].ty;
-                    if type_filter.is_some_and(|t| t != ty) || wanted_type.is_some_and(|t| t != ty)
+                    if type_filter.as_ref().is_some_and(|t| !t.contains(&ty))
+                        || wanted_type.as_ref().is_some_and(|t| !t.contains(&ty))
                     {
                         continue;
                     }
@@ -896,7 +889,7 @@ impl KnowledgeGraph {
                 'outer: for (s, shard) in self.shards.iter().enumerate() {
                     let shard = shard.read();
                     for (l, n) in shard.nodes.iter().enumerate() {
-                        if wanted_type.is_some_and(|t| t != n.ty) {
+                        if wanted_type.as_ref().is_some_and(|t| !t.contains(&n.ty)) {
                             continue;
                         }
                         out.push(join_node(s, l));
@@ -908,6 +901,22 @@ impl KnowledgeGraph {
             }
         }
         out.into_iter().map(|n| self.record(n)).collect()
+    }
+
+    /// The interned types a query's type name means, matched case-insensitively (custom
+    /// types keep their case when stored, so `Product` and `product` may both exist);
+    /// `None` when the name is invalid or no such type was seen.
+    fn types_matching(&self, name: &str) -> Option<Vec<u16>> {
+        let wanted = EntityType::parse(name).ok()?;
+        let types = self.types.read();
+        let found: Vec<u16> = types
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.eq_ignore_ascii_case(wanted.as_str()))
+            .map(|(i, _)| i as u16)
+            .collect();
+        (!found.is_empty()).then_some(found)
     }
 
     /// Copies a node's adjacency (optionally one relation) without holding the lock afterwards.

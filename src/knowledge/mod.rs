@@ -34,7 +34,7 @@ pub use graph::{
     EntityQuery, EntityRecord, Fact, GraphConfig, GraphStats, IngestReport, KnowledgeGraph,
     Neighbour, Related,
 };
-pub use persist::ensure_schema;
+pub use persist::{ensure_schema, load_dictionaries, save_dictionary};
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,11 @@ pub fn ensure_schema(conn: &Connection) -> Result<()> {
             last_seen_ms INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS la_kg_entities_type ON la_kg_entities(type);
+        CREATE TABLE IF NOT EXISTS la_kg_dictionary (
+            type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (type, name)
+        ) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS la_kg_relations (
             source TEXT NOT NULL,
             target TEXT NOT NULL,
@@ -371,4 +376,36 @@ impl KnowledgeGraph {
         facts.flushed = facts.facts.len();
         self.clock_ms.fetch_max(clock, Ordering::Relaxed);
     }
+}
+
+/// Persists user dictionary names (added with `EntityExtractor::add_dictionary`).
+pub fn save_dictionary(conn: &mut Connection, entity_type: &str, names: &[String]) -> Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT OR IGNORE INTO la_kg_dictionary (type, name) VALUES (?1, ?2)",
+        )?;
+        for n in names {
+            st.execute(rusqlite::params![entity_type, n])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Reloads persisted user dictionaries into `extractor`; returns how many names were loaded.
+pub fn load_dictionaries(conn: &Connection, extractor: &super::EntityExtractor) -> Result<usize> {
+    let mut st = conn.prepare("SELECT type, name FROM la_kg_dictionary ORDER BY type, name")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut by_type: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for row in rows {
+        let (t, n) = row?;
+        by_type.entry(t).or_default().push(n);
+    }
+    let mut total = 0;
+    for (t, names) in by_type {
+        total += names.len();
+        extractor.add_dictionary(&t, &names)?;
+    }
+    Ok(total)
 }

@@ -151,8 +151,10 @@ impl Engine {
         let journal = Journal::open(store.clone())?;
         let bank = ReasoningBank::open(store.clone(), config.bank_config()?)?;
         let learner_config = config.learner_config()?;
+        let extractor = EntityExtractor::new()?;
         let graph = store.with_conn(|conn| {
             crate::knowledge::ensure_schema(conn)?;
+            crate::knowledge::load_dictionaries(conn, &extractor)?;
             KnowledgeGraph::load(conn)
         })?;
         let learner = store.with_conn(|conn| {
@@ -190,7 +192,7 @@ impl Engine {
             closed: AtomicBool::new(false),
             actions: ActionRegistry::new(),
             sessions: DashMap::new(),
-            extractor: EntityExtractor::new()?,
+            extractor,
             graph,
             in_flight: DashMap::new(),
             finished: DashMap::new(),
@@ -992,10 +994,20 @@ impl Engine {
         Ok(&self.graph)
     }
 
-    /// The entity extractor (to add user dictionaries).
+    /// The entity extractor.
     pub fn extractor(&self) -> Result<&EntityExtractor> {
         self.ensure_open()?;
         Ok(&self.extractor)
+    }
+
+    /// Adds names of an entity type to the extractor's gazetteer and persists them, so they
+    /// are back after a reopen. Returns how many names were new.
+    pub fn add_dictionary(&self, entity_type: &str, names: &[String]) -> Result<usize> {
+        self.ensure_open()?;
+        let added = self.extractor.add_dictionary(entity_type, names)?;
+        self.store
+            .with_conn(|conn| crate::knowledge::save_dictionary(conn, entity_type, names))?;
+        Ok(added)
     }
 
     /// Steps persisted in the store's journal.
@@ -1083,7 +1095,8 @@ fn parameters(chunk: &str, entities: &[Entity]) -> Value {
 }
 
 /// Executes an action that has no JS handler. Its result records what it acted on; it
-/// succeeds when it was relevant to the chunk, and its reward grows with that relevance.
+/// succeeds when it was relevant to the chunk, with a reward equal to that relevance (in
+/// (0, 1]), and fails with −1 when it was not relevant at all.
 fn builtin_execute(action: &ActionSpec, entities: &[Entity], relevance: f64) -> Outcome {
     let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
     Outcome {
@@ -1095,7 +1108,7 @@ fn builtin_execute(action: &ActionSpec, entities: &[Entity], relevance: f64) -> 
             "entities": names,
             "relevance": relevance,
         }),
-        reward: Some(2.0 * relevance - 1.0),
+        reward: Some(if relevance > 0.0 { relevance } else { -1.0 }),
         changes: Value::Null,
         error: if relevance > 0.0 {
             None

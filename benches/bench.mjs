@@ -1,0 +1,220 @@
+// `npm run bench`: the JS-visible numbers, printed as a table and written to bench-results.json.
+//
+//   node benches/bench.mjs [--quick]
+//
+// Measures processChunk latency (p50/p95/p99 over >= 10,000 calls) with verification on
+// (Cedar policies loaded) and off, processBatch and processStream throughput on one session
+// and across 100 concurrent sessions, reasoning-bank retrieval at 10k and 100k memories
+// (and agentic-flow's own retrieveMemories on the same DB when it is installed), and peak RSS.
+// Needs the release addon (npm install builds it).
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { LeanAgenticSystem } = require('../dist/index.js');
+
+const QUICK = process.argv.includes('--quick');
+const CALLS = QUICK ? 10_000 : 20_000;
+const TEXTS = [
+  'What is the weather in Tokyo on Monday?',
+  'Find flights from Paris to Berlin next week',
+  'Note that Ada Lovelace works at Acme Corp',
+  'Will it rain in London tomorrow afternoon?',
+  'Book a table for two in Rome on Friday',
+  'Remind me to call Dr. Jane Smith at 3pm',
+];
+const POLICIES = `
+@id("weather") permit(principal, action == Action::"get_weather", resource);
+@id("flights") permit(principal in Role::"travel", action in Action::"travel_ops", resource);
+@id("notes") permit(principal, action == Action::"take_note", resource) when { context.stepIndex >= 0 };
+@id("no-suspended") forbid(principal is Agent, action, resource) when { principal.suspended };
+`;
+const ENTITIES = [
+  { uid: { type: 'Role', id: 'travel' }, attrs: {}, parents: [] },
+  { uid: { type: 'Agent', id: 'bench-agent' }, attrs: { suspended: false }, parents: [{ type: 'Role', id: 'travel' }] },
+  { uid: { type: 'Action', id: 'travel_ops' }, attrs: {}, parents: [] },
+  { uid: { type: 'Action', id: 'search_flights' }, attrs: {}, parents: [{ type: 'Action', id: 'travel_ops' }] },
+  { uid: { type: 'Action', id: 'book_table' }, attrs: {}, parents: [{ type: 'Action', id: 'travel_ops' }] },
+];
+
+let peakRss = 0;
+const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss));
+const rssTimer = setInterval(sampleRss, 50);
+
+function pct(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function openSystem(verification) {
+  const sys = await LeanAgenticSystem.open({
+    path: ':memory:',
+    seed: 1,
+    enableFormalVerification: verification,
+    policies: POLICIES,
+    entities: ENTITIES,
+  });
+  sys.registerAction({ name: 'get_weather', description: 'Weather forecast for a city', keywords: ['weather', 'rain'] });
+  sys.registerAction({ name: 'search_flights', description: 'Search flights', keywords: ['flights', 'flight'] });
+  sys.registerAction({ name: 'take_note', description: 'Take a note', keywords: ['note', 'remind'] });
+  sys.registerAction({ name: 'book_table', description: 'Book a restaurant table', keywords: ['book', 'table'] });
+  return sys;
+}
+
+async function chunkLatency(verification) {
+  const sys = await openSystem(verification);
+  const ctx = sys.createContext('bench', { agentId: 'bench-agent' });
+  for (let i = 0; i < 2000; i++) await sys.processChunk(TEXTS[i % TEXTS.length], ctx);
+  const lat = new Float64Array(CALLS);
+  let verified = 0;
+  for (let i = 0; i < CALLS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await sys.processChunk(TEXTS[i % TEXTS.length], ctx);
+    lat[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    if (r.verified) verified++;
+  }
+  await sys.close();
+  const s = Array.from(lat).sort((a, b) => a - b);
+  return { calls: CALLS, verifiedShare: verified / CALLS, p50_us: pct(s, 50), p95_us: pct(s, 95), p99_us: pct(s, 99) };
+}
+
+async function batchThroughput(verification, sessions, perSession) {
+  const sys = await openSystem(verification);
+  const ctxs = Array.from({ length: sessions }, (_, i) => sys.createContext(`s${i}`, { agentId: 'bench-agent' }));
+  const chunks = Array.from({ length: perSession }, (_, i) => `${TEXTS[i % TEXTS.length]} #${i}`);
+  await Promise.all(ctxs.map((c) => sys.processBatch(chunks.slice(0, 200), c))); // warm-up
+  const t0 = process.hrtime.bigint();
+  const out = await Promise.all(ctxs.map((c) => sys.processBatch(chunks, c)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const n = out.reduce((a, r) => a + r.length, 0);
+  await sys.close();
+  return { sessions, messages: n, msg_per_s: Math.round(n / secs) };
+}
+
+async function streamThroughput(verification, n) {
+  const sys = await openSystem(verification);
+  const ctx = sys.createContext('stream', { agentId: 'bench-agent' });
+  async function* source() {
+    for (let i = 0; i < n; i++) yield `${TEXTS[i % TEXTS.length]} #${i}`;
+  }
+  const t0 = process.hrtime.bigint();
+  let k = 0;
+  for await (const _ of sys.processStream(source(), ctx, { batchSize: 512 })) k++;
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await sys.close();
+  return { messages: k, msg_per_s: Math.round(k / secs) };
+}
+
+const WORDS = 'alpha beta gamma delta retry backoff cache timeout weather api flight booking payment invoice approval policy agent memory vector search index shard replica leader quorum vote consensus latency throughput error warning success failure deploy rollback config secret token session user admin finance report budget forecast'.split(' ');
+function memoryText(i) {
+  let x = i * 2654435761 % 4294967296;
+  const w = [];
+  for (let k = 0; k < 12; k++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    w.push(WORDS[x % WORDS.length]);
+  }
+  return w.join(' ');
+}
+
+async function retrieval(count, dir) {
+  const file = path.join(dir, `bank-${count}.db`);
+  const sys = await LeanAgenticSystem.open({ path: file, bank: { maxMemories: count + 1000 } });
+  const doc = { format: 'lean-agentic-memory', version: 1, learnings: [], links: [], memories: [] };
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < count; i += 5000) {
+    for (let j = i; j < Math.min(count, i + 5000); j++) {
+      sys.bank.store({ id: `m${j}`, title: `memory ${j}`, description: memoryText(j), content: memoryText(j + 7), outcome: j % 5 ? 'Success' : 'Failure', domain: j % 2 ? 'ops' : 'dev', confidence: 0.3 + (j % 7) / 10 });
+    }
+  }
+  const loadSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const queries = Array.from({ length: 200 }, (_, i) => memoryText(i * 31 + 3).split(' ').slice(0, 6).join(' '));
+  for (let i = 0; i < 20; i++) sys.bank.retrieve(queries[i], { k: 5 });
+  const lat = [];
+  for (const q of queries) {
+    const t = process.hrtime.bigint();
+    sys.bank.retrieve(q, { k: 5 });
+    lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  lat.sort((a, b) => a - b);
+  await sys.close();
+  void doc;
+  return { memories: count, store_s: loadSecs, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99), file };
+}
+
+async function agenticFlowRetrieval(file, ours) {
+  try {
+    process.env.CLAUDE_FLOW_DB_PATH = file;
+    process.env.SKIP_AGENTDB_PATCH = '1';
+    const log = console.log;
+    console.log = () => {};
+    let rb;
+    try {
+      rb = await import('agentic-flow/reasoningbank');
+    } finally {
+      console.log = log;
+    }
+    const queries = Array.from({ length: 5 }, (_, i) => memoryText(i * 31 + 3).split(' ').slice(0, 6).join(' '));
+    await rb.retrieveMemories(queries[0], { k: 5 });
+    const lat = [];
+    for (const q of queries) {
+      const t = process.hrtime.bigint();
+      await rb.retrieveMemories(q, { k: 5 });
+      lat.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    lat.sort((a, b) => a - b);
+    const p50 = pct(lat, 50);
+    return { memories: ours.memories, p50_ms: p50, ratio: p50 / ours.p50_ms };
+  } catch (e) {
+    return { skipped: `agentic-flow not available: ${e.message}` };
+  }
+}
+
+async function main() {
+  const started = new Date().toISOString();
+  const results = { started, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version } };
+  results.processChunk_verified = await chunkLatency(true);
+  results.processChunk_unverified = await chunkLatency(false);
+  results.processBatch_single_verified = await batchThroughput(true, 1, QUICK ? 20_000 : 50_000);
+  results.processBatch_single_unverified = await batchThroughput(false, 1, QUICK ? 20_000 : 50_000);
+  results.processBatch_100_sessions_verified = await batchThroughput(true, 100, QUICK ? 200 : 1000);
+  results.processStream_single_verified = await streamThroughput(true, QUICK ? 20_000 : 50_000);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
+  results.retrieve_10k = await retrieval(10_000, dir);
+  if (!QUICK) results.retrieve_100k = await retrieval(100_000, dir);
+  results.agentic_flow_retrieve_10k = await agenticFlowRetrieval(results.retrieve_10k.file, results.retrieve_10k);
+  sampleRss();
+  results.peak_rss_mb = Math.round(peakRss / 2 ** 20);
+  results.loadavg_after = os.loadavg();
+  clearInterval(rssTimer);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const rows = [
+    ['processChunk p50/p95/p99 (verified)', `${f(results.processChunk_verified.p50_us)} / ${f(results.processChunk_verified.p95_us)} / ${f(results.processChunk_verified.p99_us)} µs`],
+    ['processChunk p50/p95/p99 (verification off)', `${f(results.processChunk_unverified.p50_us)} / ${f(results.processChunk_unverified.p95_us)} / ${f(results.processChunk_unverified.p99_us)} µs`],
+    ['processBatch, 1 session (verified)', `${results.processBatch_single_verified.msg_per_s.toLocaleString()} msg/s`],
+    ['processBatch, 1 session (verification off)', `${results.processBatch_single_unverified.msg_per_s.toLocaleString()} msg/s`],
+    ['processBatch, 100 sessions (verified)', `${results.processBatch_100_sessions_verified.msg_per_s.toLocaleString()} msg/s`],
+    ['processStream, 1 session (verified)', `${results.processStream_single_verified.msg_per_s.toLocaleString()} msg/s`],
+    ['bank.retrieve k=5, 10k memories p50/p99', `${f(results.retrieve_10k.p50_ms)} / ${f(results.retrieve_10k.p99_ms)} ms`],
+  ];
+  if (results.retrieve_100k) rows.push(['bank.retrieve k=5, 100k memories p50/p99', `${f(results.retrieve_100k.p50_ms)} / ${f(results.retrieve_100k.p99_ms)} ms`]);
+  const af = results.agentic_flow_retrieve_10k;
+  rows.push(['agentic-flow retrieveMemories k=5, 10k', af.skipped ? af.skipped : `${f(af.p50_ms)} ms p50 (${f(af.ratio)}× ours)`]);
+  rows.push(['peak RSS', `${results.peak_rss_mb} MB`]);
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(`\nlean-agentic-native benchmarks (${started}, ${results.machine.cpus} cores, load ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')})\n`);
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  for (const r of [results.retrieve_10k, results.retrieve_100k]) if (r) delete r.file;
+  fs.writeFileSync('bench-results.json', JSON.stringify(results, null, 2));
+  console.log('\nwritten to bench-results.json');
+}
+
+function f(x) {
+  return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : Math.round(x).toString();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
