@@ -11,6 +11,61 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** The engine handle seen from JS. */
 export declare class NativeSystem {
+  /** Stores (upserts) a memory; returns the record JSON. */
+  bankStore(memoryJson: string): string
+  /** Stores a learning; returns the record JSON. */
+  bankStoreLearning(learningJson: string): string
+  /** A memory by id (JSON `null` when absent). */
+  bankGet(id: string): string
+  /** Deletes a memory or learning; true when something was deleted. */
+  bankDelete(id: string): boolean
+  /** `{memories, learnings}` counts as JSON. */
+  bankCount(): string
+  /** Top-k memories for a query (agentic-flow scoring + MMR) as JSON. */
+  bankRetrieve(query: string, optionsJson?: string | undefined | null): string
+  /** Full-text query over memories and learnings as JSON. */
+  bankQuery(pattern: string, optionsJson?: string | undefined | null): string
+  /** The whole bank as a JSON document. */
+  bankExportJson(): string
+  /** Imports a JSON document from `exportJson`; returns the report JSON. */
+  bankImportJson(documentJson: string): string
+  /** Copies an agentic-flow memory DB into the store; returns the report JSON. */
+  bankImportAgenticFlow(dbPath?: string | undefined | null): string
+  /** Copies the store's memories into an agentic-flow memory DB; returns the report JSON. */
+  bankExportAgenticFlow(dbPath?: string | undefined | null): string
+  /** Links duplicates and contradictions and prunes stale items; returns the report JSON. */
+  bankConsolidate(): string
+  /** Entities matching a query (`{entityType?, prefix?, limit}`) as JSON. */
+  kgEntities(queryJson: string): string
+  /** One entity by id (JSON `null` when absent). */
+  kgEntity(id: string): string
+  /** Entities reachable from `id` within `depth` hops (optionally by one relation) as JSON. */
+  kgRelated(id: string, depth: number, relation?: string | undefined | null): string
+  /** The shortest path of entity ids between two entities (JSON `null` when none). */
+  kgPath(from: string, to: string): string
+  /** Temporal facts valid at `atMs` as JSON. */
+  kgFactsAt(atMs: number): string
+  /** Adds a temporal fact; true when it is new. */
+  kgAddFact(subject: string, relation: string, object: string, validFromMs?: number | undefined | null, validUntilMs?: number | undefined | null): boolean
+  /** Graph statistics as JSON. */
+  kgStats(): string
+  /** Adds names of a (possibly user-defined) entity type to the gazetteer; returns how many were new. */
+  kgAddDictionary(entityType: string, names: Array<string>): number
+  /** Entities found in a text, without changing the graph, as JSON. */
+  kgExtract(text: string): string
+  /** Adds rules (text syntax); returns their ids. */
+  addRules(text: string): Array<string>
+  /** Asserts a ground fact. */
+  assertFact(text: string): void
+  /** Retracts a fact; true when it was there. */
+  retractFact(text: string): boolean
+  /**
+   * Proves a goal: `{proved: true, id, statement, proof, tags}` or
+   * `{proved: false, goal, reason, failedSubgoals}` as JSON.
+   */
+  proveTheorem(goal: string, optionsJson?: string | undefined | null): string
+  /** The stored theorems as JSON. */
+  theorems(): string
   /** Opens an engine from a JSON config (`null` for defaults). */
   static open(configJson?: string | undefined | null): NativeSystem
   /** The effective configuration, as JSON. */
@@ -33,6 +88,18 @@ export declare class NativeSystem {
   processBatch(sessionId: string, chunks: Array<string>): string
   /** The same as `processBatch`, on a worker thread (for large batches and many sessions). */
   processBatchAsync(sessionId: string, chunks: Array<string>): Promise<string>
+  /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
+  loadPolicies(policies: string, schema?: string | undefined | null): string
+  /** Replaces the Cedar entities (JSON text); returns how many were loaded. */
+  setEntities(entitiesJson: string): number
+  /** Verifies an action (JSON) in a context (JSON); returns the decision as JSON. */
+  verifyAction(actionJson: string, contextJson: string): string
+  /** `verifyAction` on a worker thread. */
+  verifyActionAsync(actionJson: string, contextJson: string): Promise<string>
+  /** Verifies a workflow (JSON) against properties (JSON array); returns the report as JSON. */
+  verifyWorkflow(workflowJson: string, propertiesJson: string): string
+  /** Records an externally executed action's outcome (JSON); returns the step result JSON. */
+  recordOutcome(sessionId: string, action: string, text: string, outcomeJson: string, latencyMs: number): string
   /** Applies a delayed reward; returns the prediction change as JSON. */
   feedback(actionId: string, reward: number): string
   /** Aggregate statistics as JSON. */
@@ -46,3 +113,12 @@ export declare class NativeSystem {
   /** Whether `close` was called. */
   get closed(): boolean
 }
+
+/** Replays a decision certificate against policies, schema and entities; returns the check as JSON. */
+export declare function checkCertificate(certificateJson: string, policies: string, schema?: string | undefined | null, entitiesJson?: string | undefined | null): string
+
+/**
+ * Re-verifies a proof (JSON) against rules and facts (text) with the independent checker:
+ * `{valid: true}` or `{valid: false, reason}` as JSON.
+ */
+export declare function checkProof(proofJson: string, rulesText: string, factsText: string): string

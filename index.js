@@ -836,3 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeSystem = nativeBinding.NativeSystem
+module.exports.checkCertificate = nativeBinding.checkCertificate
+module.exports.checkProof = nativeBinding.checkProof

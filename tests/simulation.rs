@@ -915,7 +915,7 @@ fn memory_growth_child() {
     let chunk = |i: usize| {
         let city = cities[i % cities.len()];
         let day = days[(i / cities.len()) % days.len()];
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             format!("Find flights to {city} {day}")
         } else {
             format!("What is the weather in {city} {day}?")
