@@ -34,6 +34,12 @@ export interface SystemConfig {
   schema?: string;
   /** Cedar entities (array or JSON text): agents, roles, resources and their hierarchy. */
   entities?: unknown[] | string;
+  /**
+   * Reasoning-bank options: `maxMemories` (10000), `maxLearnings` (5000), `evictToFraction`,
+   * `evictionHalfLifeDays`, `recordUsage`, `logMetrics`, `duplicateThreshold`,
+   * `contradictionThreshold`, `pruneMaxAgeDays`, `pruneBelowConfidence`.
+   */
+  bank?: Record<string, unknown>;
 }
 
 /** What a handler returns. */

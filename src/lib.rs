@@ -28,3 +28,8 @@ pub mod system;
 mod binding;
 
 pub use error::{Error, ErrorCode, Result};
+
+/// mimalloc: the engine allocates many small short-lived objects per step (Cedar contexts,
+/// JSON values); glibc's allocator spent half of a verified step in malloc/free.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -26,7 +26,8 @@ pub const IN_MEMORY: &str = ":memory:";
 /// A SQLite database holding agentic-flow's tables and our `la_` tables. `Send + Sync`.
 pub struct Store {
     path: String,
-    conn: Mutex<Connection>,
+    /// `None` after [`Store::close`].
+    conn: Mutex<Option<Connection>>,
     /// Bumped by every reasoning-bank write through this store, so several banks sharing one
     /// connection (which never see each other's commits in `data_version`) notice them.
     memory_epoch: AtomicU64,
@@ -166,15 +167,21 @@ impl Store {
         })?;
         Ok(Store {
             path: path.to_string(),
-            conn: Mutex::new(conn),
+            conn: Mutex::new(Some(conn)),
             memory_epoch: AtomicU64::new(0),
         })
     }
 
     /// Runs `f` with exclusive use of the connection (for other areas' `la_` tables).
     pub fn with_conn<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
-        let mut conn = self.conn.lock();
-        f(&mut conn)
+        let mut guard = self.conn.lock();
+        match guard.as_mut() {
+            Some(conn) => f(conn),
+            None => err(
+                ErrorCode::Closed,
+                format!("the store '{}' is closed; open the system again", self.path),
+            ),
+        }
     }
 
     /// Copies the WAL into the main file and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`).
@@ -183,6 +190,17 @@ impl Store {
             c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
             Ok(())
         })
+    }
+
+    /// Checkpoints the WAL and closes the connection now (not at garbage collection), so the
+    /// file is released at once. Later calls fail with `ERR_CLOSED`. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        let conn = self.conn.lock().take();
+        if let Some(conn) = conn {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            conn.close().map_err(|(_, e)| Error::from(e))?;
+        }
+        Ok(())
     }
 
     /// The path the store was opened with.

@@ -1023,7 +1023,7 @@ impl Engine {
         }
         self.in_flight.clear();
         self.persist()?;
-        self.store.checkpoint()
+        self.store.close()
     }
 
     /// Whether `close` was called.
