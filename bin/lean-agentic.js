@@ -17,14 +17,28 @@ async function demo(args) {
   const { LeanAgenticSystem } = require(path.join(__dirname, '..', 'dist', 'index.js'));
   const at = args.indexOf('--path');
   const storePath = at >= 0 ? args[at + 1] : './.lean-agentic/store.db';
-  const sys = await LeanAgenticSystem.open({ path: storePath, seed: 42, explorationRate: 0.1 });
+  // Cedar policies: read-only tools for everyone; booking only after a flight search in the
+  // same session; payments only for the finance role (the demo agent is not in it).
+  const policies = `
+    @id("read-only-tools")
+    permit(principal, action in [Action::"get_weather", Action::"search_flights", Action::"small_talk"], resource);
+    @id("book-after-search")
+    permit(principal, action == Action::"book_flight", resource) when { context.priorSteps.contains("search_flights") };
+    @id("finance-pays")
+    permit(principal in Role::"finance", action == Action::"pay", resource);
+  `;
+  const entities = [
+    { uid: { type: 'Role', id: 'finance' }, attrs: {}, parents: [] },
+    { uid: { type: 'Agent', id: 'travel-agent' }, attrs: {}, parents: [] },
+  ];
+  const sys = await LeanAgenticSystem.open({ path: storePath, seed: 42, explorationRate: 0.1, policies, entities });
 
   const forecasts = { Tokyo: 'light rain, 14°C', Paris: 'sunny, 19°C', London: 'overcast, 12°C', Berlin: 'windy, 10°C' };
   let flights = 0;
   sys.registerAction({
     name: 'get_weather',
     description: 'Look up the weather forecast for a city',
-    keywords: ['weather', 'forecast', 'rain', 'temperature', 'place'],
+    keywords: ['weather', 'forecast', 'rain', 'temperature'],
     toolCalls: ['weather_api.lookup'],
     handler: async (action) => {
       const places = [...(action.parameters.entities.Place ?? []), ...(action.parameters.entities.Concept ?? [])];
@@ -37,7 +51,7 @@ async function demo(args) {
   sys.registerAction({
     name: 'search_flights',
     description: 'Search flights between two cities',
-    keywords: ['flight', 'flights', 'fly', 'book', 'ticket'],
+    keywords: ['flight', 'flights', 'fly', 'ticket'],
     toolCalls: ['flights_api.search'],
     effects: ['flights_found'],
     handler: async (action) => {
@@ -55,6 +69,13 @@ async function demo(args) {
     handler: async () => ({ success: flights > 0, result: { confirmation: 'LA-' + (1000 + flights) } }),
   });
   sys.registerAction({
+    name: 'pay',
+    description: 'Pay an invoice',
+    keywords: ['pay', 'invoice', 'transfer'],
+    toolCalls: ['payments.transfer'],
+    handler: async () => ({ success: true, result: { paid: true } }),
+  });
+  sys.registerAction({
     name: 'small_talk',
     description: 'Answer greetings and thanks politely',
     keywords: ['hello', 'hi', 'thanks', 'thank'],
@@ -67,11 +88,12 @@ async function demo(args) {
     'And what is the forecast for Paris?',
     'Can you find flights from Paris to Tokyo?',
     'Book the cheapest one please.',
+    'Please pay the invoice of 500 EUR to the travel agency.',
     'Will it rain in London tomorrow?',
     'What is the temperature in Berlin?',
     'Thanks, that is all for now!',
   ];
-  const ctx = sys.createContext('demo-session', { preferences: { units: 'metric' } });
+  const ctx = sys.createContext('demo-session', { agentId: 'travel-agent', preferences: { units: 'metric' } });
   console.log(`lean-agentic demo — store: ${storePath}\n`);
   for (const turn of conversation) {
     const r = await sys.processChunk(turn, ctx);
@@ -82,6 +104,8 @@ async function demo(args) {
         `success=${r.observation.success} reward=${r.reward.toFixed(3)} latency=${r.latencyUs}µs`,
     );
     console.log(`  entities: ${ents}; result: ${JSON.stringify(r.observation.result)}`);
+    const why = r.verification.determiningPolicies?.map((p) => p.id).join(', ');
+    if (r.verification.decision !== 'skipped') console.log(`  policies: ${why || '-'}; ${r.verification.reasons[0] ?? ''}`);
   }
   const stats = await sys.stats();
   console.log('\nstats:', JSON.stringify(stats, null, 2));
