@@ -180,6 +180,10 @@ impl AuthzRequest {
         let principal = self.principal.to_uid("principal", types)?;
         let action = EntityRef::new(action_type, &self.action).to_uid("action", types)?;
         let resource = self.resource.to_uid("resource", types)?;
+        if let Some(context) = fast_context(&self.context) {
+            return Request::new(principal, action, resource, context, None)
+                .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("invalid request: {e}")));
+        }
         let context = Context::from_json_value(self.context.clone(), None).map_err(|e| {
             let hint = if has_float(&self.context) {
                 " (Cedar has no floating-point numbers: send integers, e.g. amounts in cents)"
@@ -193,6 +197,46 @@ impl AuthzRequest {
         })?;
         Request::new(principal, action, resource, context, None)
             .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("invalid request: {e}")))
+    }
+}
+
+/// Builds the Cedar context directly from plain JSON (strings, booleans, integers, arrays as
+/// sets, objects as records) without Cedar's JSON deserializer, whose untagged-enum parsing
+/// formats and discards an error per value. Anything else — `__entity`/`__extn` escapes,
+/// non-integer numbers, duplicate keys — returns `None` and takes the general path, so the
+/// semantics are exactly `Context::from_json_value`'s.
+fn fast_context(value: &serde_json::Value) -> Option<Context> {
+    let obj = value.as_object()?;
+    let mut pairs = Vec::with_capacity(obj.len());
+    for (k, v) in obj {
+        pairs.push((k.clone(), fast_value(v)?));
+    }
+    Context::from_pairs(pairs).ok()
+}
+
+fn fast_value(value: &serde_json::Value) -> Option<cedar_policy::RestrictedExpression> {
+    use cedar_policy::RestrictedExpression as R;
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Some(R::new_string(s.clone())),
+        Value::Bool(b) => Some(R::new_bool(*b)),
+        Value::Number(n) => n.as_i64().map(R::new_long),
+        Value::Array(items) => items
+            .iter()
+            .map(fast_value)
+            .collect::<Option<Vec<_>>>()
+            .map(R::new_set),
+        Value::Object(map) => {
+            if map.contains_key("__entity") || map.contains_key("__extn") {
+                return None;
+            }
+            let mut fields = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                fields.push((k.clone(), fast_value(v)?));
+            }
+            R::new_record(fields).ok()
+        }
+        Value::Null => None,
     }
 }
 
