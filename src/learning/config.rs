@@ -80,14 +80,13 @@ impl Default for LearnerConfig {
 impl LearnerConfig {
     /// Parses and validates the JSON form (see the module docs).
     pub fn from_json(text: &str) -> Result<Self> {
-        let cfg: LearnerConfig = serde_json::from_str(text).map_err(|e| {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
                 format!("invalid learner config: {e}"),
             )
         })?;
-        cfg.validate()?;
-        Ok(cfg)
+        Self::from_value(&value)
     }
 
     /// Parses and validates an already-parsed JSON value (`null` means all defaults).
