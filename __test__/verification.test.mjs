@@ -367,3 +367,13 @@ test('knowledge-graph facts reach the rule engine', async () => {
   assert.equal(t.proved, true, JSON.stringify(t));
   await sys.close();
 });
+
+test('numbers Cedar cannot hold reach it as strings, never as an error', async () => {
+  const sys = await openMemory({ policies: '@id("all") permit(principal, action, resource) when { context.params.amount == "9223372036854776000" };' });
+  const big = sys.verifyAction({ name: 'pay', params: { amount: 2 ** 63 } }, { agentId: 'al' });
+  assert.equal(big.decision, 'allow', big.reasons.join('; '));
+  const frac = sys.verifyAction({ name: 'pay', params: { amount: 1.5 } }, { agentId: 'al' });
+  assert.equal(frac.decision, 'deny');
+  assert.equal(frac.certificate.request.context.params.amount, '1.5');
+  await sys.close();
+});

@@ -59,17 +59,14 @@ pub struct CheckContext {
     pub extra: Map<String, Value>,
 }
 
-/// Converts a value for Cedar: non-integer numbers become strings.
+/// Converts a value for Cedar: numbers that are not 64-bit integers become strings; `null` an empty string.
 pub fn cedar_safe(v: &Value) -> Value {
     match v {
-        Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or(0.0);
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                json!(f as i64)
-            } else {
-                Value::String(n.to_string())
-            }
-        }
+        // Cedar's Long is i64: other numbers (fractions, or integers outside i64) go as strings.
+        Value::Number(n) if n.as_i64().is_none() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
+            _ => Value::String(n.to_string()),
+        },
         Value::Array(a) => Value::Array(a.iter().map(cedar_safe).collect()),
         Value::Object(o) => {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), cedar_safe(v))).collect())
