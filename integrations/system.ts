@@ -190,9 +190,7 @@ export class LeanAgenticSystem {
       const json =
         rest.length >= ASYNC_BATCH_MIN
           ? await this.nat.processBatchAsync(id, rest).catch((e: unknown) => {
-              throw call(() => {
-                throw e;
-              });
+              throw toError(e);
             })
           : call(() => this.nat.processBatch(id, rest));
       const progress: BatchProgress = JSON.parse(json);

@@ -133,6 +133,16 @@ impl Session {
         self.state.lock().history.iter().cloned().collect()
     }
 
+    /// The actions of the history window, oldest first, and the number of steps completed:
+    /// a step's `priorSteps` and `stepIndex`.
+    pub fn prior_steps(&self) -> (Vec<String>, u64) {
+        let st = self.state.lock();
+        (
+            st.history.iter().map(|h| h.action.clone()).collect(),
+            st.steps,
+        )
+    }
+
     /// A copy of the session's facts.
     pub fn facts(&self) -> BTreeSet<String> {
         self.state.lock().facts.clone()

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::config::SystemConfig;
 use super::formal::{
-    attach_proofs, authorize_parts, premises_of, prove_preconditions, ActionCheck, CheckContext,
-    FormalVerifier, Preconditions,
+    attach_proofs, authorize_parts, default_resource, premises_of, prove_preconditions,
+    session_approvals, session_json, ActionCheck, CheckContext, FormalVerifier, Preconditions,
 };
 use super::journal::{Journal, JournalRow};
 use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
@@ -270,19 +270,8 @@ impl Engine {
             })?;
         let (history, steps) = session
             .as_ref()
-            .map(|s| {
-                s.with_state(|st| {
-                    (
-                        st.history.iter().map(|h| h.action.clone()).collect(),
-                        st.steps,
-                    )
-                })
-            })
+            .map(|s| s.prior_steps())
             .unwrap_or_else(|| (Vec::new(), 0));
-        let env = session
-            .as_ref()
-            .map(|s| s.context.environment.clone())
-            .unwrap_or_default();
         let mut context = ctx.extra.clone();
         context.insert(
             "params".into(),
@@ -298,16 +287,15 @@ impl Engine {
         );
         context.insert(
             "approvals".into(),
-            ctx.approvals
-                .clone()
-                .or_else(|| env.get("approvals").cloned())
-                .unwrap_or_else(|| json!([])),
+            ctx.approvals.clone().unwrap_or_else(|| {
+                session
+                    .as_ref()
+                    .map(|s| session_approvals(s))
+                    .unwrap_or_else(|| json!([]))
+            }),
         );
         if let Some(s) = &session {
-            context.insert(
-                "session".into(),
-                json!({ "id": s.id, "preferences": s.context.preferences, "environment": env }),
-            );
+            context.insert("session".into(), session_json(s));
         }
         context.insert("stepIndex".into(), json!(ctx.step_index.unwrap_or(steps)));
         let resource = action.resource.clone().unwrap_or_else(|| {
@@ -315,7 +303,7 @@ impl Engine {
                 .as_ref()
                 .map(|s| s.id.clone())
                 .unwrap_or_else(|| agent.clone());
-            format!("{}::{:?}", self.policies.mapping().resource_type, id)
+            default_resource(&self.policies, &id)
         });
         let mut proofs = Vec::new();
         if let Ok(spec) = self.actions.get(&action.name) {
@@ -578,15 +566,7 @@ impl Engine {
 
         // Verify.
         let verification = if self.config.enable_formal_verification {
-            let (prior_steps, step_index) = session.with_state(|st| {
-                (
-                    st.history
-                        .iter()
-                        .map(|h| h.action.clone())
-                        .collect::<Vec<_>>(),
-                    st.steps,
-                )
-            });
+            let (prior_steps, step_index) = session.prior_steps();
             self.verifier.read().verify(&VerifyRequest {
                 session: &session,
                 action: &first,

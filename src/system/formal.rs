@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
+use crate::agent::Session;
 use crate::error::Result;
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine};
 use crate::reasoning::{DecisionKind, PolicyEngine};
@@ -187,18 +188,37 @@ pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// The `session` part of a Cedar context: `{id, preferences, environment}`.
+pub fn session_json(session: &Session) -> Value {
+    json!({
+        "id": session.id,
+        "preferences": session.context.preferences,
+        "environment": session.context.environment,
+    })
+}
+
+/// The approvals a session's environment grants (`[]` when none).
+pub fn session_approvals(session: &Session) -> Value {
+    session
+        .context
+        .environment
+        .get("approvals")
+        .cloned()
+        .unwrap_or_else(|| json!([]))
+}
+
+/// The default resource of a request about session (or agent) `id`: `Resource::"<id>"`.
+pub fn default_resource(policies: &PolicyEngine, id: &str) -> String {
+    format!("{}::{:?}", policies.mapping().resource_type, id)
+}
+
 /// The Cedar context of a session step.
 pub fn step_context(req: &VerifyRequest<'_>) -> Value {
-    let env = &req.session.context.environment;
     json!({
         "params": req.params,
         "priorSteps": req.prior_steps,
-        "approvals": env.get("approvals").cloned().unwrap_or_else(|| json!([])),
-        "session": {
-            "id": req.session.id,
-            "preferences": req.session.context.preferences,
-            "environment": env,
-        },
+        "approvals": session_approvals(req.session),
+        "session": session_json(req.session),
         "stepIndex": req.step_index,
     })
 }
@@ -219,11 +239,7 @@ impl Verifier for FormalVerifier {
                 "no policies are loaded: call loadPolicies() or pass `policies` to open() to verify actions",
             )
         } else {
-            let resource = format!(
-                "{}::{:?}",
-                self.policies.mapping().resource_type,
-                req.session.id
-            );
+            let resource = default_resource(&self.policies, &req.session.id);
             match authorize_parts(
                 &self.policies,
                 req.session.agent_id(),
