@@ -23,6 +23,8 @@ export declare class NativeSystem {
   bankCount(): string
   /** Top-k memories for a query (agentic-flow scoring + MMR) as JSON. */
   bankRetrieve(query: string, optionsJson?: string | undefined | null): string
+  /** How retrieval searches the store (exact scan or approximate index) as JSON. */
+  bankSearchInfo(): string
   /** Full-text query over memories and learnings as JSON. */
   bankQuery(pattern: string, optionsJson?: string | undefined | null): string
   /** The whole bank as a JSON document. */

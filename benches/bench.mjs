@@ -1,10 +1,11 @@
 // `npm run bench`: the JS-visible numbers, printed as a table and written to bench-results.json.
 //
-//   node benches/bench.mjs [--quick]
+//   node benches/bench.mjs [--quick] [--million]
 //
 // Measures processChunk latency (p50/p95/p99 over >= 10,000 calls) with verification on
 // (Cedar policies loaded) and off, processBatch and processStream throughput on one session
-// and across 100 concurrent sessions, reasoning-bank retrieval at 10k and 100k memories
+// and across 100 concurrent sessions, reasoning-bank retrieval at 10k and 100k memories (exact, and
+// at 100k with the approximate sketch index forced on, with its recall@10; 1M with --million)
 // (and agentic-flow's own retrieveMemories on the same DB when it is installed), and peak RSS.
 // Needs the release addon (npm install builds it).
 import { createRequire } from 'node:module';
@@ -16,6 +17,8 @@ const require = createRequire(import.meta.url);
 const { LeanAgenticSystem } = require('../dist/index.js');
 
 const QUICK = process.argv.includes('--quick');
+// --million (or LA_BENCH_1M=1) adds retrieval over 1M memories (stores them one by one: minutes, ~3 GB RAM).
+const MILLION = process.argv.includes('--million') || process.env.LA_BENCH_1M === '1';
 const CALLS = QUICK ? 10_000 : 20_000;
 const TEXTS = [
   'What is the weather in Tokyo on Monday?',
@@ -117,29 +120,69 @@ function memoryText(i) {
   return w.join(' ');
 }
 
-async function retrieval(count, dir) {
-  const file = path.join(dir, `bank-${count}.db`);
-  const sys = await LeanAgenticSystem.open({ path: file, bank: { maxMemories: count + 1000 } });
-  const doc = { format: 'lean-agentic-memory', version: 1, learnings: [], links: [], memories: [] };
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < count; i += 5000) {
-    for (let j = i; j < Math.min(count, i + 5000); j++) {
-      sys.bank.store({ id: `m${j}`, title: `memory ${j}`, description: memoryText(j), content: memoryText(j + 7), outcome: j % 5 ? 'Success' : 'Failure', domain: j % 2 ? 'ops' : 'dev', confidence: 0.3 + (j % 7) / 10 });
-    }
-  }
-  const loadSecs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const queries = Array.from({ length: 200 }, (_, i) => memoryText(i * 31 + 3).split(' ').slice(0, 6).join(' '));
-  for (let i = 0; i < 20; i++) sys.bank.retrieve(queries[i], { k: 5 });
+/** Median and p99 of `fn` over `queries` (ms), after 20 warm-up calls. */
+function timeQueries(queries, fn) {
+  for (let i = 0; i < 20; i++) fn(queries[i % queries.length]);
   const lat = [];
   for (const q of queries) {
     const t = process.hrtime.bigint();
-    sys.bank.retrieve(q, { k: 5 });
+    fn(q);
     lat.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   lat.sort((a, b) => a - b);
+  return { p50_ms: pct(lat, 50), p99_ms: pct(lat, 99) };
+}
+
+/** recall@10 of the approximate path against `exact: true` (plain top-10, mmrLambda 1). */
+function recallAt10(sys, queries) {
+  let hits = 0;
+  for (const q of queries) {
+    const exact = sys.bank.retrieve(q, { k: 10, mmrLambda: 1, exact: true }).map((m) => m.memory.id);
+    const approx = sys.bank.retrieve(q, { k: 10, mmrLambda: 1 }).map((m) => m.memory.id);
+    hits += approx.filter((id) => exact.includes(id)).length;
+  }
+  return hits / (10 * queries.length);
+}
+
+const bankQueries = () => Array.from({ length: 200 }, (_, i) => memoryText(i * 31 + 3).split(' ').slice(0, 6).join(' '));
+
+/** Stores `count` memories (built-in embedder) and times retrieve k=5 with default options. */
+async function retrieval(count, dir) {
+  const file = path.join(dir, `bank-${count}.db`);
+  const sys = await LeanAgenticSystem.open({ path: file, bank: { maxMemories: count + 1000 } });
+  const t0 = process.hrtime.bigint();
+  for (let j = 0; j < count; j++) {
+    sys.bank.store({ id: `m${j}`, title: `memory ${j}`, description: memoryText(j), content: memoryText(j + 7), outcome: j % 5 ? 'Success' : 'Failure', domain: j % 2 ? 'ops' : 'dev', confidence: 0.3 + (j % 7) / 10 });
+  }
+  const loadSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const queries = bankQueries();
+  const t1 = process.hrtime.bigint();
+  sys.bank.retrieve(queries[0], { k: 5 });
+  const firstMs = Number(process.hrtime.bigint() - t1) / 1e6;
+  const timing = timeQueries(queries, (q) => sys.bank.retrieve(q, { k: 5 }));
+  const info = sys.bank.searchInfo();
+  const out = { memories: count, store_s: loadSecs, ...timing, approximate: info.lastRetrieveApproximate, first_retrieve_ms: firstMs, file };
+  if (info.approximateIndex) {
+    out.recall_at_10 = recallAt10(sys, queries.slice(0, 100));
+    out.exact = timeQueries(queries.slice(0, 50), (q) => sys.bank.retrieve(q, { k: 5, exact: true }));
+  }
   await sys.close();
-  void doc;
-  return { memories: count, store_s: loadSecs, p50_ms: pct(lat, 50), p99_ms: pct(lat, 99), file };
+  return out;
+}
+
+/** Reopens a stored bank with the approximate index forced on (annThreshold below its size). */
+async function approximateRetrieval(file, count) {
+  const sys = await LeanAgenticSystem.open({ path: file, bank: { maxMemories: count + 1000, annThreshold: Math.floor(count / 2) } });
+  const queries = bankQueries();
+  const t = process.hrtime.bigint();
+  sys.bank.retrieve(queries[0], { k: 5 });
+  const trainMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const timing = timeQueries(queries, (q) => sys.bank.retrieve(q, { k: 5 }));
+  const recall = recallAt10(sys, queries.slice(0, 100));
+  const approximate = sys.bank.searchInfo().lastRetrieveApproximate;
+  await sys.close();
+  fs.rmSync(`${file}.ann`, { force: true });
+  return { memories: count, ...timing, recall_at_10: recall, first_retrieve_ms: trainMs, approximate };
 }
 
 async function agenticFlowRetrieval(file, ours) {
@@ -181,7 +224,11 @@ async function main() {
   results.processStream_single_verified = await streamThroughput(true, QUICK ? 20_000 : 50_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
   results.retrieve_10k = await retrieval(10_000, dir);
-  if (!QUICK) results.retrieve_100k = await retrieval(100_000, dir);
+  if (!QUICK) {
+    results.retrieve_100k = await retrieval(100_000, dir);
+    results.retrieve_100k_approximate = await approximateRetrieval(results.retrieve_100k.file, 100_000);
+  }
+  if (MILLION) results.retrieve_1m = await retrieval(1_000_000, dir);
   results.agentic_flow_retrieve_10k = await agenticFlowRetrieval(results.retrieve_10k.file, results.retrieve_10k);
   sampleRss();
   results.peak_rss_mb = Math.round(peakRss / 2 ** 20);
@@ -199,13 +246,17 @@ async function main() {
     ['bank.retrieve k=5, 10k memories p50/p99', `${f(results.retrieve_10k.p50_ms)} / ${f(results.retrieve_10k.p99_ms)} ms`],
   ];
   if (results.retrieve_100k) rows.push(['bank.retrieve k=5, 100k memories p50/p99', `${f(results.retrieve_100k.p50_ms)} / ${f(results.retrieve_100k.p99_ms)} ms`]);
+  const ap = results.retrieve_100k_approximate;
+  if (ap) rows.push(['bank.retrieve k=5, 100k, sketch index forced', `${f(ap.p50_ms)} / ${f(ap.p99_ms)} ms, recall@10 ${ap.recall_at_10.toFixed(3)}`]);
+  const m = results.retrieve_1m;
+  if (m) rows.push(['bank.retrieve k=5, 1M memories (sketch index)', `${f(m.p50_ms)} / ${f(m.p99_ms)} ms, recall@10 ${m.recall_at_10?.toFixed(3)}, exact ${f(m.exact?.p50_ms ?? NaN)} ms`]);
   const af = results.agentic_flow_retrieve_10k;
   rows.push(['agentic-flow retrieveMemories k=5, 10k', af.skipped ? af.skipped : `${f(af.p50_ms)} ms p50 (${f(af.ratio)}× ours)`]);
   rows.push(['peak RSS', `${results.peak_rss_mb} MB`]);
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\nlean-agentic-native benchmarks (${started}, ${results.machine.cpus} cores, load ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')})\n`);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
-  for (const r of [results.retrieve_10k, results.retrieve_100k]) if (r) delete r.file;
+  for (const r of [results.retrieve_10k, results.retrieve_100k, results.retrieve_1m]) if (r) delete r.file;
   fs.writeFileSync('bench-results.json', JSON.stringify(results, null, 2));
   console.log('\nwritten to bench-results.json');
 }

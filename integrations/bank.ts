@@ -74,6 +74,32 @@ export interface RetrieveOptions {
   weights?: { similarity?: number; recency?: number; reliability?: number };
   halfLifeDays?: number;
   mmrLambda?: number;
+  /**
+   * Scan every row exactly even past `annThreshold` (default false). The approximate path
+   * re-scores its candidate rows exactly and runs MMR among them; domain/agent filters always
+   * scan the rows they allow exactly.
+   */
+  exact?: boolean;
+}
+
+/** How retrieval searches the store right now ({@link ReasoningBank.searchInfo}). */
+export interface SearchInfo {
+  /** Searchable memories. */
+  rows: number;
+  /** Their embedding dimension (0 while empty). */
+  dims: number;
+  /** SIMD kernel in use: `avx2` or `scalar`. */
+  kernel: string;
+  /** Whether the approximate (sketch) index is attached. */
+  approximateIndex: boolean;
+  /** Rows the attached index was trained on. */
+  trainedRows: number;
+  annThreshold: number;
+  annCandidates: number;
+  /** The index's side file next to the store (`<store>.ann`), null for in-memory stores. */
+  sideFile: string | null;
+  /** Whether the last `retrieve` used the approximate index. */
+  lastRetrieveApproximate: boolean;
 }
 
 /** A retrieved memory with its score and the score's parts. */
@@ -128,6 +154,11 @@ export class ReasoningBank {
   }
 
   /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
+  /** How retrieval searches the store: exact int8 scan or the approximate sketch index. */
+  searchInfo(): SearchInfo {
+    return JSON.parse(call(() => this.nat.bankSearchInfo()));
+  }
+
   retrieve(query: string, options: RetrieveOptions = {}): Retrieved[] {
     if (typeof query !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'retrieve takes a query string');
     return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', options))));

@@ -32,6 +32,7 @@ export interface NativeSystemHandle {
   bankDelete(id: string): boolean;
   bankCount(): string;
   bankRetrieve(query: string, optionsJson?: string | null): string;
+  bankSearchInfo(): string;
   bankQuery(pattern: string, optionsJson?: string | null): string;
   bankExportJson(): string;
   bankImportJson(documentJson: string): string;

@@ -37,7 +37,9 @@ export interface SystemConfig {
   /**
    * Reasoning-bank options: `maxMemories` (10000), `maxLearnings` (5000), `evictToFraction`,
    * `evictionHalfLifeDays`, `recordUsage`, `logMetrics`, `duplicateThreshold`,
-   * `contradictionThreshold`, `pruneMaxAgeDays`, `pruneBelowConfidence`.
+   * `contradictionThreshold`, `pruneMaxAgeDays`, `pruneBelowConfidence`, `annThreshold`
+   * (200000: from this many memories on, retrieval uses the approximate sketch index saved as
+   * `<path>.ann`; 0 never), `annCandidates` (1000 rows re-scored exactly per approximate query).
    */
   bank?: Record<string, unknown>;
 }

@@ -79,6 +79,12 @@ impl NativeSystem {
         )
     }
 
+    /// How retrieval searches the store (exact scan or approximate index) as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_search_info(&self) -> napi::Result<String> {
+        to_json(&self.engine.bank().map(|b| b.search_info()).map_err(to_js)?)
+    }
+
     /// Full-text query over memories and learnings as JSON.
     #[napi(catch_unwind)]
     pub fn bank_query(

@@ -32,8 +32,9 @@ use super::memory::{
 use super::retrieve::{self, ScoreComponents};
 use super::schema::{HASH_MODEL, MEMORY_TYPE};
 use super::simd::Kernel;
+use super::sketch::SketchIndex;
 use super::store::Store;
-use super::vector_index::{check_dims, RowMeta, VectorIndex};
+use super::vector_index::{check_dims, normalize, RowMeta, VectorIndex};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// The `model` recorded for caller-given embeddings when none is named.
@@ -51,6 +52,30 @@ pub struct Retrieved {
     pub components: ScoreComponents,
 }
 
+/// How retrieval searches a store ([`ReasoningBank::search_info`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchInfo {
+    /// Searchable memories (rows of the in-memory matrix).
+    pub rows: usize,
+    /// Their embedding dimension (0 while empty).
+    pub dims: usize,
+    /// The SIMD kernel in use (`avx2` or `scalar`).
+    pub kernel: String,
+    /// Whether the approximate (sketch) index is attached.
+    pub approximate_index: bool,
+    /// Rows the attached index was trained on (0 without one).
+    pub trained_rows: usize,
+    /// `annThreshold` of the configuration.
+    pub ann_threshold: usize,
+    /// `annCandidates` of the configuration.
+    pub ann_candidates: usize,
+    /// Where the index's side file lives (none for in-memory stores).
+    pub side_file: Option<String>,
+    /// Whether the last retrieval used the approximate index.
+    pub last_retrieve_approximate: bool,
+}
+
 /// The mutable state guarded by the bank's mutex.
 struct BankState {
     index: VectorIndex,
@@ -62,6 +87,8 @@ struct BankState {
     fts_stale: bool,
     /// Memories whose embedding has another dimension than the index (not searchable).
     skipped_dims: usize,
+    /// Whether the last retrieval used the approximate index.
+    last_approximate: bool,
 }
 
 /// Agentic-flow-compatible reasoning memory bank. `Send + Sync`; share it in an `Arc`.
@@ -71,6 +98,14 @@ pub struct ReasoningBank {
     embedder: HashEmbedder,
     kernel: Kernel,
     state: Mutex<BankState>,
+}
+
+impl Drop for ReasoningBank {
+    /// Writes the approximate index's side file if it has unsaved changes (best effort: the
+    /// side file is a cache that is reconciled or rebuilt at the next open anyway).
+    fn drop(&mut self) {
+        let _ = self.flush_index();
+    }
 }
 
 impl std::fmt::Debug for ReasoningBank {
@@ -215,6 +250,7 @@ impl ReasoningBank {
                 index_stale: false,
                 fts_stale: false,
                 skipped_dims,
+                last_approximate: false,
             })
         })?;
         Ok(ReasoningBank {
@@ -275,12 +311,114 @@ impl ReasoningBank {
     fn ensure_index(&self, conn: &Connection, st: &mut BankState) -> Result<()> {
         self.sync(conn, st)?;
         if st.index_stale {
+            self.save_ann(st)?;
             let (index, skipped) = load_index(conn)?;
             st.index = index;
             st.skipped_dims = skipped;
             st.index_stale = false;
         }
         Ok(())
+    }
+
+    /// The approximate index's side file: `<store>.ann` (none for in-memory stores).
+    fn ann_path(&self) -> Option<std::path::PathBuf> {
+        let path = self.store.path();
+        (path != ":memory:").then(|| std::path::PathBuf::from(format!("{path}.ann")))
+    }
+
+    /// Writes the approximate index's side file if it changed since it was last written.
+    fn save_ann(&self, st: &mut BankState) -> Result<()> {
+        let Some(path) = self.ann_path() else {
+            return Ok(());
+        };
+        if let Some(mut ann) = st.index.take_ann() {
+            let result = if ann.changes() > 0 {
+                ann.save(&path, &st.index)
+            } else {
+                Ok(())
+            };
+            st.index.set_ann(Some(ann));
+            result?;
+        }
+        Ok(())
+    }
+
+    /// Attaches the approximate index once the store is past `annThreshold`: loaded from the
+    /// side file and reconciled when it is usable, trained (and saved) otherwise; retrained
+    /// when the store has doubled since training; the side file is rewritten after changes
+    /// to 5% of the rows. Between half the threshold and the threshold an existing index is
+    /// used but none is trained; below half it is dropped.
+    fn ensure_ann(&self, st: &mut BankState) -> Result<()> {
+        let n = st.index.len();
+        let threshold = self.cfg.ann_threshold;
+        // Hysteresis: between half the threshold and the threshold an attached (or saved)
+        // index is kept but none is trained, so a store hovering around the threshold is not
+        // retrained again and again.
+        if threshold == 0 || n < threshold / 2 {
+            st.index.set_ann(None);
+            return Ok(());
+        }
+        let path = self.ann_path();
+        let needs_training = match st.index.ann() {
+            Some(ann) => ann.trained_rows() * 2 < n,
+            None => {
+                let loaded = path
+                    .as_deref()
+                    .and_then(|p| SketchIndex::load(p, &st.index, self.kernel));
+                let found = loaded.is_some();
+                st.index.set_ann(loaded);
+                if !found && n < threshold {
+                    return Ok(());
+                }
+                !found
+            }
+        };
+        if needs_training {
+            let ann = SketchIndex::train(&st.index, self.kernel, 0x1a7e_5eed ^ n as u64);
+            st.index.set_ann(Some(ann));
+            if let (Some(p), Some(mut ann)) = (path.as_deref(), st.index.take_ann()) {
+                let saved = ann.save(p, &st.index);
+                st.index.set_ann(Some(ann));
+                saved?;
+            }
+            return Ok(());
+        }
+        if st
+            .index
+            .ann()
+            .is_some_and(|a| a.changes() >= (n / 20).max(1000))
+        {
+            self.save_ann(st)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the approximate index's side file now if it has unsaved changes (also done on
+    /// drop and before the index is reloaded).
+    pub fn flush_index(&self) -> Result<()> {
+        let mut st = self.state.lock();
+        self.save_ann(&mut st)
+    }
+
+    /// Whether the last retrieval searched the approximate index (not every row).
+    pub fn last_retrieve_approximate(&self) -> bool {
+        self.state.lock().last_approximate
+    }
+
+    /// How retrieval searches this store right now.
+    pub fn search_info(&self) -> SearchInfo {
+        let st = self.state.lock();
+        SearchInfo {
+            rows: st.index.len(),
+            dims: st.index.dims(),
+            kernel: format!("{:?}", self.kernel).to_lowercase(),
+            approximate_index: st.index.ann().is_some(),
+            trained_rows: st.index.ann().map_or(0, |a| a.trained_rows()),
+            ann_threshold: self.cfg.ann_threshold,
+            ann_candidates: self.cfg.ann_candidates,
+            side_file: self.ann_path().map(|p| p.to_string_lossy().into_owned()),
+            last_retrieve_approximate: st.last_approximate,
+        }
     }
 
     /// The embedding dimension of the store (0 when it has none), without loading the matrix.
@@ -598,7 +736,32 @@ impl ReasoningBank {
                 format!("the built-in {HASH_DIMS}-dimensional query embedding (pass `embedding` computed with the store's model)")
             };
             st.index.check_dims(query_vector.len(), &what)?;
-            let selected = retrieve::select(&st.index, self.kernel, &query_vector, opts, now_ms());
+            if !opts.exact {
+                self.ensure_ann(&mut st)?;
+            }
+            let now = now_ms();
+            // Filters on domain or agent scan the rows they allow exactly.
+            let approximate = !opts.exact && opts.domain.is_none() && opts.agent.is_none();
+            let candidates = match st.index.take_ann() {
+                Some(mut ann) => {
+                    let c = approximate.then(|| {
+                        let count = self.cfg.ann_candidates.max(opts.k * 4);
+                        ann.candidates(&st.index, self.kernel, &normalize(&query_vector), opts, now, count)
+                    });
+                    st.index.set_ann(Some(ann));
+                    c
+                }
+                None => None,
+            };
+            st.last_approximate = candidates.is_some();
+            let selected = retrieve::select(
+                &st.index,
+                self.kernel,
+                &query_vector,
+                opts,
+                now,
+                candidates.as_deref(),
+            );
             let ids: Vec<String> = selected.iter().map(|s| st.index.id(s.row).to_string()).collect();
             if self.cfg.record_usage || self.cfg.log_metrics {
                 let tx = conn.transaction()?;
@@ -733,6 +896,7 @@ impl ReasoningBank {
     /// Reloads the index and counters after a bulk write, then enforces the caps.
     fn after_bulk_write(&self, st: &mut BankState) -> Result<()> {
         self.note_write(st);
+        self.save_ann(st)?;
         self.store.with_conn(|conn| {
             let (index, skipped) = load_index(conn)?;
             st.index = index;

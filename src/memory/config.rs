@@ -28,6 +28,12 @@ pub struct BankConfig {
     pub prune_max_age_days: f64,
     /// ... whose confidence is below this (default 0.3).
     pub prune_below_confidence: f64,
+    /// From this many searchable memories on, retrieval uses the approximate (IVF) index,
+    /// saved as `<store>.ann` beside the store (default 200,000; 0 never uses it).
+    pub ann_threshold: usize,
+    /// Rows re-scored exactly per approximate query, chosen by their sketch score (default
+    /// 1,000; at least `4·k` are used). More: higher recall, slower queries.
+    pub ann_candidates: usize,
 }
 
 impl Default for BankConfig {
@@ -43,6 +49,8 @@ impl Default for BankConfig {
             contradiction_threshold: 0.80,
             prune_max_age_days: 180.0,
             prune_below_confidence: 0.3,
+            ann_threshold: 200_000,
+            ann_candidates: 1000,
         }
     }
 }
@@ -153,6 +161,10 @@ pub struct RetrieveOptions {
     /// MMR trade-off: each pick maximises `lambda·score − (1−lambda)·max_cos(selected)`.
     /// agentic-flow's default is 0.1 (strongly diversity-seeking); 1.0 gives plain top-k.
     pub mmr_lambda: f64,
+    /// Search every row exactly even when the store is past `annThreshold` (default false).
+    /// The approximate path returns exact scores for its candidate rows and runs MMR among
+    /// them; queries filtered by domain or agent always scan the allowed rows exactly.
+    pub exact: bool,
 }
 
 impl Default for RetrieveOptions {
@@ -166,6 +178,7 @@ impl Default for RetrieveOptions {
             weights: ScoreWeights::default(),
             half_life_days: 45.0,
             mmr_lambda: 0.1,
+            exact: false,
         }
     }
 }

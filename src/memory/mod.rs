@@ -6,7 +6,9 @@
 //!   existing `.swarm/memory.db` works in place, and our tables prefixed `la_`.
 //! - [`ReasoningBank`] (`bank.rs`): agentic-flow-compatible reasoning memories
 //!   (`memory.rs`), learnings, retrieval with agentic-flow's score and MMR (`retrieve.rs`) over
-//!   an in-memory int8 + f32 matrix (`vector_index.rs`, kernels in `simd.rs`), FTS5 search
+//!   an in-memory int8 + f32 matrix (`vector_index.rs`, kernels in `simd.rs`) or, near a
+//!   million memories, a projected int8 sketch index saved beside the store (`sketch.rs`),
+//!   FTS5 search
 //!   (`fts.rs`), caps with eviction (`eviction.rs`), consolidation (`consolidate.rs`) and
 //!   import/export of JSON and agentic-flow databases (`interop.rs`).
 //! - [`HashEmbedder`] (`embed.rs`): the offline 384-dimension embedder used when callers pass
@@ -25,13 +27,14 @@ mod memory;
 mod retrieve;
 mod schema;
 mod simd;
+mod sketch;
 mod store;
 mod vector_index;
 
 #[cfg(test)]
 mod tests;
 
-pub use bank::{ReasoningBank, Retrieved, EXTERNAL_MODEL};
+pub use bank::{ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
 pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
 pub use config::{BankConfig, RetrieveOptions, ScoreWeights, MAX_K};
 pub use consolidate::ConsolidateReport;
@@ -47,5 +50,6 @@ pub use memory::{
 pub use retrieve::ScoreComponents;
 pub use schema::{AGENTIC_FLOW_SCHEMA, HASH_MODEL, MEMORY_TYPE};
 pub use simd::Kernel;
+pub use sketch::SketchIndex;
 pub use store::Store;
 pub use vector_index::{normalize, quantize, VectorIndex};

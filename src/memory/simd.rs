@@ -41,7 +41,37 @@ impl Kernel {
 
     /// Dot products of `query` with the rows `rows` of a row-major `matrix` of `dims` columns,
     /// written to `out` (same length as `rows`).
+    ///
+    /// Long scans are split across the CPU's cores (scoped threads): the scan is bound by
+    /// memory bandwidth, which one core alone does not saturate.
     pub fn dot_i8_rows(
+        self,
+        query: &[i8],
+        matrix: &[i8],
+        dims: usize,
+        rows: &[u32],
+        out: &mut [i32],
+    ) {
+        let threads = scan_threads();
+        if threads > 1 && rows.len() >= PARALLEL_MIN_ROWS {
+            let per = rows.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let mut parts = rows.chunks(per).zip(out.chunks_mut(per));
+                let first = parts.next();
+                for (r, o) in parts {
+                    s.spawn(move || self.dot_i8_rows_one(query, matrix, dims, r, o));
+                }
+                if let Some((r, o)) = first {
+                    self.dot_i8_rows_one(query, matrix, dims, r, o);
+                }
+            });
+            return;
+        }
+        self.dot_i8_rows_one(query, matrix, dims, rows, out);
+    }
+
+    /// [`Self::dot_i8_rows`] on the calling thread only.
+    fn dot_i8_rows_one(
         self,
         query: &[i8],
         matrix: &[i8],
@@ -72,6 +102,20 @@ impl Kernel {
             _ => scalar_dot_f32(a, b),
         }
     }
+}
+
+/// Scans shorter than this stay on one thread (a thread costs tens of microseconds).
+const PARALLEL_MIN_ROWS: usize = 16_384;
+
+/// Threads used by long scans: the available cores, at most 4.
+fn scan_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(4)
+    })
 }
 
 /// Portable int8 dot product.

@@ -308,7 +308,7 @@ fn select_matches_brute_force_agentic_flow_with_both_kernels() {
             };
             let expected = brute_force(&index, &vectors, &query, &opts, now);
             for kernel in [Kernel::Scalar, Kernel::detect()] {
-                let got: Vec<String> = select(&index, kernel, &query, &opts, now)
+                let got: Vec<String> = select(&index, kernel, &query, &opts, now, None)
                     .iter()
                     .map(|s| index.id(s.row).to_string())
                     .collect();
@@ -360,7 +360,7 @@ fn select_is_exact_on_correlated_hash_embeddings() {
             ..Default::default()
         };
         let expected = brute_force(&index, &vectors, &query, &opts, now);
-        let got: Vec<String> = select(&index, Kernel::detect(), &query, &opts, now)
+        let got: Vec<String> = select(&index, Kernel::detect(), &query, &opts, now, None)
             .iter()
             .map(|s| index.id(s.row).to_string())
             .collect();
@@ -1551,4 +1551,122 @@ fn two_banks_sharing_one_store_see_each_others_writes() {
         .expect("retrieve")
         .is_empty());
     assert_eq!(a.count().expect("count").memories, 0);
+}
+
+#[test]
+fn approximate_index_past_the_threshold_stays_in_step_and_survives_reopen_and_damage() {
+    let dir = TempDir::new();
+    let path = dir.file("ann.db");
+    let side = format!("{path}.ann");
+    let cfg = BankConfig {
+        ann_threshold: 2_000,
+        ann_candidates: 200,
+        record_usage: false,
+        log_metrics: false,
+        ..Default::default()
+    };
+    let mut rng = SmallRng::seed_from_u64(11);
+    let gen = Structured::new(&mut rng, 64);
+    let vectors: Vec<Vec<f32>> = (0..2_400).map(|_| gen.sample(&mut rng)).collect();
+    let bank = bank_at(&path, cfg.clone());
+    let put = |bank: &ReasoningBank, i: usize| {
+        bank.store(MemoryInput {
+            id: Some(format!("m{i}")),
+            embedding: Some(vectors[i].clone()),
+            confidence: Some(0.3 + (i % 7) as f64 / 10.0),
+            ..memory(&format!("memory {i}"), "structured")
+        })
+        .expect("store");
+    };
+    for i in 0..1_999 {
+        put(&bank, i);
+    }
+    let query = |q: &[f32], k: usize, exact: bool| RetrieveOptions {
+        k,
+        embedding: Some(q.to_vec()),
+        mmr_lambda: 1.0,
+        exact,
+        ..Default::default()
+    };
+    bank.retrieve("", &query(&vectors[0], 5, false)).unwrap();
+    assert!(
+        !bank.last_retrieve_approximate(),
+        "below the threshold the scan is exact"
+    );
+    assert!(!std::path::Path::new(&side).exists());
+    for i in 1_999..2_200 {
+        put(&bank, i);
+    }
+    let ids = |r: Vec<Retrieved>| r.into_iter().map(|m| m.memory.id).collect::<Vec<_>>();
+    let recall = |bank: &ReasoningBank| {
+        let mut hits = 0;
+        for q in vectors.iter().step_by(50).take(40) {
+            let exact = ids(bank.retrieve("", &query(q, 10, true)).unwrap());
+            assert!(!bank.last_retrieve_approximate());
+            let approx = ids(bank.retrieve("", &query(q, 10, false)).unwrap());
+            assert!(bank.last_retrieve_approximate());
+            hits += approx.iter().filter(|id| exact.contains(id)).count();
+        }
+        hits as f64 / 400.0
+    };
+    let r = recall(&bank);
+    assert!(r >= 0.9, "recall@10 {r}");
+    assert!(
+        std::path::Path::new(&side).exists(),
+        "trained index saved beside the store"
+    );
+    // Inserts and deletes after training are searched; deleted rows never come back.
+    for i in 2_200..2_400 {
+        put(&bank, i);
+    }
+    for i in (0..2_400).step_by(4) {
+        assert!(bank.delete(&format!("m{i}")).unwrap());
+    }
+    for i in (2_201..2_400).step_by(4) {
+        let got = ids(bank.retrieve("", &query(&vectors[i], 3, false)).unwrap());
+        assert_eq!(
+            got[0],
+            format!("m{i}"),
+            "a memory inserted after training is its own best match"
+        );
+    }
+    for q in vectors.iter().step_by(97) {
+        let got = ids(bank.retrieve("", &query(q, 20, false)).unwrap());
+        assert!(
+            got.iter()
+                .all(|id| id[1..].parse::<usize>().unwrap() % 4 != 0),
+            "{got:?}"
+        );
+    }
+    let before = recall(&bank);
+    assert!(before >= 0.9, "recall@10 after changes {before}");
+    drop(bank);
+    // Reopen: the side file is loaded and reconciled; the same answers come back.
+    let bank = bank_at(&path, cfg.clone());
+    assert!((recall(&bank) - before).abs() < 1e-9);
+    drop(bank);
+    // A damaged side file is ignored: below the threshold (1,800 < 2,000) the search is
+    // exact again; past it the index is trained anew and the side file replaced.
+    let mut bytes = std::fs::read(&side).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&side, &bytes).unwrap();
+    let bank = bank_at(&path, cfg.clone());
+    bank.retrieve("", &query(&vectors[1], 5, false)).unwrap();
+    assert!(!bank.last_retrieve_approximate());
+    drop(bank);
+    let bank = bank_at(
+        &path,
+        BankConfig {
+            ann_threshold: 1_500,
+            ..cfg
+        },
+    );
+    assert!(recall(&bank) >= 0.9);
+    drop(bank);
+    assert_ne!(
+        std::fs::read(&side).unwrap(),
+        bytes,
+        "the damaged side file was replaced"
+    );
 }

@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::memory::Outcome;
+use super::simd::Kernel;
+use super::sketch::SketchIndex;
 use crate::error::{err, ErrorCode, Result};
 
 /// What the filters and the score need to know about a row.
@@ -101,6 +103,9 @@ pub struct VectorIndex {
     /// Copies of `meta.confidence` / `meta.created_ms`, contiguous for the scan.
     confidence: Vec<f64>,
     created_ms: Vec<i64>,
+    /// The approximate index over these rows, when one is attached; kept in step with every
+    /// insert, update and removal.
+    ann: Option<SketchIndex>,
 }
 
 impl VectorIndex {
@@ -151,7 +156,19 @@ impl VectorIndex {
             self.confidence[row] = meta.confidence;
             self.created_ms[row] = meta.created_ms;
             self.meta[row] = meta;
+            if let Some(ann) = &mut self.ann {
+                ann.on_update(
+                    Kernel::detect(),
+                    row,
+                    &unit,
+                    self.confidence[row],
+                    self.created_ms[row],
+                );
+            }
         } else {
+            if let Some(ann) = &mut self.ann {
+                ann.on_insert(Kernel::detect(), &unit, meta.confidence, meta.created_ms);
+            }
             let key: Arc<str> = Arc::from(id);
             self.pos.insert(key.clone(), self.ids.len());
             self.ids.push(key);
@@ -173,6 +190,9 @@ impl VectorIndex {
         };
         let last = self.ids.len() - 1;
         let d = self.dims;
+        if let Some(ann) = &mut self.ann {
+            ann.on_remove(row, last);
+        }
         if row != last {
             self.unit.copy_within(last * d..(last + 1) * d, row * d);
             self.quant.copy_within(last * d..(last + 1) * d, row * d);
@@ -193,6 +213,26 @@ impl VectorIndex {
         self.unit.truncate(last * d);
         self.quant.truncate(last * d);
         true
+    }
+
+    /// The approximate index attached to these rows, if any.
+    pub fn ann(&self) -> Option<&SketchIndex> {
+        self.ann.as_ref()
+    }
+
+    /// Mutable access to the attached approximate index.
+    pub fn ann_mut(&mut self) -> Option<&mut SketchIndex> {
+        self.ann.as_mut()
+    }
+
+    /// Attaches (or with `None` drops) an approximate index built over exactly these rows.
+    pub fn set_ann(&mut self, ann: Option<SketchIndex>) {
+        self.ann = ann;
+    }
+
+    /// Detaches the approximate index, e.g. to save it while the index is borrowed.
+    pub fn take_ann(&mut self) -> Option<SketchIndex> {
+        self.ann.take()
     }
 
     /// The row of `id`, if present.

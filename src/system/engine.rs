@@ -1003,6 +1003,7 @@ impl Engine {
         }
         self.in_flight.clear();
         self.persist()?;
+        self.bank.flush_index()?;
         self.store.close()
     }
 
