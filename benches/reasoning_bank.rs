@@ -367,7 +367,7 @@ fn bench_million(c: &mut Criterion) {
     bank.retrieve("", &opts(&queries[0], 5, 0.1, false))
         .expect("retrieve");
     eprintln!(
-        "first approximate retrieve (trains + saves the IVF side file) took {:?}",
+        "first approximate retrieve (trains + saves the sketch side file) took {:?}",
         t.elapsed()
     );
     drop(bank);

@@ -55,6 +55,10 @@ interface BatchProgress {
 
 /** Large batches go to a worker thread; small ones are cheaper inline. */
 const ASYNC_BATCH_MIN = 256;
+/** Chunks per worker-thread slice of a large batch (see `processBatch`). */
+const PIPELINE_SLICE = 2048;
+/** How the native batch JSON ends when no step waits for a handler (`pending` is written last). */
+const FINISHED_SLICE = '"pending":null}';
 
 function sessionIdOf(ctx: SessionHandle | string): string {
   if (typeof ctx === 'string') return ctx;
@@ -185,19 +189,47 @@ export class LeanAgenticSystem {
     chunks.forEach((c, i) => checkChunk(c, i));
     const id = sessionIdOf(ctx);
     const out: StepResult[] = [];
-    let rest = chunks;
-    while (rest.length > 0) {
-      const json =
-        rest.length >= ASYNC_BATCH_MIN
-          ? await this.nat.processBatchAsync(id, rest).catch((e: unknown) => {
-              throw toError(e);
-            })
-          : call(() => this.nat.processBatch(id, rest));
+    if (chunks.length < ASYNC_BATCH_MIN) {
+      // Small batches: one synchronous crossing per run of native steps.
+      let rest = chunks;
+      while (rest.length > 0) {
+        const progress: BatchProgress = JSON.parse(call(() => this.nat.processBatch(id, rest)));
+        for (const r of progress.results) out.push(r);
+        if (!progress.pending) break;
+        out.push(await this.runPending(progress.pending));
+        rest = rest.slice(progress.results.length + 1);
+      }
+      return out;
+    }
+    // Large batches: slices of PIPELINE_SLICE chunks on a worker thread. While JS parses the
+    // results of one slice, the engine already runs the next (two cores busy instead of one);
+    // a slice that stops at a handler is parsed first, its handler run, and the rest resumed.
+    const run = (from: number) =>
+      this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE)).catch((e: unknown) => {
+        throw toError(e);
+      });
+    let from = 0;
+    let inflight: Promise<string> | null = run(0);
+    while (inflight) {
+      const json: string = await inflight;
+      const end = Math.min(from + PIPELINE_SLICE, chunks.length);
+      if (json.endsWith(FINISHED_SLICE)) {
+        // Every chunk of the slice finished natively: start the next slice before parsing.
+        from = end;
+        inflight = from < chunks.length ? run(from) : null;
+        const progress: BatchProgress = JSON.parse(json);
+        for (const r of progress.results) out.push(r);
+        continue;
+      }
       const progress: BatchProgress = JSON.parse(json);
       for (const r of progress.results) out.push(r);
-      if (!progress.pending) break;
-      out.push(await this.runPending(progress.pending));
-      rest = rest.slice(progress.results.length + 1);
+      if (progress.pending) {
+        out.push(await this.runPending(progress.pending));
+        from += progress.results.length + 1;
+      } else {
+        from = end;
+      }
+      inflight = from < chunks.length ? run(from) : null;
     }
     return out;
   }

@@ -102,12 +102,9 @@ impl NativeSystem {
     /// Processes chunks until one needs a handler: `{results, pending}` as JSON.
     #[napi(catch_unwind)]
     pub fn process_batch(&self, session_id: String, chunks: Vec<String>) -> napi::Result<String> {
-        to_json(
-            &self
-                .engine
-                .process_batch(&session_id, &chunks)
-                .map_err(to_js)?,
-        )
+        self.engine
+            .process_batch_json(&session_id, &chunks)
+            .map_err(to_js)
     }
 
     /// The same as `processBatch`, on a worker thread (for large batches and many sessions).
@@ -265,10 +262,10 @@ impl Task for BatchTask {
             std::mem::take(&mut self.chunks),
         );
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            engine.process_batch(&sid, &chunks)
+            engine.process_batch_json(&sid, &chunks)
         }));
         match res {
-            Ok(Ok(progress)) => to_json(&progress),
+            Ok(Ok(json)) => Ok(json),
             Ok(Err(e)) => Err(to_js(e)),
             Err(_) => Err(to_js(crate::error::Error::new(
                 crate::error::ErrorCode::Internal,

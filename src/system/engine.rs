@@ -717,28 +717,70 @@ impl Engine {
         session_id: &str,
         chunks: &[S],
     ) -> Result<BatchProgress> {
+        let mut results = Vec::with_capacity(chunks.len());
+        let pending = self.process_batch_each(session_id, chunks, |r| {
+            results.push(r);
+            Ok(())
+        })?;
+        Ok(BatchProgress { results, pending })
+    }
+
+    /// [`Self::process_batch`] handing each finished step to `sink` as soon as it is done
+    /// (so a caller can serialise and drop it at once); returns the step waiting for a
+    /// handler, if any. Every chunk is checked before the first step runs.
+    pub fn process_batch_each<S: AsRef<str>>(
+        &self,
+        session_id: &str,
+        chunks: &[S],
+        mut sink: impl FnMut(StepResult) -> Result<()>,
+    ) -> Result<Option<PendingStep>> {
         self.ensure_open()?;
         self.session(session_id)?;
         for (i, c) in chunks.iter().enumerate() {
             self.check_chunk(c.as_ref())
                 .map_err(|e| Error::new(e.code, format!("chunk {i}: {}", e.message)))?;
         }
-        let mut results = Vec::with_capacity(chunks.len());
         for c in chunks {
             match self.begin(session_id, c.as_ref())? {
-                Begun::Done(r) => results.push(*r),
-                Begun::Pending(p) => {
-                    return Ok(BatchProgress {
-                        results,
-                        pending: Some(*p),
-                    })
-                }
+                Begun::Done(r) => sink(*r)?,
+                Begun::Pending(p) => return Ok(Some(*p)),
             }
         }
-        Ok(BatchProgress {
-            results,
-            pending: None,
-        })
+        Ok(None)
+    }
+
+    /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a
+    /// time into one pre-sized buffer (`{"results":[...],"pending":...}`: `pending` last, so a
+    /// caller can tell a finished batch by the text's end without parsing it).
+    pub fn process_batch_json<S: AsRef<str>>(
+        &self,
+        session_id: &str,
+        chunks: &[S],
+    ) -> Result<String> {
+        let mut out: Vec<u8> = Vec::with_capacity(64);
+        out.extend_from_slice(b"{\"results\":[");
+        let mut count = 0usize;
+        let pending = self.process_batch_each(session_id, chunks, |r| {
+            if count > 0 {
+                out.push(b',');
+            }
+            let before = out.len();
+            serde_json::to_writer(&mut out, &r).map_err(json_error)?;
+            if count == 0 {
+                // Results of one batch are of similar size: reserve for all of them once.
+                let per = out.len() - before + 1;
+                out.reserve(
+                    per.saturating_mul(chunks.len())
+                        .saturating_add(per / 8 * chunks.len()),
+                );
+            }
+            count += 1;
+            Ok(())
+        })?;
+        out.extend_from_slice(b"],\"pending\":");
+        serde_json::to_writer(&mut out, &pending).map_err(json_error)?;
+        out.push(b'}');
+        String::from_utf8(out).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
     }
 
     fn finish(&self, action_id: String, flight: InFlight, outcome: Outcome) -> Result<StepResult> {
@@ -1011,6 +1053,14 @@ impl Engine {
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
+}
+
+/// A serialisation failure of a step result (an internal error: results are plain data).
+fn json_error(e: serde_json::Error) -> Error {
+    Error::new(
+        ErrorCode::Internal,
+        format!("cannot serialise a step result: {e}"),
+    )
 }
 
 /// Cedar entities given as JSON text or as a JSON value.

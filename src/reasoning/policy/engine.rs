@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::cache::{CacheStats, DecisionCache};
 use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
+use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
 use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::NearMissProbes;
@@ -80,6 +81,8 @@ struct Snapshot {
 struct ActionSlice {
     all: PolicySet,
     permits: PolicySet,
+    /// The context attributes `all` can read (the decision cache's key projection).
+    context_use: ContextUse,
 }
 
 /// At most this many per-action policy slices are memoised per snapshot.
@@ -264,13 +267,52 @@ impl PolicyEngine {
         if !self.cache.enabled() {
             return self.decide(&snapshot, req);
         }
-        let key = cache_key(snapshot.epoch, req);
+        req.validate()?;
+        let action = EntityRef::new(&self.mapping.action_type, &req.action)
+            .to_uid("action", &self.type_names)?;
+        let whole = ContextUse::Whole;
+        let slice = self.slice_for_uid(&snapshot, &action);
+        let context_use = slice.as_deref().map_or(&whole, |s| &s.context_use);
+        // A projected key may only answer contexts Cedar accepts as they are; anything else
+        // is decided (and fails or succeeds) exactly as without the cache.
+        if !context_use.is_whole() && !plain_cedar_record(&req.context) {
+            return self.decide(&snapshot, req);
+        }
+        let key = cache_key(snapshot.epoch, req, context_use);
         if let Some(hit) = self.cache.get(&key) {
-            return Ok(hit);
+            if context_use.is_whole() {
+                return Ok(hit);
+            }
+            return Ok(self.recertify(&snapshot, hit, req));
         }
         let decision = self.decide(&snapshot, req)?;
         self.cache.insert(key, &decision);
         Ok(decision)
+    }
+
+    /// A cached decision with a certificate for `req` (which may differ from the request the
+    /// decision was first computed for in context the policies do not read).
+    fn recertify(
+        &self,
+        snapshot: &Snapshot,
+        mut decision: Decision,
+        req: &AuthzRequest,
+    ) -> Decision {
+        let cert = &decision.certificate;
+        decision.certificate = Certificate::issue(
+            CertifiedRequest {
+                principal: req.principal.clone(),
+                action: EntityRef::new(&self.mapping.action_type, &req.action),
+                resource: req.resource.clone(),
+                context: req.context.clone(),
+            },
+            snapshot.policies.policy_set_hash.clone(),
+            snapshot.policies.schema_hash.clone(),
+            snapshot.entities.hash.clone(),
+            cert.decision,
+            cert.determining_policy_ids.clone(),
+        );
+        decision
     }
 
     /// Decides a request without consulting or filling the cache (for benchmarks and audits).
@@ -427,7 +469,11 @@ impl PolicyEngine {
     /// reasons and errors: a policy whose action constraint is false never reaches its
     /// conditions. `None` only for a request without an action.
     fn slice_for(&self, snapshot: &Snapshot, request: &Request) -> Option<Arc<ActionSlice>> {
-        let action = request.action()?;
+        self.slice_for_uid(snapshot, request.action()?)
+    }
+
+    /// [`Self::slice_for`] by action uid.
+    fn slice_for_uid(&self, snapshot: &Snapshot, action: &EntityUid) -> Option<Arc<ActionSlice>> {
         let key = action.to_string();
         if let Some(slice) = snapshot.action_slices.get(&key) {
             return Some(slice.value().clone());
@@ -455,7 +501,12 @@ impl PolicyEngine {
                 return None;
             }
         }
-        let slice = Arc::new(ActionSlice { all, permits });
+        let context_use = ContextUse::of(all.policies());
+        let slice = Arc::new(ActionSlice {
+            all,
+            permits,
+            context_use,
+        });
         if snapshot.action_slices.len() < MAX_ACTION_SLICES {
             snapshot.action_slices.insert(key, slice.clone());
         }
@@ -505,7 +556,7 @@ pub(crate) fn authorization_error_text(error: &AuthorizationError) -> String {
 }
 
 /// The cache key: snapshot epoch + canonical request JSON.
-fn cache_key(epoch: u64, req: &AuthzRequest) -> String {
+fn cache_key(epoch: u64, req: &AuthzRequest, context_use: &ContextUse) -> String {
     let mut key = format!(
         "{epoch}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}",
         req.principal.entity_type.len(),
@@ -522,7 +573,7 @@ fn cache_key(epoch: u64, req: &AuthzRequest) -> String {
         req.resource.id.len(),
         req.resource.id
     ));
-    key.push_str(&canonical_json(&req.context));
+    key.push_str(&context_use.key_part(&req.context));
     key
 }
 

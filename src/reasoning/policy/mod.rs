@@ -31,8 +31,11 @@
 //!   conditions.
 //! * On a default deny, permit policies are split into single-constraint probe policies to
 //!   report near misses (see `near_miss`).
-//! * Decisions are memoised in a bounded concurrent cache keyed by the snapshot epoch and the
-//!   canonical request JSON, so a decision can never outlive a `load` or `set_entities`.
+//! * Decisions are memoised in a bounded concurrent cache keyed by the snapshot epoch, the
+//!   principal, action and resource, and the canonical JSON of the context attributes the
+//!   action's policies can read (`context_use`; the whole context when a policy uses it as a
+//!   whole), so a decision can never outlive a `load` or `set_entities` and never ignores an
+//!   attribute a policy reads. A hit is re-certified for the request at hand.
 //! * Every decision carries a [`Certificate`] that [`check_certificate`] replays with a fresh
 //!   authorizer.
 
@@ -40,6 +43,7 @@ mod cache;
 mod canonical;
 mod certificate;
 mod condition_text;
+mod context_use;
 pub mod diagnostics;
 mod engine;
 mod model;

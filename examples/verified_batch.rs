@@ -1,0 +1,104 @@
+//! Times `process_batch_json` (the engine plus the result JSON the Node binding hands to JS)
+//! with Cedar verification on and off, on one session, without Node, with the policies and
+//! entities of `benches/bench.mjs`: the engine's share of the JS-visible batch numbers.
+//!
+//!     cargo run --release --example verified_batch [-- <messages>]
+
+use std::time::Instant;
+
+use lean_agentic_native::agent::{ActionSpec, SessionContext};
+use lean_agentic_native::system::{Engine, SystemConfig};
+
+const TEXTS: [&str; 6] = [
+    "What is the weather in Tokyo on Monday?",
+    "Find flights from Paris to Berlin next week",
+    "Note that Ada Lovelace works at Acme Corp",
+    "Will it rain in London tomorrow afternoon?",
+    "Book a table for two in Rome on Friday",
+    "Remind me to call Dr. Jane Smith at 3pm",
+];
+
+const POLICIES: &str = r#"
+@id("weather") permit(principal, action == Action::"get_weather", resource);
+@id("flights") permit(principal in Role::"travel", action in Action::"travel_ops", resource);
+@id("notes") permit(principal, action == Action::"take_note", resource) when { context.stepIndex >= 0 };
+@id("no-suspended") forbid(principal is Agent, action, resource) when { principal.suspended };
+"#;
+
+const ENTITIES: &str = r#"[
+  { "uid": { "type": "Role", "id": "travel" }, "attrs": {}, "parents": [] },
+  { "uid": { "type": "Agent", "id": "bench-agent" }, "attrs": { "suspended": false }, "parents": [{ "type": "Role", "id": "travel" }] },
+  { "uid": { "type": "Action", "id": "travel_ops" }, "attrs": {}, "parents": [] },
+  { "uid": { "type": "Action", "id": "search_flights" }, "attrs": {}, "parents": [{ "type": "Action", "id": "travel_ops" }] },
+  { "uid": { "type": "Action", "id": "book_table" }, "attrs": {}, "parents": [{ "type": "Action", "id": "travel_ops" }] }
+]"#;
+
+fn action(name: &str, description: &str, keywords: &[&str]) -> ActionSpec {
+    ActionSpec {
+        name: name.into(),
+        description: description.into(),
+        keywords: keywords.iter().map(|s| s.to_string()).collect(),
+        tool_calls: vec![],
+        preconditions: vec![],
+        effects: vec![],
+        expected_reward: None,
+        has_handler: false,
+        timeout_ms: None,
+    }
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50_000);
+    for verification in [true, false] {
+        let e = Engine::open(SystemConfig {
+            path: ":memory:".into(),
+            seed: Some(1),
+            enable_formal_verification: verification,
+            ..SystemConfig::default()
+        })
+        .expect("engine");
+        e.load_policies(POLICIES, None).expect("policies");
+        e.set_entities(ENTITIES).expect("entities");
+        e.register_action(action(
+            "get_weather",
+            "Weather forecast for a city",
+            &["weather", "rain"],
+        ))
+        .expect("action");
+        e.register_action(action(
+            "search_flights",
+            "Search flights",
+            &["flights", "flight"],
+        ))
+        .expect("action");
+        e.register_action(action("take_note", "Take a note", &["note", "remind"]))
+            .expect("action");
+        e.register_action(action(
+            "book_table",
+            "Book a restaurant table",
+            &["book", "table"],
+        ))
+        .expect("action");
+        let ctx: SessionContext =
+            serde_json::from_str(r#"{"agentId":"bench-agent"}"#).expect("context");
+        e.create_session("s", ctx).expect("session");
+        let chunks: Vec<String> = (0..n)
+            .map(|i| format!("{} #{i}", TEXTS[i % TEXTS.len()]))
+            .collect();
+        e.process_batch("s", &chunks[..200]).expect("warm-up");
+        for _ in 0..3 {
+            let t = Instant::now();
+            let json = e.process_batch_json("s", &chunks).expect("batch");
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "verification {verification}: engine + result JSON {:.0} msg/s ({:.2} µs/msg, {} bytes/msg)",
+                n as f64 / secs,
+                secs * 1e6 / n as f64,
+                json.len() / n
+            );
+        }
+    }
+}
