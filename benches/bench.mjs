@@ -259,6 +259,8 @@ async function main() {
   for (const r of [results.retrieve_10k, results.retrieve_100k, results.retrieve_1m]) if (r) delete r.file;
   fs.writeFileSync('bench-results.json', JSON.stringify(results, null, 2));
   console.log('\nwritten to bench-results.json');
+  // agentic-flow's module keeps handles open after use; the measurements are done.
+  process.exit(0);
 }
 
 function f(x) {

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::MS_PER_DAY;
 use super::config::RetrieveOptions;
-use super::simd::Kernel;
+use super::simd::{scan_threads, Kernel, PARALLEL_MIN_ROWS};
 use super::vector_index::{normalize, quantize, VectorIndex};
 
 /// The three parts of a retrieval score.
@@ -233,31 +233,56 @@ pub fn select(
         return all;
     }
 
-    // Pass 1: score bounds from int8 cosines with the query (structure of arrays, f32).
+    // Pass 1: score bounds from int8 cosines with the query (structure of arrays, f32), each
+    // part of the rows scanned and bounded on its own core while its dots are still in cache.
     let n = rows.len();
-    let mut dots = vec![0i32; n];
-    kernel.dot_i8_rows(
-        &q.values,
-        index.quant_matrix(),
-        index.dims(),
-        &rows,
-        &mut dots,
-    );
     let mut score_lo = vec![0f32; n];
     let mut score_hi = vec![0f32; n];
-    let mut best_lo = f32::NEG_INFINITY;
     let wsim = w.similarity as f32;
-    for i in 0..n {
-        let row = rows[i] as usize;
-        let approx = dots[i] as f32 * q.scale * index.scale(row);
-        let err = index.error_bound(&q, row);
-        let (recency, reliability) = scorer.prior(row);
-        let prior = (w.recency * recency + w.reliability * reliability) as f32;
-        let lo = wsim * (approx - err) + prior - BOUND_SLACK;
-        score_lo[i] = lo;
-        score_hi[i] = wsim * (approx + err) + prior + BOUND_SLACK;
-        best_lo = best_lo.max(lo);
-    }
+    let bound_part = |part: &[u32], lo_out: &mut [f32], hi_out: &mut [f32]| -> f32 {
+        let mut dots = vec![0i32; part.len()];
+        kernel.dot_i8_rows_serial(
+            &q.values,
+            index.quant_matrix(),
+            index.dims(),
+            part,
+            &mut dots,
+        );
+        let mut best = f32::NEG_INFINITY;
+        for (i, &r) in part.iter().enumerate() {
+            let row = r as usize;
+            let approx = dots[i] as f32 * q.scale * index.scale(row);
+            let err = index.error_bound(&q, row);
+            let (recency, reliability) = scorer.prior(row);
+            let prior = (w.recency * recency + w.reliability * reliability) as f32;
+            let lo = wsim * (approx - err) + prior - BOUND_SLACK;
+            lo_out[i] = lo;
+            hi_out[i] = wsim * (approx + err) + prior + BOUND_SLACK;
+            best = best.max(lo);
+        }
+        best
+    };
+    let threads = scan_threads();
+    let best_lo = if threads > 1 && n >= PARALLEL_MIN_ROWS {
+        let per = n.div_ceil(threads);
+        std::thread::scope(|s| {
+            let mut parts = rows
+                .chunks(per)
+                .zip(score_lo.chunks_mut(per).zip(score_hi.chunks_mut(per)));
+            let first = parts.next();
+            let handles: Vec<_> = parts
+                .map(|(r, (lo, hi))| s.spawn(move || bound_part(r, lo, hi)))
+                .collect();
+            let mut best = first.map_or(f32::NEG_INFINITY, |(r, (lo, hi))| bound_part(r, lo, hi));
+            for h in handles {
+                best = best.max(h.join().unwrap_or(f32::NEG_INFINITY));
+            }
+            best
+        })
+    } else {
+        bound_part(&rows, &mut score_lo, &mut score_hi)
+    };
+    let mut dots = vec![0i32; n];
     let mut exact: HashMap<usize, Exact> = HashMap::new();
     let exact_of = |i: usize, exact: &mut HashMap<usize, Exact>| -> Exact {
         *exact.entry(i).or_insert_with(|| {

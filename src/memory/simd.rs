@@ -16,8 +16,18 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU supports.
+    /// The fastest kernel this CPU supports, or `Scalar` when the `LA_SIMD` environment
+    /// variable is `scalar` (to measure what SIMD buys).
     pub fn detect() -> Kernel {
+        static CHOSEN: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(|| match std::env::var("LA_SIMD").ok().as_deref() {
+            Some("scalar") => Kernel::Scalar,
+            _ => Kernel::best(),
+        })
+    }
+
+    /// The fastest kernel this CPU supports.
+    fn best() -> Kernel {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -59,19 +69,19 @@ impl Kernel {
                 let mut parts = rows.chunks(per).zip(out.chunks_mut(per));
                 let first = parts.next();
                 for (r, o) in parts {
-                    s.spawn(move || self.dot_i8_rows_one(query, matrix, dims, r, o));
+                    s.spawn(move || self.dot_i8_rows_serial(query, matrix, dims, r, o));
                 }
                 if let Some((r, o)) = first {
-                    self.dot_i8_rows_one(query, matrix, dims, r, o);
+                    self.dot_i8_rows_serial(query, matrix, dims, r, o);
                 }
             });
             return;
         }
-        self.dot_i8_rows_one(query, matrix, dims, rows, out);
+        self.dot_i8_rows_serial(query, matrix, dims, rows, out);
     }
 
     /// [`Self::dot_i8_rows`] on the calling thread only.
-    fn dot_i8_rows_one(
+    pub fn dot_i8_rows_serial(
         self,
         query: &[i8],
         matrix: &[i8],
@@ -105,10 +115,10 @@ impl Kernel {
 }
 
 /// Scans shorter than this stay on one thread (a thread costs tens of microseconds).
-const PARALLEL_MIN_ROWS: usize = 16_384;
+pub(crate) const PARALLEL_MIN_ROWS: usize = 16_384;
 
 /// Threads used by long scans: the available cores, at most 4.
-fn scan_threads() -> usize {
+pub(crate) fn scan_threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| {
         std::thread::available_parallelism()
