@@ -322,6 +322,30 @@ fn select_matches_brute_force_agentic_flow_with_both_kernels() {
 }
 
 #[test]
+fn select_stays_exact_when_scans_are_split_across_threads() {
+    // 40,000 rows: past the size at which pass 1 and the MMR scans run on several threads.
+    let mut rng = SmallRng::seed_from_u64(21);
+    let now = now_ms();
+    let (index, vectors) = random_index(&mut rng, 40_000, 32, now);
+    for q in 0..3 {
+        let query = vectors[q * 977].clone();
+        for (k, lambda) in [(4, 0.1), (8, 1.0)] {
+            let opts = RetrieveOptions {
+                k,
+                mmr_lambda: lambda,
+                ..Default::default()
+            };
+            let expected = brute_force(&index, &vectors, &query, &opts, now);
+            let got: Vec<String> = select(&index, Kernel::detect(), &query, &opts, now, None)
+                .iter()
+                .map(|s| index.id(s.row).to_string())
+                .collect();
+            assert_eq!(got, expected, "query {q} k {k} lambda {lambda}");
+        }
+    }
+}
+
+#[test]
 fn select_is_exact_on_correlated_hash_embeddings() {
     // Texts over a tiny vocabulary: every pair is positively correlated, the hardest case for
     // the MMR bounds (every candidate must be compared with every pick).
