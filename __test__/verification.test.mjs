@@ -358,6 +358,24 @@ test('action preconditions are proved at verification; unprovable ones deny with
   await sys.close();
 });
 
+test('verifyAction proves preconditions without policies too, like the verify stage of a step', async () => {
+  const sys = await openMemory();
+  sys.addRule('can_pay(U) :- verified(U), not blocked(U).');
+  sys.registerAction({ name: 'pay', description: 'Pay the invoice', keywords: ['pay'], preconditions: ['can_pay(user)'] });
+  const ctx = sys.createContext('np', { environment: { verified: 'user' } });
+  const ok = sys.verifyAction('pay', ctx);
+  assert.equal(ok.decision, 'skipped', 'no policies: Cedar is skipped, never a fake pass');
+  assert.equal(ok.proofs[0].conclusion, 'can_pay(user)');
+  sys.assertFact('blocked(user)');
+  const denied = sys.verifyAction('pay', ctx);
+  assert.equal(denied.decision, 'deny');
+  assert.match(denied.reasons[0], /can_pay\(user\)/);
+  const step = await sys.processChunk('pay the invoice', ctx);
+  assert.match(step.observation.error, /can_pay\(user\)/, 'the step agrees with verifyAction');
+  await rejectsWithCode(() => sys.verifyAction('pay', { sessionId: 'no-such-session' }), 'ERR_UNKNOWN_SESSION');
+  await sys.close();
+});
+
 test('knowledge-graph facts reach the rule engine', async () => {
   const sys = await openMemory();
   sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });

@@ -1,6 +1,6 @@
 // `npm run bench`: the JS-visible numbers, printed as a table and written to bench-results.json.
 //
-//   node benches/bench.mjs [--quick] [--million]
+//   node benches/bench.mjs [--quick] [--million] [--bank-only]
 //
 // Measures processChunk latency (p50/p95/p99 over >= 10,000 calls) with verification on
 // (Cedar policies loaded) and off, processBatch and processStream throughput on one session
@@ -19,6 +19,8 @@ const { LeanAgenticSystem } = require('../dist/index.js');
 const QUICK = process.argv.includes('--quick');
 // --million (or LA_BENCH_1M=1) adds retrieval over 1M memories (stores them one by one: minutes, ~3 GB RAM).
 const MILLION = process.argv.includes('--million') || process.env.LA_BENCH_1M === '1';
+// --bank-only skips the processChunk/processBatch/processStream measures (results go to bench-results-bank.json).
+const BANK_ONLY = process.argv.includes('--bank-only');
 const CALLS = QUICK ? 10_000 : 20_000;
 const TEXTS = [
   'What is the weather in Tokyo on Monday?',
@@ -216,12 +218,14 @@ async function agenticFlowRetrieval(file, ours) {
 async function main() {
   const started = new Date().toISOString();
   const results = { started, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version } };
-  results.processChunk_verified = await chunkLatency(true);
-  results.processChunk_unverified = await chunkLatency(false);
-  results.processBatch_single_verified = await batchThroughput(true, 1, QUICK ? 20_000 : 50_000);
-  results.processBatch_single_unverified = await batchThroughput(false, 1, QUICK ? 20_000 : 50_000);
-  results.processBatch_100_sessions_verified = await batchThroughput(true, 100, QUICK ? 200 : 1000);
-  results.processStream_single_verified = await streamThroughput(true, QUICK ? 20_000 : 50_000);
+  if (!BANK_ONLY) {
+    results.processChunk_verified = await chunkLatency(true);
+    results.processChunk_unverified = await chunkLatency(false);
+    results.processBatch_single_verified = await batchThroughput(true, 1, QUICK ? 20_000 : 50_000);
+    results.processBatch_single_unverified = await batchThroughput(false, 1, QUICK ? 20_000 : 50_000);
+    results.processBatch_100_sessions_verified = await batchThroughput(true, 100, QUICK ? 200 : 1000);
+    results.processStream_single_verified = await streamThroughput(true, QUICK ? 20_000 : 50_000);
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
   results.retrieve_10k = await retrieval(10_000, dir);
   if (!QUICK) {
@@ -236,15 +240,15 @@ async function main() {
   clearInterval(rssTimer);
   fs.rmSync(dir, { recursive: true, force: true });
 
-  const rows = [
+  const rows = BANK_ONLY ? [] : [
     ['processChunk p50/p95/p99 (verified)', `${f(results.processChunk_verified.p50_us)} / ${f(results.processChunk_verified.p95_us)} / ${f(results.processChunk_verified.p99_us)} µs`],
     ['processChunk p50/p95/p99 (verification off)', `${f(results.processChunk_unverified.p50_us)} / ${f(results.processChunk_unverified.p95_us)} / ${f(results.processChunk_unverified.p99_us)} µs`],
     ['processBatch, 1 session (verified)', `${results.processBatch_single_verified.msg_per_s.toLocaleString()} msg/s`],
     ['processBatch, 1 session (verification off)', `${results.processBatch_single_unverified.msg_per_s.toLocaleString()} msg/s`],
     ['processBatch, 100 sessions (verified)', `${results.processBatch_100_sessions_verified.msg_per_s.toLocaleString()} msg/s`],
     ['processStream, 1 session (verified)', `${results.processStream_single_verified.msg_per_s.toLocaleString()} msg/s`],
-    ['bank.retrieve k=5, 10k memories p50/p99', `${f(results.retrieve_10k.p50_ms)} / ${f(results.retrieve_10k.p99_ms)} ms`],
   ];
+  rows.push(['bank.retrieve k=5, 10k memories p50/p99', `${f(results.retrieve_10k.p50_ms)} / ${f(results.retrieve_10k.p99_ms)} ms`]);
   if (results.retrieve_100k) rows.push(['bank.retrieve k=5, 100k memories p50/p99', `${f(results.retrieve_100k.p50_ms)} / ${f(results.retrieve_100k.p99_ms)} ms`]);
   const ap = results.retrieve_100k_approximate;
   if (ap) rows.push(['bank.retrieve k=5, 100k, sketch index forced', `${f(ap.p50_ms)} / ${f(ap.p99_ms)} ms, recall@10 ${ap.recall_at_10.toFixed(3)}`]);
@@ -257,8 +261,9 @@ async function main() {
   console.log(`\nlean-agentic-native benchmarks (${started}, ${results.machine.cpus} cores, load ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')})\n`);
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
   for (const r of [results.retrieve_10k, results.retrieve_100k, results.retrieve_1m]) if (r) delete r.file;
-  fs.writeFileSync('bench-results.json', JSON.stringify(results, null, 2));
-  console.log('\nwritten to bench-results.json');
+  const out = BANK_ONLY ? 'bench-results-bank.json' : 'bench-results.json';
+  fs.writeFileSync(out, JSON.stringify(results, null, 2));
+  console.log(`\nwritten to ${out}`);
   // agentic-flow's module keeps handles open after use; the measurements are done.
   process.exit(0);
 }

@@ -249,15 +249,29 @@ impl Engine {
         if action.name.trim().is_empty() {
             return err(ErrorCode::InvalidInput, "verifyAction needs an action name");
         }
-        if !self.policies.has_policies() {
-            return Ok(Verification::skipped(
-                "no policies are loaded: call loadPolicies() or pass `policies` to open()",
-            ));
-        }
         let session = match &ctx.session_id {
             Some(id) => Some(self.session(id)?),
             None => None,
         };
+        // Preconditions are proved first, with or without policies, exactly as the verify
+        // stage of a step does.
+        let mut proofs = Vec::new();
+        if let Ok(spec) = self.actions.get(&action.name) {
+            if !spec.preconditions.is_empty() {
+                let facts = session.as_ref().map(|s| s.facts()).unwrap_or_default();
+                match prove_preconditions(&self.rules, &spec.preconditions, &premises_of(facts)) {
+                    Preconditions::Proved(p) => proofs = p,
+                    Preconditions::Denied(v) => return Ok(v),
+                }
+            }
+        }
+        if !self.policies.has_policies() {
+            let mut v = Verification::skipped(
+                "no policies are loaded: call loadPolicies() or pass `policies` to open()",
+            );
+            attach_proofs(&mut v, proofs);
+            return Ok(v);
+        }
         let agent = ctx
             .agent_id
             .clone()
@@ -305,16 +319,6 @@ impl Engine {
                 .unwrap_or_else(|| agent.clone());
             default_resource(&self.policies, &id)
         });
-        let mut proofs = Vec::new();
-        if let Ok(spec) = self.actions.get(&action.name) {
-            if !spec.preconditions.is_empty() {
-                let facts = session.as_ref().map(|s| s.facts()).unwrap_or_default();
-                match prove_preconditions(&self.rules, &spec.preconditions, &premises_of(facts)) {
-                    Preconditions::Proved(p) => proofs = p,
-                    Preconditions::Denied(v) => return Ok(v),
-                }
-            }
-        }
         let mut v = authorize_parts(
             &self.policies,
             &agent,
