@@ -88,6 +88,8 @@ export declare class NativeSystem {
   complete(actionId: string, outcomeJson: string): string
   /** Processes chunks until one needs a handler: `{results, pending}` as JSON. */
   processBatch(sessionId: string, chunks: Array<string>): string
+  /** Checks every chunk of a batch (size, emptiness) before any step runs. */
+  checkChunks(chunks: Array<string>): void
   /** The same as `processBatch`, on a worker thread (for large batches and many sessions). */
   processBatchAsync(sessionId: string, chunks: Array<string>): Promise<string>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */

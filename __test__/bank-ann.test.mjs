@@ -54,6 +54,7 @@ test('past annThreshold retrieval uses the sketch index, stays in step and agree
   assert.equal(info.trainedRows, 1700);
   assert.equal(info.sideFile, `${path}.ann`);
   assert.ok(existsSync(info.sideFile), 'side file written next to the store');
+  assert.equal(info.sideFileError, null);
 
   // Deleted memories never come back; new ones are found at once.
   for (let i = 0; i < 1700; i += 5) assert.equal(sys.bank.delete(`m${i}`), true);
@@ -78,4 +79,6 @@ test('past annThreshold retrieval uses the sketch index, stays in step and agree
   // Bad configuration is refused with a hint.
   await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { annTreshold: 10 } }), 'ERR_INVALID_CONFIG');
   await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { annThreshold: -1 } }), 'ERR_INVALID_CONFIG');
+  await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { annCandidates: 0 } }), 'ERR_INVALID_CONFIG');
+  await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { annCandidates: 1e12 } }), 'ERR_INVALID_CONFIG');
 });

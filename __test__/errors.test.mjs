@@ -32,6 +32,13 @@ test('bad chunks, sessions and actions have codes', async () => {
   await rejectsWithCode(() => sys.processChunk('note', { nope: 1 }), 'ERR_INVALID_INPUT');
   await rejectsWithCode(() => sys.processBatch(['note', 7], ctx), 'ERR_INVALID_INPUT');
   await rejectsWithCode(() => sys.processBatch('note', ctx), 'ERR_INVALID_INPUT');
+  // A large batch (run in worker-thread slices) is checked whole before any step runs.
+  const big = Array.from({ length: 3000 }, (_, i) => (i === 2500 ? '  ' : `note ${i}`));
+  const before = (await sys.stats()).totalActions;
+  await assert.rejects(sys.processBatch(big, ctx), (e) => e.code === 'ERR_EMPTY_CHUNK' && /chunk 2500/.test(e.message));
+  big[2500] = 'x'.repeat(1001);
+  await assert.rejects(sys.processBatch(big, ctx), (e) => e.code === 'ERR_CHUNK_TOO_LARGE' && /chunk 2500/.test(e.message));
+  assert.equal((await sys.stats()).totalActions, before, 'no step ran');
   await rejectsWithCode(() => sys.registerAction({ name: '', description: 'x' }), 'ERR_INVALID_INPUT');
   await rejectsWithCode(() => sys.registerAction({ name: 'a', description: 'x', preconditions: ['bad('] }), 'ERR_INVALID_INPUT');
   await rejectsWithCode(() => sys.registerAction({ name: 'a', description: 'x', colour: 'red' }), 'ERR_INVALID_INPUT');

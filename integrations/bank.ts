@@ -98,6 +98,8 @@ export interface SearchInfo {
   annCandidates: number;
   /** The index's side file next to the store (`<store>.ann`), null for in-memory stores. */
   sideFile: string | null;
+  /** Why the side file could not be written last time (searching goes on without it). */
+  sideFileError: string | null;
   /** Whether the last `retrieve` used the approximate index. */
   lastRetrieveApproximate: boolean;
 }

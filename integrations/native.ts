@@ -33,6 +33,7 @@ export interface NativeSystemHandle {
   bankCount(): string;
   bankRetrieve(query: string, optionsJson?: string | null): string;
   bankSearchInfo(): string;
+  checkChunks(chunks: string[]): void;
   bankQuery(pattern: string, optionsJson?: string | null): string;
   bankExportJson(): string;
   bankImportJson(documentJson: string): string;

@@ -204,10 +204,17 @@ export class LeanAgenticSystem {
     // Large batches: slices of PIPELINE_SLICE chunks on a worker thread. While JS parses the
     // results of one slice, the engine already runs the next (two cores busy instead of one);
     // a slice that stops at a handler is parsed first, its handler run, and the rest resumed.
-    const run = (from: number) =>
-      this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE)).catch((e: unknown) => {
+    // Every chunk is checked first, so a bad chunk anywhere rejects the batch before any step.
+    call(() => this.nat.checkChunks(chunks));
+    const run = (from: number): Promise<string> => {
+      const p = this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE)).catch((e: unknown) => {
         throw toError(e);
       });
+      // Awaited below; this keeps a failure from being reported as unhandled if the batch
+      // stops (e.g. a handler throws) while the slice is still running.
+      p.catch(() => undefined);
+      return p;
+    };
     let from = 0;
     let inflight: Promise<string> | null = run(0);
     while (inflight) {

@@ -107,6 +107,12 @@ impl NativeSystem {
             .map_err(to_js)
     }
 
+    /// Checks every chunk of a batch (size, emptiness) before any step runs.
+    #[napi(catch_unwind)]
+    pub fn check_chunks(&self, chunks: Vec<String>) -> napi::Result<()> {
+        self.engine.check_chunks(&chunks).map_err(to_js)
+    }
+
     /// The same as `processBatch`, on a worker thread (for large batches and many sessions).
     #[napi(ts_return_type = "Promise<string>")]
     pub fn process_batch_async(

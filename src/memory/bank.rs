@@ -72,6 +72,8 @@ pub struct SearchInfo {
     pub ann_candidates: usize,
     /// Where the index's side file lives (none for in-memory stores).
     pub side_file: Option<String>,
+    /// Why the side file could not be written last time (searches go on without it).
+    pub side_file_error: Option<String>,
     /// Whether the last retrieval used the approximate index.
     pub last_retrieve_approximate: bool,
 }
@@ -89,6 +91,11 @@ struct BankState {
     skipped_dims: usize,
     /// Whether the last retrieval used the approximate index.
     last_approximate: bool,
+    /// Why the side file could not be written last time, if it could not.
+    side_file_error: Option<String>,
+    /// Length and modification time of a side file found unusable (not read again until
+    /// it changes).
+    unusable_side_file: Option<(u64, std::time::SystemTime)>,
 }
 
 /// Agentic-flow-compatible reasoning memory bank. `Send + Sync`; share it in an `Arc`.
@@ -251,6 +258,8 @@ impl ReasoningBank {
                 fts_stale: false,
                 skipped_dims,
                 last_approximate: false,
+                side_file_error: None,
+                unusable_side_file: None,
             })
         })?;
         Ok(ReasoningBank {
@@ -311,7 +320,9 @@ impl ReasoningBank {
     fn ensure_index(&self, conn: &Connection, st: &mut BankState) -> Result<()> {
         self.sync(conn, st)?;
         if st.index_stale {
-            self.save_ann(st)?;
+            // Entries carry fingerprints, so sketches of rows another writer changed are
+            // recomputed at the next load, never reused.
+            self.save_ann(st);
             let (index, skipped) = load_index(conn)?;
             st.index = index;
             st.skipped_dims = skipped;
@@ -327,20 +338,31 @@ impl ReasoningBank {
     }
 
     /// Writes the approximate index's side file if it changed since it was last written.
-    fn save_ann(&self, st: &mut BankState) -> Result<()> {
+    /// The side file is a cache: a failure (read-only directory, full disk) never fails the
+    /// caller's operation; it is kept for [`Self::search_info`] and retried later.
+    fn save_ann(&self, st: &mut BankState) {
+        self.write_ann(st, false);
+    }
+
+    /// [`Self::save_ann`], also when nothing changed since the last write (`force`: a freshly
+    /// trained index).
+    fn write_ann(&self, st: &mut BankState, force: bool) {
         let Some(path) = self.ann_path() else {
-            return Ok(());
+            return;
         };
         if let Some(mut ann) = st.index.take_ann() {
-            let result = if ann.changes() > 0 {
-                ann.save(&path, &st.index)
-            } else {
-                Ok(())
-            };
+            if force || ann.changes() > 0 {
+                st.side_file_error = ann.save(&path, &st.index).err().map(|e| e.message);
+            }
             st.index.set_ann(Some(ann));
-            result?;
         }
-        Ok(())
+    }
+
+    /// The side file's length and modification time (to skip re-reading a file that was
+    /// found unusable and has not changed since).
+    fn side_file_stamp(path: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.len(), m.modified().ok()?))
     }
 
     /// Attaches the approximate index once the store is past `annThreshold`: loaded from the
@@ -348,7 +370,7 @@ impl ReasoningBank {
     /// when the store has doubled since training; the side file is rewritten after changes
     /// to 5% of the rows. Between half the threshold and the threshold an existing index is
     /// used but none is trained; below half it is dropped.
-    fn ensure_ann(&self, st: &mut BankState) -> Result<()> {
+    fn ensure_ann(&self, st: &mut BankState) {
         let n = st.index.len();
         let threshold = self.cfg.ann_threshold;
         // Hysteresis: between half the threshold and the threshold an attached (or saved)
@@ -356,19 +378,27 @@ impl ReasoningBank {
         // retrained again and again.
         if threshold == 0 || n < threshold / 2 {
             st.index.set_ann(None);
-            return Ok(());
+            return;
         }
         let path = self.ann_path();
         let needs_training = match st.index.ann() {
-            Some(ann) => ann.trained_rows() * 2 < n,
+            Some(ann) => ann.trained_rows().saturating_mul(2) < n,
             None => {
-                let loaded = path
-                    .as_deref()
-                    .and_then(|p| SketchIndex::load(p, &st.index, self.kernel));
+                let stamp = path.as_deref().and_then(Self::side_file_stamp);
+                let loaded = match (&path, stamp) {
+                    (Some(p), Some(stamp)) if st.unusable_side_file != Some(stamp) => {
+                        let loaded = SketchIndex::load(p, &st.index, self.kernel);
+                        if loaded.is_none() {
+                            st.unusable_side_file = Some(stamp);
+                        }
+                        loaded
+                    }
+                    _ => None,
+                };
                 let found = loaded.is_some();
                 st.index.set_ann(loaded);
                 if !found && n < threshold {
-                    return Ok(());
+                    return;
                 }
                 !found
             }
@@ -376,28 +406,27 @@ impl ReasoningBank {
         if needs_training {
             let ann = SketchIndex::train(&st.index, self.kernel, 0x1a7e_5eed ^ n as u64);
             st.index.set_ann(Some(ann));
-            if let (Some(p), Some(mut ann)) = (path.as_deref(), st.index.take_ann()) {
-                let saved = ann.save(p, &st.index);
-                st.index.set_ann(Some(ann));
-                saved?;
-            }
-            return Ok(());
+            self.write_ann(st, true);
+            return;
         }
         if st
             .index
             .ann()
             .is_some_and(|a| a.changes() >= (n / 20).max(1000))
         {
-            self.save_ann(st)?;
+            self.save_ann(st);
         }
-        Ok(())
     }
 
     /// Writes the approximate index's side file now if it has unsaved changes (also done on
-    /// drop and before the index is reloaded).
+    /// drop and before the index is reloaded); the error says why it could not be written.
     pub fn flush_index(&self) -> Result<()> {
         let mut st = self.state.lock();
-        self.save_ann(&mut st)
+        self.save_ann(&mut st);
+        match &st.side_file_error {
+            Some(message) => err(ErrorCode::Store, message.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Whether the last retrieval searched the approximate index (not every row).
@@ -417,6 +446,7 @@ impl ReasoningBank {
             ann_threshold: self.cfg.ann_threshold,
             ann_candidates: self.cfg.ann_candidates,
             side_file: self.ann_path().map(|p| p.to_string_lossy().into_owned()),
+            side_file_error: st.side_file_error.clone(),
             last_retrieve_approximate: st.last_approximate,
         }
     }
@@ -737,7 +767,7 @@ impl ReasoningBank {
             };
             st.index.check_dims(query_vector.len(), &what)?;
             if !opts.exact {
-                self.ensure_ann(&mut st)?;
+                self.ensure_ann(&mut st);
             }
             let now = now_ms();
             // Filters on domain or agent scan the rows they allow exactly.
@@ -896,7 +926,7 @@ impl ReasoningBank {
     /// Reloads the index and counters after a bulk write, then enforces the caps.
     fn after_bulk_write(&self, st: &mut BankState) -> Result<()> {
         self.note_write(st);
-        self.save_ann(st)?;
+        self.save_ann(st);
         self.store.with_conn(|conn| {
             let (index, skipped) = load_index(conn)?;
             st.index = index;

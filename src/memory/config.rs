@@ -104,6 +104,15 @@ impl BankConfig {
                 "evictionHalfLifeDays must be a positive number",
             );
         }
+        if self.ann_candidates == 0 || self.ann_candidates > MAX_ANN_CANDIDATES {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "annCandidates must be between 1 and {MAX_ANN_CANDIDATES}, got {}",
+                    self.ann_candidates
+                ),
+            );
+        }
         check_unit("duplicateThreshold", self.duplicate_threshold, -1.0)?;
         check_unit("contradictionThreshold", self.contradiction_threshold, -1.0)?;
         check_unit("pruneBelowConfidence", self.prune_below_confidence, 0.0)?;
@@ -182,6 +191,9 @@ impl Default for RetrieveOptions {
         }
     }
 }
+
+/// The largest `annCandidates` accepted.
+pub const MAX_ANN_CANDIDATES: usize = 1_000_000;
 
 /// The largest `k` accepted by retrieval.
 pub const MAX_K: usize = 1000;

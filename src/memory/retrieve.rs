@@ -275,7 +275,7 @@ pub fn select(
                 .collect();
             let mut best = first.map_or(f32::NEG_INFINITY, |(r, (lo, hi))| bound_part(r, lo, hi));
             for h in handles {
-                best = best.max(h.join().unwrap_or(f32::NEG_INFINITY));
+                best = best.max(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
             }
             best
         })

@@ -48,8 +48,8 @@ pub const SKETCH_DIMS: usize = 64;
 const TRAIN_SAMPLE: usize = 20_000;
 /// Subspace-iteration rounds.
 const TRAIN_ROUNDS: usize = 12;
-/// Magic bytes opening a side file (format version 1).
-const MAGIC: &[u8; 8] = b"LASKT001";
+/// Magic bytes opening a side file (format version 2: entries carry a fingerprint).
+const MAGIC: &[u8; 8] = b"LASKT002";
 /// The per-row prior cache is recomputed when it is older than this.
 const PRIOR_MAX_AGE_MS: i64 = 3_600_000;
 
@@ -115,6 +115,16 @@ pub struct SketchIndex {
     priors: Option<PriorCache>,
 }
 
+/// A 64-bit FNV-1a hash of a row's int8 values and scale: tells a side-file entry saved for
+/// another vector under the same id.
+fn fingerprint(index: &VectorIndex, row: usize) -> u64 {
+    let scale = index.scale(row).to_le_bytes();
+    let bytes = index.quantized(row).iter().map(|&x| x as u8).chain(scale);
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Orthonormalises the columns-as-rows `q` (`r × d`) in place (modified Gram–Schmidt); a
 /// vanishing row is replaced by a random one.
 fn orthonormalize(q: &mut [f32], d: usize, rng: &mut SmallRng) {
@@ -159,7 +169,7 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
@@ -350,7 +360,8 @@ impl SketchIndex {
         let count = count.max(1);
         // Each part keeps its own best `count` (a threshold rises as its buffer fills).
         let best: Vec<Vec<(f32, u32)>> = parallel_map(&chunks, |part| {
-            let mut keep: Vec<(f32, u32)> = Vec::with_capacity(count * 4);
+            let mut keep: Vec<(f32, u32)> =
+                Vec::with_capacity(count.saturating_mul(4).min(part.len()));
             let mut threshold = f32::NEG_INFINITY;
             for &r in part.iter() {
                 let row = r as usize;
@@ -384,7 +395,7 @@ impl SketchIndex {
     /// Serialises the index of `index`'s rows (with a trailing SHA-256).
     fn encode(&self, index: &VectorIndex) -> Vec<u8> {
         let w = self.width();
-        let mut out = Vec::with_capacity(40 + self.basis.len() * 4 + index.len() * (w + 24));
+        let mut out = Vec::with_capacity(40 + self.basis.len() * 4 + index.len() * (w + 32));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(self.dims as u32).to_le_bytes());
         out.extend_from_slice(&(w as u32).to_le_bytes());
@@ -403,6 +414,7 @@ impl SketchIndex {
                     .map(|&x| x as u8),
             );
             out.extend_from_slice(&self.scales[row].to_le_bytes());
+            out.extend_from_slice(&fingerprint(index, row).to_le_bytes());
         }
         let digest = Sha256::digest(&out);
         out.extend_from_slice(&digest);
@@ -453,17 +465,26 @@ impl SketchIndex {
         let w = u32_at(12)? as usize;
         let trained_rows = u64_at(16)? as usize;
         let entries = u64_at(24)? as usize;
-        if dims != index.dims() || w == 0 || w > dims || trained_rows * 2 < index.len() {
+        if dims != index.dims()
+            || w == 0
+            || w > dims
+            || trained_rows.saturating_mul(2) < index.len()
+        {
             return None;
         }
+        // Each entry takes at least 16 + w bytes: a crafted count cannot reserve more.
+        let entries = entries.min(body.len() / (16 + w));
         let mut at = 32;
         let basis: Vec<f32> = body
             .get(at..at + w * dims * 4)?
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
+        if basis.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
         at += w * dims * 4;
-        let mut saved: HashMap<&[u8], (&[u8], f32)> = HashMap::with_capacity(entries.min(1 << 24));
+        let mut saved: HashMap<&[u8], (&[u8], f32, u64)> = HashMap::with_capacity(entries);
         for _ in 0..entries {
             let len = u32_at(at)? as usize;
             let id = body.get(at + 4..at + 4 + len)?;
@@ -473,8 +494,12 @@ impl SketchIndex {
                     .try_into()
                     .ok()?,
             );
-            at += 8 + len + w;
-            saved.insert(id, (sketch, scale));
+            let print = u64_at(at + 8 + len + w)?;
+            at += 16 + len + w;
+            if !scale.is_finite() {
+                return None;
+            }
+            saved.insert(id, (sketch, scale, print));
         }
         let mut sk = SketchIndex {
             dims,
@@ -487,8 +512,13 @@ impl SketchIndex {
         };
         let mut missing = 0;
         for row in 0..index.len() {
-            match saved.get(index.id(row).as_bytes()) {
-                Some(&(sketch, scale)) => {
+            // An entry whose fingerprint differs was saved for another vector under this id
+            // (updated since, or by another process): it is projected again.
+            match saved
+                .get(index.id(row).as_bytes())
+                .filter(|e| e.2 == fingerprint(index, row))
+            {
+                Some(&(sketch, scale, _)) => {
                     sk.sketches.extend(sketch.iter().map(|&x| x as i8));
                     sk.scales.push(scale);
                 }
@@ -618,8 +648,18 @@ mod tests {
         assert_eq!(sk.changes(), 0);
         index.upsert("late", &[0.5; 80], meta(0.5)).unwrap();
         index.remove("m0");
+        // m7 keeps its id but gets another vector (no index attached to follow it): the
+        // saved entry's fingerprint no longer matches, so it is projected again.
+        let other: Vec<f32> = (0..80)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        index.upsert("m7", &other, meta(0.5)).unwrap();
         let loaded = SketchIndex::load(&path, &index, kernel).expect("loads");
-        assert_eq!(loaded.changes(), 1);
+        assert_eq!(
+            loaded.changes(),
+            2,
+            "the new row and the changed one are projected"
+        );
         index.set_ann(Some(loaded));
         expect_in_step(&index);
         let mut bytes = std::fs::read(&path).unwrap();

@@ -1694,3 +1694,43 @@ fn approximate_index_past_the_threshold_stays_in_step_and_survives_reopen_and_da
         "the damaged side file was replaced"
     );
 }
+
+#[test]
+fn an_unwritable_side_file_never_fails_retrieval() {
+    let dir = TempDir::new();
+    let path = dir.file("ro.db");
+    // A directory where the side file should go: writing it (rename) fails.
+    std::fs::create_dir_all(format!("{path}.ann")).unwrap();
+    let cfg = BankConfig {
+        ann_threshold: 50,
+        ann_candidates: 20,
+        ..Default::default()
+    };
+    let bank = bank_at(&path, cfg);
+    for i in 0..80 {
+        bank.store(memory(
+            &format!("memory {i}"),
+            &format!("content number {i} about retries"),
+        ))
+        .unwrap();
+    }
+    let got = bank
+        .retrieve(
+            "retries",
+            &RetrieveOptions {
+                k: 3,
+                ..Default::default()
+            },
+        )
+        .expect("retrieval works without its side file");
+    assert_eq!(got.len(), 3);
+    let info = bank.search_info();
+    assert!(info.last_retrieve_approximate && info.approximate_index);
+    assert!(info.side_file_error.is_some(), "{info:?}");
+    assert!(
+        bank.flush_index().is_err(),
+        "an explicit flush reports the failure"
+    );
+    bank.store(memory("one more", "after the failure")).unwrap();
+    assert!(bank.delete("nope").is_ok());
+}

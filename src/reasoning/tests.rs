@@ -861,6 +861,63 @@ fn cache_hits_and_never_serves_stale_decisions() {
 }
 
 #[test]
+fn cached_answers_equal_uncached_ones_including_near_misses() {
+    // `read` is permitted when context.approved; `write` has no permit, so a `write` request is
+    // a default deny whose near misses (over every permit, whatever its action) depend on
+    // `approved` although no policy of `write` reads it. `note` reads `context.step`.
+    let engine = PolicyEngine::new();
+    engine
+        .load(
+            r#"@id("read-approved") permit(principal, action == Action::"read", resource) when { context.approved == true };
+               @id("note-any") permit(principal, action == Action::"note", resource) when { context.step >= 0 };
+               @id("no-bob") forbid(principal == Agent::"bob", action, resource);"#,
+            None,
+        )
+        .unwrap();
+    let mut seen = 0;
+    for round in 0..2 {
+        for action in ["read", "write", "note"] {
+            for approved in [true, false] {
+                for step in [0i64, 1, -1] {
+                    for who in ["alice", "bob"] {
+                        let req = request(
+                            who,
+                            action,
+                            "doc",
+                            json!({"approved": approved, "step": step, "text": format!("t{round}{step}")}),
+                        );
+                        let cached = engine.authorize(&req).unwrap();
+                        let fresh = engine.authorize_uncached(&req).unwrap();
+                        let what =
+                            format!("{who} {action} approved={approved} step={step} round {round}");
+                        assert_eq!(cached.decision, fresh.decision, "{what}");
+                        assert_eq!(
+                            cached.determining_policies, fresh.determining_policies,
+                            "{what}"
+                        );
+                        assert_eq!(cached.errors, fresh.errors, "{what}");
+                        assert_eq!(cached.reasons, fresh.reasons, "{what}");
+                        assert_eq!(cached.near_miss, fresh.near_miss, "{what}");
+                        assert_eq!(
+                            cached.certificate.request, fresh.certificate.request,
+                            "{what}"
+                        );
+                        assert_eq!(
+                            cached.certificate.determining_policy_ids,
+                            fresh.certificate.determining_policy_ids
+                        );
+                        seen += 1;
+                    }
+                }
+            }
+        }
+    }
+    let stats = engine.cache_stats();
+    assert_eq!(stats.hits + stats.misses, seen);
+    assert!(stats.hits >= seen / 2, "{stats:?}");
+}
+
+#[test]
 fn cache_stays_bounded() {
     let engine = PolicyEngine::with_options(Default::default(), 16);
     engine

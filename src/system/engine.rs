@@ -495,6 +495,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Checks every chunk of a batch (size and emptiness) before any step runs; the error
+    /// names the first bad chunk's index.
+    pub fn check_chunks<S: AsRef<str>>(&self, chunks: &[S]) -> Result<()> {
+        self.ensure_open()?;
+        for (i, c) in chunks.iter().enumerate() {
+            self.check_chunk(c.as_ref())
+                .map_err(|e| Error::new(e.code, format!("chunk {i}: {}", e.message)))?;
+        }
+        Ok(())
+    }
+
     /// Runs a step up to execution: finishes it natively, or hands it to a JS handler.
     pub fn begin(&self, session_id: &str, chunk: &str) -> Result<Begun> {
         self.ensure_open()?;
@@ -738,12 +749,8 @@ impl Engine {
         chunks: &[S],
         mut sink: impl FnMut(StepResult) -> Result<()>,
     ) -> Result<Option<PendingStep>> {
-        self.ensure_open()?;
         self.session(session_id)?;
-        for (i, c) in chunks.iter().enumerate() {
-            self.check_chunk(c.as_ref())
-                .map_err(|e| Error::new(e.code, format!("chunk {i}: {}", e.message)))?;
-        }
+        self.check_chunks(chunks)?;
         for c in chunks {
             match self.begin(session_id, c.as_ref())? {
                 Begun::Done(r) => sink(*r)?,
@@ -771,12 +778,13 @@ impl Engine {
             let before = out.len();
             serde_json::to_writer(&mut out, &r).map_err(json_error)?;
             if count == 0 {
-                // Results of one batch are of similar size: reserve for all of them once.
+                // Results of one batch are of similar size: reserve for all of them once
+                // (at most 64 MiB up front; beyond that the buffer grows as usual).
                 let per = out.len() - before + 1;
-                out.reserve(
-                    per.saturating_mul(chunks.len())
-                        .saturating_add(per / 8 * chunks.len()),
-                );
+                let want = per
+                    .saturating_mul(chunks.len())
+                    .saturating_add(per / 8 * chunks.len());
+                out.reserve(want.min(64 << 20));
             }
             count += 1;
             Ok(())
@@ -1048,9 +1056,11 @@ impl Engine {
             return Ok(());
         }
         self.in_flight.clear();
-        self.persist()?;
-        self.bank.flush_index()?;
-        self.store.close()
+        let persisted = self.persist();
+        // The index side file is a cache: failing to write it must not keep the store open.
+        let _ = self.bank.flush_index();
+        let closed = self.store.close();
+        persisted.and(closed)
     }
 
     /// Whether `close` was called.

@@ -54,18 +54,15 @@ impl DecisionCache {
         self.capacity > 0
     }
 
-    /// The cached decision for `key`, counting the hit or miss.
-    pub(crate) fn get(&self, key: &str) -> Option<Decision> {
-        match self.map.get(key) {
-            Some(entry) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                Some(entry.value().clone())
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        }
+    /// The cached decision for `key`, without counting (see [`Self::count`]).
+    pub(crate) fn peek(&self, key: &str) -> Option<Decision> {
+        self.map.get(key).map(|entry| entry.value().clone())
+    }
+
+    /// Counts one lookup (which may have tried several keys) as a hit or a miss.
+    pub(crate) fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Stores a decision, evicting an eighth of the entries when full.

@@ -31,15 +31,27 @@ pub(crate) enum ContextUse {
 }
 
 impl ContextUse {
+    /// What one policy can read.
+    pub(crate) fn of_policy(policy: &Policy) -> ContextUse {
+        let mut attrs = BTreeSet::new();
+        match policy.to_json() {
+            Ok(est) if collect(&est, &mut attrs) => ContextUse::Attrs(attrs),
+            _ => ContextUse::Whole,
+        }
+    }
+
     /// What `policies` can read together.
     pub(crate) fn of<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> ContextUse {
+        ContextUse::union(policies.into_iter().map(ContextUse::of_policy))
+    }
+
+    /// What all of `uses` read together.
+    pub(crate) fn union(uses: impl IntoIterator<Item = ContextUse>) -> ContextUse {
         let mut attrs = BTreeSet::new();
-        for policy in policies {
-            let Ok(est) = policy.to_json() else {
-                return ContextUse::Whole;
-            };
-            if !collect(&est, &mut attrs) {
-                return ContextUse::Whole;
+        for u in uses {
+            match u {
+                ContextUse::Whole => return ContextUse::Whole,
+                ContextUse::Attrs(a) => attrs.extend(a),
             }
         }
         ContextUse::Attrs(attrs)

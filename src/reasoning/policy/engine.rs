@@ -57,6 +57,10 @@ pub(crate) struct LoadedPolicies {
     pub(crate) schema_hash: Option<String>,
     annotations: HashMap<String, BTreeMap<String, String>>,
     probes: NearMissProbes,
+    /// The context attributes each policy reads (by policy id), computed once at load.
+    context_use: HashMap<String, ContextUse>,
+    /// What the near-miss probes read: every permit policy, whatever its action.
+    probes_context_use: ContextUse,
 }
 
 /// Parsed entities with their canonical hash.
@@ -120,6 +124,8 @@ impl PolicyEngine {
             schema_hash: None,
             annotations: HashMap::new(),
             probes: NearMissProbes::default(),
+            context_use: HashMap::new(),
+            probes_context_use: ContextUse::Attrs(Default::default()),
         };
         let raw = Value::Array(Vec::new());
         let empty_entities = LoadedEntities {
@@ -202,6 +208,13 @@ impl PolicyEngine {
             schema_hash,
             annotations: annotations_by_id(&set),
             probes: NearMissProbes::build(&set)?,
+            context_use: set
+                .policies()
+                .map(|p| (policy_id_text(p.id()), ContextUse::of_policy(p)))
+                .collect(),
+            probes_context_use: ContextUse::of(
+                set.policies().filter(|p| p.effect() == Effect::Permit),
+            ),
             set,
             schema,
         };
@@ -260,8 +273,12 @@ impl PolicyEngine {
 
     /// Decides a request, memoising the decision until policies or entities change.
     ///
-    /// A cache hit returns the decision as first computed, including its certificate's
-    /// `issuedAtMs`.
+    /// The cache key holds the context attributes the action's policies read. A decision,
+    /// its determining policies, errors and reasons depend on nothing else; a default deny
+    /// also carries near misses, computed from every permit policy, so default denies are kept
+    /// under a key that also holds what those permits read. A hit from a key that holds the
+    /// whole context is returned as first computed (same request); any other hit gets a fresh
+    /// certificate for the request at hand.
     pub fn authorize(&self, req: &AuthzRequest) -> Result<Decision> {
         let snapshot = self.snapshot();
         if !self.cache.enabled() {
@@ -278,16 +295,46 @@ impl PolicyEngine {
         if !context_use.is_whole() && !plain_cedar_record(&req.context) {
             return self.decide(&snapshot, req);
         }
+        // Entries under `key` are never default denies; those live under `deny_key`. The
+        // decision is a function of what `key` holds, so for one request at most one of the
+        // two can have an entry.
         let key = cache_key(snapshot.epoch, req, context_use);
-        if let Some(hit) = self.cache.get(&key) {
-            if context_use.is_whole() {
-                return Ok(hit);
-            }
-            return Ok(self.recertify(&snapshot, hit, req));
+        if let Some(hit) = self.cache.peek(&key) {
+            self.cache.count(true);
+            return Ok(self.answer_from_cache(&snapshot, hit, req, context_use.is_whole()));
+        }
+        let deny_use = ContextUse::union([
+            context_use.clone(),
+            snapshot.policies.probes_context_use.clone(),
+        ]);
+        let deny_key = format!("deny\u{1f}{}", cache_key(snapshot.epoch, req, &deny_use));
+        let hit = self.cache.peek(&deny_key);
+        self.cache.count(hit.is_some());
+        if let Some(hit) = hit {
+            return Ok(self.answer_from_cache(&snapshot, hit, req, deny_use.is_whole()));
         }
         let decision = self.decide(&snapshot, req)?;
-        self.cache.insert(key, &decision);
+        let default_deny =
+            decision.decision == DecisionKind::Deny && decision.determining_policies.is_empty();
+        self.cache
+            .insert(if default_deny { deny_key } else { key }, &decision);
         Ok(decision)
+    }
+
+    /// A cached decision for `req`: as stored when its key held the whole request, else
+    /// re-certified.
+    fn answer_from_cache(
+        &self,
+        snapshot: &Snapshot,
+        hit: Decision,
+        req: &AuthzRequest,
+        whole: bool,
+    ) -> Decision {
+        if whole {
+            hit
+        } else {
+            self.recertify(snapshot, hit, req)
+        }
     }
 
     /// A cached decision with a certificate for `req` (which may differ from the request the
@@ -501,7 +548,12 @@ impl PolicyEngine {
                 return None;
             }
         }
-        let context_use = ContextUse::of(all.policies());
+        let uses = &snapshot.policies.context_use;
+        let context_use = ContextUse::union(all.policies().map(|p| {
+            uses.get(&policy_id_text(p.id()))
+                .cloned()
+                .unwrap_or(ContextUse::Whole)
+        }));
         let slice = Arc::new(ActionSlice {
             all,
             permits,
