@@ -184,6 +184,12 @@ impl Interner {
     fn get(&self, name: &str) -> Option<u16> {
         self.index.get(name).copied()
     }
+
+    /// Every interned name as an owned string, indexed by its number (read once before a
+    /// walk over the shards, so no interner lock is held while shard locks are taken).
+    pub(crate) fn name_strings(&self) -> Vec<String> {
+        self.names.iter().map(|n| n.to_string()).collect()
+    }
 }
 
 /// Tuning of a [`KnowledgeGraph`].
@@ -1144,13 +1150,7 @@ impl KnowledgeGraph {
             .iter()
             .map(|n| n.to_lowercase())
             .collect();
-        let rel_names: Vec<String> = self
-            .relations
-            .read()
-            .names
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
+        let rel_names = self.relations.read().name_strings();
         for (s, shard) in self.shards.iter().enumerate() {
             // Edges to other shards are resolved after this shard's lock is released: holding
             // one shard lock while taking another could deadlock with an edge writer.

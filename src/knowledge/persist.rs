@@ -125,20 +125,8 @@ impl KnowledgeGraph {
         dirty_nodes: &[FastSet<u32>],
         dirty_edges: &DirtyEdges,
     ) -> (Vec<EntityRow>, Vec<RelationRow>) {
-        let types: Vec<String> = self
-            .types
-            .read()
-            .names
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        let rels: Vec<String> = self
-            .relations
-            .read()
-            .names
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
+        let types = self.types.read().name_strings();
+        let rels = self.relations.read().name_strings();
         let mut entities = Vec::new();
         let mut relations = Vec::new();
         for (s, shard) in self.shards.iter().enumerate() {
