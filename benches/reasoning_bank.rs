@@ -377,7 +377,7 @@ fn bench_million(c: &mut Criterion) {
         bank.retrieve("", &opts(&queries[0], 5, 0.1, false))
             .expect("retrieve");
         let reopen = t.elapsed();
-        assert!(bank.last_retrieve_approximate());
+        assert!(bank.search_info().last_retrieve_approximate);
         let mut hits = 0;
         let mut exact_times = Vec::new();
         let mut topk_times = Vec::new();

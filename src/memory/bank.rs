@@ -341,17 +341,11 @@ impl ReasoningBank {
     /// The side file is a cache: a failure (read-only directory, full disk) never fails the
     /// caller's operation; it is kept for [`Self::search_info`] and retried later.
     fn save_ann(&self, st: &mut BankState) {
-        self.write_ann(st, false);
-    }
-
-    /// [`Self::save_ann`], also when nothing changed since the last write (`force`: a freshly
-    /// trained index).
-    fn write_ann(&self, st: &mut BankState, force: bool) {
         let Some(path) = self.ann_path() else {
             return;
         };
         if let Some(mut ann) = st.index.take_ann() {
-            if force || ann.changes() > 0 {
+            if ann.changes() > 0 {
                 st.side_file_error = ann.save(&path, &st.index).err().map(|e| e.message);
             }
             st.index.set_ann(Some(ann));
@@ -406,7 +400,7 @@ impl ReasoningBank {
         if needs_training {
             let ann = SketchIndex::train(&st.index, self.kernel, 0x1a7e_5eed ^ n as u64);
             st.index.set_ann(Some(ann));
-            self.write_ann(st, true);
+            self.save_ann(st);
             return;
         }
         if st
@@ -427,11 +421,6 @@ impl ReasoningBank {
             Some(message) => err(ErrorCode::Store, message.clone()),
             None => Ok(()),
         }
-    }
-
-    /// Whether the last retrieval searched the approximate index (not every row).
-    pub fn last_retrieve_approximate(&self) -> bool {
-        self.state.lock().last_approximate
     }
 
     /// How retrieval searches this store right now.

@@ -24,6 +24,7 @@ mod fts;
 mod interop;
 #[allow(clippy::module_inception)]
 mod memory;
+mod parallel;
 mod retrieve;
 mod schema;
 mod simd;

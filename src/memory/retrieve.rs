@@ -30,7 +30,8 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::MS_PER_DAY;
 use super::config::RetrieveOptions;
-use super::simd::{scan_threads, Kernel, PARALLEL_MIN_ROWS};
+use super::parallel::part_len;
+use super::simd::Kernel;
 use super::vector_index::{normalize, quantize, VectorIndex};
 
 /// The three parts of a retrieval score.
@@ -262,9 +263,8 @@ pub fn select(
         }
         best
     };
-    let threads = scan_threads();
-    let best_lo = if threads > 1 && n >= PARALLEL_MIN_ROWS {
-        let per = n.div_ceil(threads);
+    let per = part_len(n);
+    let best_lo = if per < n {
         std::thread::scope(|s| {
             let mut parts = rows
                 .chunks(per)

@@ -6,6 +6,8 @@
 //! integers, and the f32 kernels use eight lanes with the same summation order as the AVX2
 //! code (separate multiply and add, no FMA), so both paths are bit-for-bit identical.
 
+use super::parallel::part_len;
+
 /// Which kernel family to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
@@ -52,8 +54,7 @@ impl Kernel {
     /// Dot products of `query` with the rows `rows` of a row-major `matrix` of `dims` columns,
     /// written to `out` (same length as `rows`).
     ///
-    /// Long scans are split across the CPU's cores (scoped threads): the scan is bound by
-    /// memory bandwidth, which one core alone does not saturate.
+    /// Long scans are split across the CPU's cores (see [`super::parallel`]).
     pub fn dot_i8_rows(
         self,
         query: &[i8],
@@ -62,9 +63,8 @@ impl Kernel {
         rows: &[u32],
         out: &mut [i32],
     ) {
-        let threads = scan_threads();
-        if threads > 1 && rows.len() >= PARALLEL_MIN_ROWS {
-            let per = rows.len().div_ceil(threads);
+        let per = part_len(rows.len());
+        if per < rows.len() {
             std::thread::scope(|s| {
                 let mut parts = rows.chunks(per).zip(out.chunks_mut(per));
                 let first = parts.next();
@@ -112,20 +112,6 @@ impl Kernel {
             _ => scalar_dot_f32(a, b),
         }
     }
-}
-
-/// Scans shorter than this stay on one thread (a thread costs tens of microseconds).
-pub(crate) const PARALLEL_MIN_ROWS: usize = 16_384;
-
-/// Threads used by long scans: the available cores, at most 4.
-pub(crate) fn scan_threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(4)
-    })
 }
 
 /// Portable int8 dot product.

@@ -38,6 +38,7 @@ use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
 use super::config::RetrieveOptions;
+use super::parallel::{parallel_map, part_len};
 use super::simd::Kernel;
 use super::vector_index::{quantize, VectorIndex};
 use crate::error::{Error, ErrorCode, Result};
@@ -110,7 +111,8 @@ pub struct SketchIndex {
     sketches: Vec<i8>,
     scales: Vec<f32>,
     trained_rows: usize,
-    /// Inserts, updates and removals since the side file was last written.
+    /// Inserts, updates and removals since the side file was last written (a freshly trained
+    /// index, never written, counts every row).
     changes: usize,
     priors: Option<PriorCache>,
 }
@@ -147,31 +149,6 @@ fn orthonormalize(q: &mut [f32], d: usize, rng: &mut SmallRng) {
             qi.iter_mut().for_each(|x| *x = rng.gen_range(-1.0..1.0));
         }
     }
-}
-
-/// Runs `f` over `items` split across the CPU's cores, concatenating the results in order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    if threads == 1 || items.len() < 2 {
-        return items.iter().map(&f).collect();
-    }
-    let per = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(per)
-            .map(|part| {
-                let f = &f;
-                s.spawn(move || part.iter().map(f).collect::<Vec<R>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 impl SketchIndex {
@@ -229,7 +206,8 @@ impl SketchIndex {
             sketches: Vec::with_capacity(n * r),
             scales: Vec::with_capacity(n),
             trained_rows: n,
-            changes: 0,
+            // Never written yet: every row counts as unsaved.
+            changes: n.max(1),
             priors: None,
         };
         let parts: Vec<(Vec<i8>, Vec<f32>)> =
@@ -356,7 +334,7 @@ impl SketchIndex {
         let wsim = opts.weights.similarity as f32;
         let n = self.scales.len();
         let rows: Vec<u32> = (0..n as u32).collect();
-        let chunks: Vec<&[u32]> = rows.chunks(n.div_ceil(4).max(1)).collect();
+        let chunks: Vec<&[u32]> = rows.chunks(part_len(n)).collect();
         let count = count.max(1);
         // Each part keeps its own best `count` (a threshold rises as its buffer fills).
         let best: Vec<Vec<(f32, u32)>> = parallel_map(&chunks, |part| {

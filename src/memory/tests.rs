@@ -1614,7 +1614,7 @@ fn approximate_index_past_the_threshold_stays_in_step_and_survives_reopen_and_da
     };
     bank.retrieve("", &query(&vectors[0], 5, false)).unwrap();
     assert!(
-        !bank.last_retrieve_approximate(),
+        !bank.search_info().last_retrieve_approximate,
         "below the threshold the scan is exact"
     );
     assert!(!std::path::Path::new(&side).exists());
@@ -1626,9 +1626,9 @@ fn approximate_index_past_the_threshold_stays_in_step_and_survives_reopen_and_da
         let mut hits = 0;
         for q in vectors.iter().step_by(50).take(40) {
             let exact = ids(bank.retrieve("", &query(q, 10, true)).unwrap());
-            assert!(!bank.last_retrieve_approximate());
+            assert!(!bank.search_info().last_retrieve_approximate);
             let approx = ids(bank.retrieve("", &query(q, 10, false)).unwrap());
-            assert!(bank.last_retrieve_approximate());
+            assert!(bank.search_info().last_retrieve_approximate);
             hits += approx.iter().filter(|id| exact.contains(id)).count();
         }
         hits as f64 / 400.0
@@ -1677,7 +1677,7 @@ fn approximate_index_past_the_threshold_stays_in_step_and_survives_reopen_and_da
     std::fs::write(&side, &bytes).unwrap();
     let bank = bank_at(&path, cfg.clone());
     bank.retrieve("", &query(&vectors[1], 5, false)).unwrap();
-    assert!(!bank.last_retrieve_approximate());
+    assert!(!bank.search_info().last_retrieve_approximate);
     drop(bank);
     let bank = bank_at(
         &path,
