@@ -86,12 +86,15 @@ export declare class NativeSystem {
   begin(sessionId: string, chunk: string): string
   /** Completes a pending step with the handler's outcome (JSON); returns the result JSON. */
   complete(actionId: string, outcomeJson: string): string
-  /** Processes chunks until one needs a handler: `{results, pending}` as JSON. */
-  processBatch(sessionId: string, chunks: Array<string>): string
+  /**
+   * Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
+   * `"full"` (default) or `"summary"`.
+   */
+  processBatch(sessionId: string, chunks: Array<string>, detail?: string | undefined | null): string
   /** Checks every chunk of a batch (size, emptiness) before any step runs. */
   checkChunks(chunks: Array<string>): void
   /** The same as `processBatch`, on a worker thread (for large batches and many sessions). */
-  processBatchAsync(sessionId: string, chunks: Array<string>): Promise<string>
+  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null): Promise<string>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string
   /** Replaces the Cedar entities (JSON text); returns how many were loaded. */

@@ -21,6 +21,8 @@ const QUICK = process.argv.includes('--quick');
 const MILLION = process.argv.includes('--million') || process.env.LA_BENCH_1M === '1';
 // --bank-only skips the processChunk/processBatch/processStream measures (results go to bench-results-bank.json).
 const BANK_ONLY = process.argv.includes('--bank-only');
+// --loop-only runs only the processChunk/processBatch/processStream measures and prints them (no file written).
+const LOOP_ONLY = process.argv.includes('--loop-only');
 const CALLS = QUICK ? 10_000 : 20_000;
 const TEXTS = [
   'What is the weather in Tokyo on Monday?',
@@ -84,20 +86,20 @@ async function chunkLatency(verification) {
   return { calls: CALLS, verifiedShare: verified / CALLS, p50_us: pct(s, 50), p95_us: pct(s, 95), p99_us: pct(s, 99) };
 }
 
-async function batchThroughput(verification, sessions, perSession) {
+async function batchThroughput(verification, sessions, perSession, detail = 'full') {
   const sys = await openSystem(verification);
   const ctxs = Array.from({ length: sessions }, (_, i) => sys.createContext(`s${i}`, { agentId: 'bench-agent' }));
   const chunks = Array.from({ length: perSession }, (_, i) => `${TEXTS[i % TEXTS.length]} #${i}`);
   await Promise.all(ctxs.map((c) => sys.processBatch(chunks.slice(0, 200), c))); // warm-up
   const t0 = process.hrtime.bigint();
-  const out = await Promise.all(ctxs.map((c) => sys.processBatch(chunks, c)));
+  const out = await Promise.all(ctxs.map((c) => sys.processBatch(chunks, c, { detail })));
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   const n = out.reduce((a, r) => a + r.length, 0);
   await sys.close();
-  return { sessions, messages: n, msg_per_s: Math.round(n / secs) };
+  return { sessions, detail, messages: n, msg_per_s: Math.round(n / secs) };
 }
 
-async function streamThroughput(verification, n) {
+async function streamThroughput(verification, n, detail = 'full') {
   const sys = await openSystem(verification);
   const ctx = sys.createContext('stream', { agentId: 'bench-agent' });
   async function* source() {
@@ -105,10 +107,10 @@ async function streamThroughput(verification, n) {
   }
   const t0 = process.hrtime.bigint();
   let k = 0;
-  for await (const _ of sys.processStream(source(), ctx, { batchSize: 512 })) k++;
+  for await (const _ of sys.processStream(source(), ctx, { batchSize: 512, detail })) k++;
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   await sys.close();
-  return { messages: k, msg_per_s: Math.round(k / secs) };
+  return { detail, messages: k, msg_per_s: Math.round(k / secs) };
 }
 
 const WORDS = 'alpha beta gamma delta retry backoff cache timeout weather api flight booking payment invoice approval policy agent memory vector search index shard replica leader quorum vote consensus latency throughput error warning success failure deploy rollback config secret token session user admin finance report budget forecast'.split(' ');
@@ -225,6 +227,13 @@ async function main() {
     results.processBatch_single_unverified = await batchThroughput(false, 1, QUICK ? 20_000 : 50_000);
     results.processBatch_100_sessions_verified = await batchThroughput(true, 100, QUICK ? 200 : 1000);
     results.processStream_single_verified = await streamThroughput(true, QUICK ? 20_000 : 50_000);
+    results.processBatch_single_verified_summary = await batchThroughput(true, 1, QUICK ? 20_000 : 50_000, 'summary');
+    results.processBatch_100_sessions_verified_summary = await batchThroughput(true, 100, QUICK ? 200 : 1000, 'summary');
+    results.processStream_single_verified_summary = await streamThroughput(true, QUICK ? 20_000 : 50_000, 'summary');
+  }
+  if (LOOP_ONLY) {
+    for (const [k, v] of Object.entries(results)) if (k !== 'machine' && k !== 'started') console.log(k, JSON.stringify(v));
+    process.exit(0);
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
   results.retrieve_10k = await retrieval(10_000, dir);
@@ -247,6 +256,9 @@ async function main() {
     ['processBatch, 1 session (verification off)', `${results.processBatch_single_unverified.msg_per_s.toLocaleString()} msg/s`],
     ['processBatch, 100 sessions (verified)', `${results.processBatch_100_sessions_verified.msg_per_s.toLocaleString()} msg/s`],
     ['processStream, 1 session (verified)', `${results.processStream_single_verified.msg_per_s.toLocaleString()} msg/s`],
+    ['processBatch, 1 session (verified, detail: summary)', `${results.processBatch_single_verified_summary.msg_per_s.toLocaleString()} msg/s`],
+    ['processBatch, 100 sessions (verified, detail: summary)', `${results.processBatch_100_sessions_verified_summary.msg_per_s.toLocaleString()} msg/s`],
+    ['processStream, 1 session (verified, detail: summary)', `${results.processStream_single_verified_summary.msg_per_s.toLocaleString()} msg/s`],
   ];
   rows.push(['bank.retrieve k=5, 10k memories p50/p99', `${f(results.retrieve_10k.p50_ms)} / ${f(results.retrieve_10k.p99_ms)} ms`]);
   if (results.retrieve_100k) rows.push(['bank.retrieve k=5, 100k memories p50/p99', `${f(results.retrieve_100k.p50_ms)} / ${f(results.retrieve_100k.p99_ms)} ms`]);

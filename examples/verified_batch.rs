@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use lean_agentic_native::agent::{ActionSpec, SessionContext};
-use lean_agentic_native::system::{Engine, SystemConfig};
+use lean_agentic_native::system::{Engine, ResultDetail, SystemConfig};
 
 const TEXTS: [&str; 6] = [
     "What is the weather in Tokyo on Monday?",
@@ -89,15 +89,64 @@ fn main() {
             .map(|i| format!("{} #{i}", TEXTS[i % TEXTS.len()]))
             .collect();
         e.process_batch("s", &chunks[..200]).expect("warm-up");
-        for _ in 0..3 {
+        if std::env::var_os("SHOW_ONE").is_some() {
+            println!(
+                "{}",
+                e.process_batch_json("s", &chunks[..1], ResultDetail::Full)
+                    .expect("one")
+            );
+        }
+        for (detail, name) in [
+            (ResultDetail::Full, "full"),
+            (ResultDetail::Full, "full"),
+            (ResultDetail::Summary, "summary"),
+            (ResultDetail::Summary, "summary"),
+        ] {
             let t = Instant::now();
-            let json = e.process_batch_json("s", &chunks).expect("batch");
+            // In slices of 2048, as the Node binding's processBatch pipelines them.
+            let mut bytes = 0;
+            for slice in chunks.chunks(2048) {
+                bytes += e
+                    .process_batch_json("s", slice, detail)
+                    .expect("batch")
+                    .len();
+            }
             let secs = t.elapsed().as_secs_f64();
             println!(
-                "verification {verification}: engine + result JSON {:.0} msg/s ({:.2} µs/msg, {} bytes/msg)",
+                "verification {verification}, detail {name}: engine + result JSON {:.0} msg/s ({:.2} µs/msg, {} bytes/msg)",
                 n as f64 / secs,
                 secs * 1e6 / n as f64,
-                json.len() / n
+                bytes / n
+            );
+        }
+        // 100 sessions of n/100 chunks each, spread over as many threads as Node's libuv pool
+        // (4): the shape of the Node benchmark's concurrent-sessions measure.
+        let sessions = 100;
+        for i in 0..sessions {
+            let ctx: SessionContext =
+                serde_json::from_str(r#"{"agentId":"bench-agent"}"#).expect("context");
+            e.create_session(&format!("c{i}"), ctx).expect("session");
+        }
+        let per = &chunks[..n / sessions];
+        for detail in [ResultDetail::Full, ResultDetail::Summary] {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let t = Instant::now();
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= sessions {
+                            break;
+                        }
+                        e.process_batch_json(&format!("c{i}"), per, detail)
+                            .expect("batch");
+                    });
+                }
+            });
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "verification {verification}, detail {detail:?}, {sessions} sessions on 4 threads: {:.0} msg/s",
+                (per.len() * sessions) as f64 / secs
             );
         }
     }

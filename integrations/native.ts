@@ -12,8 +12,8 @@ export interface NativeSystemHandle {
   history(sessionId: string): string;
   begin(sessionId: string, chunk: string): string;
   complete(actionId: string, outcomeJson: string): string;
-  processBatch(sessionId: string, chunks: string[]): string;
-  processBatchAsync(sessionId: string, chunks: string[]): Promise<string>;
+  processBatch(sessionId: string, chunks: string[], detail?: string | null): string;
+  processBatchAsync(sessionId: string, chunks: string[], detail?: string | null): Promise<string>;
   loadPolicies(policies: string, schema?: string | null): string;
   setEntities(entitiesJson: string): number;
   verifyAction(actionJson: string, contextJson: string): string;

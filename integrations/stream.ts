@@ -9,7 +9,7 @@
  */
 
 import { LeanAgenticError } from './errors';
-import type { SessionHandle, StepResult } from './types';
+import type { BatchOptions, ResultDetail, SessionHandle, StepResult, StepSummary } from './types';
 
 /** Options of `processStream`. */
 export interface StreamOptions {
@@ -17,11 +17,17 @@ export interface StreamOptions {
   batchSize?: number;
   /** Most chunks read ahead of the consumer (default 1024). */
   highWaterMark?: number;
+  /** `'full'` (default) yields a `StepResult` per chunk, `'summary'` a `StepSummary`. */
+  detail?: ResultDetail;
 }
 
 /** What `processStream` needs from the system. */
 export interface BatchProcessor {
-  processBatch(chunks: string[], ctx: SessionHandle | string): Promise<StepResult[]>;
+  processBatch(
+    chunks: string[],
+    ctx: SessionHandle | string,
+    options?: BatchOptions,
+  ): Promise<StepResult[] | StepSummary[]>;
 }
 
 function positiveInt(name: string, v: unknown, dflt: number): number {
@@ -38,7 +44,11 @@ export async function* processStream(
   source: AsyncIterable<string> | Iterable<string>,
   ctx: SessionHandle | string,
   options: StreamOptions = {},
-): AsyncGenerator<StepResult, void, undefined> {
+): AsyncGenerator<StepResult | StepSummary, void, undefined> {
+  const detail = options.detail ?? 'full';
+  if (detail !== 'full' && detail !== 'summary') {
+    throw new LeanAgenticError('ERR_INVALID_CONFIG', `detail must be "full" or "summary", got ${JSON.stringify(detail)}`);
+  }
   const batchSize = positiveInt('batchSize', options.batchSize, 256);
   const highWaterMark = Math.max(batchSize, positiveInt('highWaterMark', options.highWaterMark, 1024));
   if (source == null || (typeof (source as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' &&
@@ -88,7 +98,7 @@ export async function* processStream(
       const w = wakePump as (() => void) | null;
       wakePump = null;
       w?.();
-      const results = await sys.processBatch(batch, ctx);
+      const results = await sys.processBatch(batch, ctx, { detail });
       for (const r of results) yield r;
     }
     if (failure) throw failure;

@@ -10,6 +10,7 @@
 import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
 import { processStream, StreamOptions } from './stream';
+import { summarize } from './step_summary';
 import { ReasoningBank } from './bank';
 import { KnowledgeGraph } from './knowledge';
 import type {
@@ -31,6 +32,9 @@ import type {
   HistoryEntry,
   SessionHandle,
   StepResult,
+  StepSummary,
+  BatchOptions,
+  ResultDetail,
   SystemConfig,
   SystemStats,
   HandlerAction,
@@ -49,8 +53,21 @@ interface PendingStep {
 type Begun = { done: true; result: StepResult } | { done: false; pending: PendingStep };
 
 interface BatchProgress {
-  results: StepResult[];
+  results: Array<StepResult | StepSummary>;
   pending: PendingStep | null;
+}
+
+/** The `detail` of a batch, checked. */
+function batchDetail(options: BatchOptions | undefined): ResultDetail {
+  if (options === undefined || options === null) return 'full';
+  if (typeof options !== 'object') {
+    throw new LeanAgenticError('ERR_INVALID_CONFIG', 'processBatch options must be an object like { detail: "summary" }');
+  }
+  const detail = options.detail ?? 'full';
+  if (detail !== 'full' && detail !== 'summary') {
+    throw new LeanAgenticError('ERR_INVALID_CONFIG', `detail must be "full" or "summary", got ${JSON.stringify(detail)}`);
+  }
+  return detail;
 }
 
 /** Large batches go to a worker thread; small ones are cheaper inline. */
@@ -181,25 +198,41 @@ export class LeanAgenticSystem {
     return this.runPending(begun.pending);
   }
 
-  /** Processes chunks in order; native code runs everything but the handlers. */
-  async processBatch(chunks: string[], ctx: SessionHandle | string): Promise<StepResult[]> {
+  /**
+   * Processes chunks in order; native code runs everything but the handlers. With
+   * `{ detail: 'summary' }` each result is a {@link StepSummary} instead of a full
+   * {@link StepResult}.
+   */
+  processBatch(chunks: string[], ctx: SessionHandle | string, options?: { detail?: 'full' }): Promise<StepResult[]>;
+  processBatch(chunks: string[], ctx: SessionHandle | string, options: { detail: 'summary' }): Promise<StepSummary[]>;
+  processBatch(chunks: string[], ctx: SessionHandle | string, options?: BatchOptions): Promise<StepResult[] | StepSummary[]>;
+  async processBatch(
+    chunks: string[],
+    ctx: SessionHandle | string,
+    options?: BatchOptions,
+  ): Promise<StepResult[] | StepSummary[]> {
     if (!Array.isArray(chunks)) {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'processBatch takes an array of strings');
     }
+    const detail = batchDetail(options);
     chunks.forEach((c, i) => checkChunk(c, i));
     const id = sessionIdOf(ctx);
-    const out: StepResult[] = [];
+    const out: Array<StepResult | StepSummary> = [];
+    const handled = async (pending: PendingStep): Promise<StepResult | StepSummary> => {
+      const r = await this.runPending(pending);
+      return detail === 'summary' ? summarize(r) : r;
+    };
     if (chunks.length < ASYNC_BATCH_MIN) {
       // Small batches: one synchronous crossing per run of native steps.
       let rest = chunks;
       while (rest.length > 0) {
-        const progress: BatchProgress = JSON.parse(call(() => this.nat.processBatch(id, rest)));
+        const progress: BatchProgress = JSON.parse(call(() => this.nat.processBatch(id, rest, detail)));
         for (const r of progress.results) out.push(r);
         if (!progress.pending) break;
-        out.push(await this.runPending(progress.pending));
+        out.push(await handled(progress.pending));
         rest = rest.slice(progress.results.length + 1);
       }
-      return out;
+      return out as StepResult[] | StepSummary[];
     }
     // Large batches: slices of PIPELINE_SLICE chunks on a worker thread. While JS parses the
     // results of one slice, the engine already runs the next (two cores busy instead of one);
@@ -207,7 +240,7 @@ export class LeanAgenticSystem {
     // Every chunk is checked first, so a bad chunk anywhere rejects the batch before any step.
     call(() => this.nat.checkChunks(chunks));
     const run = (from: number): Promise<string> => {
-      const p = this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE)).catch((e: unknown) => {
+      const p = this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE), detail).catch((e: unknown) => {
         throw toError(e);
       });
       // Awaited below; this keeps a failure from being reported as unhandled if the batch
@@ -231,14 +264,14 @@ export class LeanAgenticSystem {
       const progress: BatchProgress = JSON.parse(json);
       for (const r of progress.results) out.push(r);
       if (progress.pending) {
-        out.push(await this.runPending(progress.pending));
+        out.push(await handled(progress.pending));
         from += progress.results.length + 1;
       } else {
         from = end;
       }
       inflight = from < chunks.length ? run(from) : null;
     }
-    return out;
+    return out as StepResult[] | StepSummary[];
   }
 
   /**
@@ -248,8 +281,23 @@ export class LeanAgenticSystem {
   processStream(
     source: AsyncIterable<string> | Iterable<string>,
     ctx: SessionHandle | string,
+    options?: StreamOptions & { detail?: 'full' },
+  ): AsyncGenerator<StepResult, void, undefined>;
+  processStream(
+    source: AsyncIterable<string> | Iterable<string>,
+    ctx: SessionHandle | string,
+    options: StreamOptions & { detail: 'summary' },
+  ): AsyncGenerator<StepSummary, void, undefined>;
+  processStream(
+    source: AsyncIterable<string> | Iterable<string>,
+    ctx: SessionHandle | string,
     options?: StreamOptions,
-  ): AsyncGenerator<StepResult, void, undefined> {
+  ): AsyncGenerator<StepResult | StepSummary, void, undefined>;
+  processStream(
+    source: AsyncIterable<string> | Iterable<string>,
+    ctx: SessionHandle | string,
+    options?: StreamOptions,
+  ): AsyncGenerator<StepResult | StepSummary, void, undefined> {
     return processStream(this, source, ctx, options);
   }
 

@@ -163,6 +163,44 @@ export interface StepResult {
   latencyUs: number;
 }
 
+/** How much of each finished step `processBatch` / `processStream` return. */
+export type ResultDetail = 'full' | 'summary';
+
+/** Options of `processBatch`. */
+export interface BatchOptions {
+  /**
+   * `'full'` (default): a {@link StepResult} per chunk. `'summary'`: a {@link StepSummary} per
+   * chunk — the outcome and the verdict with its certificate digest, about a seventh of the
+   * JSON, for high-throughput callers that keep only outcomes.
+   */
+  detail?: ResultDetail;
+}
+
+/**
+ * The summary of a finished step (`detail: 'summary'`). The decision certificate is issued
+ * as for a full result; the summary carries its digest, not the certificate itself.
+ */
+export interface StepSummary {
+  actionId: string;
+  sessionId: string;
+  /** The action that ran (or was denied); `none` when nothing could run. */
+  action: string;
+  success: boolean;
+  reward: number;
+  verified: boolean;
+  decision: 'allow' | 'deny' | 'skipped';
+  /** Ids of the policies that determined the decision. */
+  determiningPolicies: string[];
+  /** Digest of the decision certificate, when policies were consulted. */
+  certificateDigest?: string;
+  propensity: number;
+  explored: boolean;
+  learned: boolean;
+  latencyUs: number;
+  error?: string;
+  errorCode?: string;
+}
+
 /** One history entry. */
 export interface HistoryEntry {
   stepId: string;

@@ -11,8 +11,11 @@
 //! preconditions cannot be established within the depth is reported as blocked.
 
 use std::collections::{BTreeSet, HashSet};
+use std::hash::BuildHasher;
 
 use std::sync::Arc;
+
+use dashmap::DashMap;
 
 use super::action::{normalize_atom, ActionSpec};
 
@@ -59,6 +62,22 @@ pub struct Planner {
     pub threshold: f64,
     /// Longest precondition chain explored.
     pub max_depth: usize,
+    /// Content words of each action description seen (descriptions are few and fixed, and
+    /// tokenising one per action per chunk was a tenth of a step).
+    description_words: Arc<DashMap<String, Arc<[String]>>>,
+}
+
+/// The description-word memo is cleared when it holds more descriptions than this.
+const MAX_DESCRIPTIONS: usize = 4096;
+
+/// Content words of a description: longer than three letters, not a stopword, deduplicated,
+/// sorted.
+fn content_words(description: &str) -> Arc<[String]> {
+    let words: BTreeSet<String> = tokenize(description)
+        .into_iter()
+        .filter(|w| w.len() > 3 && !STOPWORDS.contains(&w.as_str()))
+        .collect();
+    words.into_iter().collect()
 }
 
 impl Planner {
@@ -67,14 +86,16 @@ impl Planner {
         Planner {
             threshold,
             max_depth: max_depth.max(1),
+            description_words: Arc::default(),
         }
     }
 
     /// Relevance of `action` to a chunk with these words and entity types.
-    pub fn relevance(
+    pub fn relevance<S: BuildHasher>(
+        &self,
         action: &ActionSpec,
-        words: &HashSet<String>,
-        entity_types: &HashSet<String>,
+        words: &HashSet<String, S>,
+        entity_types: &HashSet<String, S>,
     ) -> f64 {
         let kw = if action.keywords.is_empty() {
             0.0
@@ -86,10 +107,7 @@ impl Planner {
                 .count();
             (hits as f64 / action.keywords.len().min(2) as f64).min(1.0)
         };
-        let desc_words: BTreeSet<String> = tokenize(&action.description)
-            .into_iter()
-            .filter(|w| w.len() > 3 && !STOPWORDS.contains(&w.as_str()))
-            .collect();
+        let desc_words = self.description_words(&action.description);
         let desc = if desc_words.is_empty() {
             0.0
         } else {
@@ -104,16 +122,16 @@ impl Planner {
 
     /// Plans for a chunk: candidates with relevance and runnable chains. `holds` tells whether
     /// a (normalised) precondition atom holds now.
-    pub fn plan(
+    pub fn plan<S: BuildHasher>(
         &self,
         actions: &[Arc<ActionSpec>],
-        words: &HashSet<String>,
-        entity_types: &HashSet<String>,
+        words: &HashSet<String, S>,
+        entity_types: &HashSet<String, S>,
         holds: &dyn Fn(&str) -> bool,
     ) -> Plan {
         let scored: Vec<(f64, &Arc<ActionSpec>)> = actions
             .iter()
-            .map(|a| (Self::relevance(a, words, entity_types), a))
+            .map(|a| (self.relevance(a, words, entity_types), a))
             .collect();
         let any_pass = scored.iter().any(|(r, _)| *r >= self.threshold && *r > 0.0);
         let mut out = Plan::default();
@@ -140,6 +158,20 @@ impl Planner {
     }
 
     /// The chain of actions that makes `target` runnable, or the atoms that cannot be established.
+    /// The (memoised) content words of `description`.
+    fn description_words(&self, description: &str) -> Arc<[String]> {
+        if let Some(words) = self.description_words.get(description) {
+            return words.clone();
+        }
+        if self.description_words.len() >= MAX_DESCRIPTIONS {
+            self.description_words.clear();
+        }
+        let words = content_words(description);
+        self.description_words
+            .insert(description.to_string(), words.clone());
+        words
+    }
+
     fn chain(
         &self,
         target: &Arc<ActionSpec>,

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::error::{parse_json, to_js, to_json};
 use crate::agent::{ActionSpec, Outcome, SessionContext};
 use crate::reasoning::{Property, Workflow};
-use crate::system::{ActionCheck, Begun, CheckContext, Engine, SystemConfig};
+use crate::system::{ActionCheck, Begun, CheckContext, Engine, ResultDetail, SystemConfig};
 
 /// The engine handle seen from JS.
 #[napi]
@@ -23,6 +23,13 @@ fn begun_json(b: Begun) -> napi::Result<String> {
         Begun::Done(r) => to_json(&json!({ "done": true, "result": r })),
         Begun::Pending(p) => to_json(&json!({ "done": false, "pending": p })),
     }
+}
+
+/// A batch's `detail` argument (`"full"` when absent).
+fn result_detail(detail: Option<&str>) -> napi::Result<ResultDetail> {
+    detail.map_or(Ok(ResultDetail::Full), |d| {
+        ResultDetail::parse(d).map_err(to_js)
+    })
 }
 
 #[napi]
@@ -99,11 +106,18 @@ impl NativeSystem {
         to_json(&self.engine.complete(&action_id, outcome).map_err(to_js)?)
     }
 
-    /// Processes chunks until one needs a handler: `{results, pending}` as JSON.
+    /// Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
+    /// `"full"` (default) or `"summary"`.
     #[napi(catch_unwind)]
-    pub fn process_batch(&self, session_id: String, chunks: Vec<String>) -> napi::Result<String> {
+    pub fn process_batch(
+        &self,
+        session_id: String,
+        chunks: Vec<String>,
+        detail: Option<String>,
+    ) -> napi::Result<String> {
+        let detail = result_detail(detail.as_deref())?;
         self.engine
-            .process_batch_json(&session_id, &chunks)
+            .process_batch_json(&session_id, &chunks, detail)
             .map_err(to_js)
     }
 
@@ -119,12 +133,14 @@ impl NativeSystem {
         &self,
         session_id: String,
         chunks: Vec<String>,
-    ) -> AsyncTask<BatchTask> {
-        AsyncTask::new(BatchTask {
+        detail: Option<String>,
+    ) -> napi::Result<AsyncTask<BatchTask>> {
+        Ok(AsyncTask::new(BatchTask {
             engine: self.engine.clone(),
             session_id,
             chunks,
-        })
+            detail: result_detail(detail.as_deref())?,
+        }))
     }
 
     /// Loads (replacing) the Cedar policies; returns the policy set info as JSON.
@@ -255,6 +271,7 @@ pub struct BatchTask {
     engine: Arc<Engine>,
     session_id: String,
     chunks: Vec<String>,
+    detail: ResultDetail,
 }
 
 impl Task for BatchTask {
@@ -263,12 +280,13 @@ impl Task for BatchTask {
 
     fn compute(&mut self) -> napi::Result<String> {
         let engine = self.engine.clone();
+        let detail = self.detail;
         let (sid, chunks) = (
             std::mem::take(&mut self.session_id),
             std::mem::take(&mut self.chunks),
         );
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            engine.process_batch_json(&sid, &chunks)
+            engine.process_batch_json(&sid, &chunks, detail)
         }));
         match res {
             Ok(Ok(json)) => Ok(json),

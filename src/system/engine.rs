@@ -1,22 +1,30 @@
 //! The engine: the loop's stages wired together, safe to share across threads.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
+
+/// The hasher of the engine's maps (short string keys; foldhash, seeded per process).
+type FastHash = foldhash::fast::RandomState;
+type FastSet<T> = HashSet<T, FastHash>;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::config::SystemConfig;
+use super::finished::{Finished, FinishedSteps};
 use super::formal::{
     attach_proofs, authorize_parts, default_resource, premises_of, prove_preconditions,
     session_approvals, session_json, ActionCheck, CheckContext, FormalVerifier, Preconditions,
 };
 use super::journal::{Journal, JournalRow};
-use super::step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
+use super::step::{
+    ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
+    StepSummary,
+};
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
 use crate::agent::planner::tokenize;
 use crate::agent::{
@@ -33,9 +41,6 @@ use crate::reasoning::{
 
 /// Most knowledge-graph facts copied into the rule base.
 const GRAPH_FACTS_LIMIT: usize = 1_000_000;
-
-/// How many finished steps stay addressable for delayed `feedback`.
-const FEEDBACK_WINDOW: usize = 10_000;
 
 /// Aggregate statistics.
 #[derive(Debug, Clone, Serialize)]
@@ -91,12 +96,50 @@ struct InFlight {
     timeout_ms: u64,
 }
 
-/// Kept after a step finishes, for delayed feedback.
-struct Finished {
-    session: String,
+/// What [`Engine::perceive`] makes of a chunk.
+struct Perception {
+    entities: Vec<Entity>,
+    words: FastSet<String>,
+    types: FastSet<String>,
     features: Arc<ContextFeatures>,
-    action: String,
-    propensity: f64,
+    params: Value,
+    /// The chunk as kept in the session history (truncated).
+    input: String,
+    /// How long perceiving took (counted in the step's latency).
+    took: std::time::Duration,
+}
+
+/// Batches of at least this many chunks are pipelined when no other batch runs.
+pub const PIPELINE_MIN_CHUNKS: usize = 64;
+
+/// Perceived chunks queued ahead of the step thread.
+const PIPELINE_DEPTH: usize = 256;
+
+/// Chunks perceived per hand-over between the threads.
+const PIPELINE_GROUP: usize = 32;
+
+/// Counts a running batch for as long as it lives.
+struct ActiveBatch<'a> {
+    count: &'a AtomicUsize,
+    before: usize,
+}
+
+impl<'a> ActiveBatch<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        let before = count.fetch_add(1, Ordering::SeqCst);
+        ActiveBatch { count, before }
+    }
+
+    /// True when no other batch was running when this one began.
+    fn alone(&self) -> bool {
+        self.before == 0
+    }
+}
+
+impl Drop for ActiveBatch<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Running totals, updated without locks.
@@ -114,7 +157,7 @@ pub struct Engine {
     config: SystemConfig,
     closed: AtomicBool,
     actions: ActionRegistry,
-    sessions: DashMap<String, Arc<Session>>,
+    sessions: DashMap<String, Arc<Session>, FastHash>,
     planner: Planner,
     extractor: EntityExtractor,
     graph: KnowledgeGraph,
@@ -126,13 +169,14 @@ pub struct Engine {
     rules_active: AtomicBool,
     /// Graph size when graph facts were last copied into the rule base.
     graph_synced: Mutex<(usize, usize)>,
-    in_flight: DashMap<String, InFlight>,
-    finished: DashMap<String, Finished>,
-    finished_order: Mutex<VecDeque<String>>,
+    in_flight: DashMap<String, InFlight, FastHash>,
+    finished: FinishedSteps,
     journal: Journal,
     bank: ReasoningBank,
     store: Arc<Store>,
     seq: AtomicU64,
+    /// Batches running now (a batch running alone is pipelined).
+    active_batches: AtomicUsize,
     counters: Counters,
 }
 
@@ -191,16 +235,16 @@ impl Engine {
             config,
             closed: AtomicBool::new(false),
             actions: ActionRegistry::new(),
-            sessions: DashMap::new(),
+            sessions: DashMap::default(),
             extractor,
             graph,
-            in_flight: DashMap::new(),
-            finished: DashMap::new(),
-            finished_order: Mutex::new(VecDeque::new()),
+            in_flight: DashMap::default(),
+            finished: FinishedSteps::new(),
             journal,
             bank,
             store,
             seq: AtomicU64::new(0),
+            active_batches: AtomicUsize::new(0),
             counters: Counters::default(),
         })
     }
@@ -512,6 +556,60 @@ impl Engine {
         let started = Instant::now();
         self.check_chunk(chunk)?;
         let session = self.session(session_id)?;
+        self.ensure_actions()?;
+        let perception = self.perceive(&session, chunk)?;
+        self.act(session, chunk, perception, started)
+    }
+
+    /// Fails when no action is registered.
+    fn ensure_actions(&self) -> Result<()> {
+        if self.actions.snapshot().is_empty() {
+            return err(
+                ErrorCode::UnknownAction,
+                "no actions are registered; call registerAction first",
+            );
+        }
+        Ok(())
+    }
+
+    /// The part of a step that reads no state that steps change: entities, words, entity
+    /// types, learner features, action parameters.
+    fn perceive(&self, session: &Session, chunk: &str) -> Result<Perception> {
+        let began = Instant::now();
+        let entities = self.extractor.extract(chunk);
+        let words: FastSet<String> = tokenize(chunk).into_iter().collect();
+        let types: FastSet<String> = entities.iter().map(|e| e.entity_type.key()).collect();
+        let features = Arc::new(context_features(chunk, &entities, session)?);
+        let params = parameters(chunk, &entities);
+        Ok(Perception {
+            entities,
+            words,
+            types,
+            features,
+            params,
+            input: truncate(chunk, 200),
+            took: began.elapsed(),
+        })
+    }
+
+    /// The rest of a step, in session order: knowledge graph, plan, choice, verification,
+    /// execution (or hand-off to a handler).
+    fn act(
+        &self,
+        session: Arc<Session>,
+        chunk: &str,
+        perception: Perception,
+        started: Instant,
+    ) -> Result<Begun> {
+        let Perception {
+            entities,
+            words: word_set,
+            types: type_set,
+            features,
+            params,
+            input,
+            took: _,
+        } = perception;
         let actions = self.actions.snapshot();
         if actions.is_empty() {
             return err(
@@ -520,15 +618,9 @@ impl Engine {
             );
         }
         let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
-
-        // Perceive: entities and the knowledge graph.
-        let entities = self.extractor.extract(chunk);
         self.graph.ingest(chunk, &entities, now_ms())?;
 
         // Plan.
-        let words: Vec<String> = tokenize(chunk);
-        let word_set: HashSet<String> = words.iter().cloned().collect();
-        let type_set: HashSet<String> = entities.iter().map(|e| e.entity_type.key()).collect();
         let facts = session.facts();
         let premises = std::cell::OnceCell::new();
         let holds = |atom: &str| {
@@ -549,8 +641,6 @@ impl Engine {
                         .unwrap_or(false))
         };
         let plan = self.planner.plan(&actions, &word_set, &type_set, &holds);
-        let features = Arc::new(context_features(chunk, &entities, &session)?);
-        let params = parameters(chunk, &entities);
         if plan.candidates.is_empty() {
             let reasons: Vec<String> = plan
                 .blocked
@@ -597,7 +687,7 @@ impl Engine {
         let timeout_ms = first.timeout_ms.unwrap_or(self.config.handler_timeout_ms);
         let flight = InFlight {
             session,
-            input: truncate(chunk, 200),
+            input,
             features,
             action: first.clone(),
             view,
@@ -727,7 +817,7 @@ impl Engine {
     }
 
     /// Processes chunks in order until one needs a JS handler.
-    pub fn process_batch<S: AsRef<str>>(
+    pub fn process_batch<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
         chunks: &[S],
@@ -743,7 +833,13 @@ impl Engine {
     /// [`Self::process_batch`] handing each finished step to `sink` as soon as it is done
     /// (so a caller can serialise and drop it at once); returns the step waiting for a
     /// handler, if any. Every chunk is checked before the first step runs.
-    pub fn process_batch_each<S: AsRef<str>>(
+    ///
+    /// A batch of at least [`PIPELINE_MIN_CHUNKS`] chunks that is the only batch running is
+    /// pipelined: a second thread perceives chunks ahead (entities, words, features, params:
+    /// nothing a step changes) while this one runs the steps in order, so a single session
+    /// uses two cores. Everything a step reads or changes in session order (graph, plan,
+    /// learner, verification, history, journal) stays on this thread; results are the same.
+    pub fn process_batch_each<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
         chunks: &[S],
@@ -751,6 +847,10 @@ impl Engine {
     ) -> Result<Option<PendingStep>> {
         self.session(session_id)?;
         self.check_chunks(chunks)?;
+        let batches = ActiveBatch::enter(&self.active_batches);
+        if batches.alone() && chunks.len() >= PIPELINE_MIN_CHUNKS {
+            return self.process_pipelined(session_id, chunks, sink);
+        }
         for c in chunks {
             match self.begin(session_id, c.as_ref())? {
                 Begun::Done(r) => sink(*r)?,
@@ -760,13 +860,65 @@ impl Engine {
         Ok(None)
     }
 
-    /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a
-    /// time into one pre-sized buffer (`{"results":[...],"pending":...}`: `pending` last, so a
-    /// caller can tell a finished batch by the text's end without parsing it).
-    pub fn process_batch_json<S: AsRef<str>>(
+    /// [`Self::process_batch_each`] with perception on a second thread. (Moving the graph
+    /// update and `sink` to a third thread was measured slower: every result would be freed
+    /// on another thread than the one that allocated it.)
+    fn process_pipelined<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
         chunks: &[S],
+        mut sink: impl FnMut(StepResult) -> Result<()>,
+    ) -> Result<Option<PendingStep>> {
+        let session = self.session(session_id)?;
+        self.ensure_actions()?;
+        std::thread::scope(|scope| {
+            // Perceptions travel in groups, so the threads meet once per group, not per chunk.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Perception>>>(
+                PIPELINE_DEPTH / PIPELINE_GROUP,
+            );
+            let ahead = session.clone();
+            scope.spawn(move || {
+                for group in chunks.chunks(PIPELINE_GROUP) {
+                    let perceived = group
+                        .iter()
+                        .map(|c| self.perceive(&ahead, c.as_ref()))
+                        .collect();
+                    // The receiver is gone when the batch stopped early: stop too.
+                    if tx.send(perceived).is_err() {
+                        break;
+                    }
+                }
+            });
+            for group in chunks.chunks(PIPELINE_GROUP) {
+                let perceived = rx.recv().map_err(|_| {
+                    Error::new(ErrorCode::Internal, "the perception thread stopped early")
+                })?;
+                for (c, perception) in group.iter().zip(perceived) {
+                    let perception = perception?;
+                    self.ensure_open()?;
+                    let session = self.session(session_id)?;
+                    let started = Instant::now()
+                        .checked_sub(perception.took)
+                        .unwrap_or_else(Instant::now);
+                    match self.act(session, c.as_ref(), perception, started)? {
+                        Begun::Done(r) => sink(*r)?,
+                        Begun::Pending(p) => return Ok(Some(*p)),
+                    }
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a
+    /// time into one pre-sized buffer (`{"results":[...],"pending":...}`: `pending` last, so a
+    /// caller can tell a finished batch by the text's end without parsing it). With
+    /// [`ResultDetail::Summary`] each finished step is a [`StepSummary`].
+    pub fn process_batch_json<S: AsRef<str> + Sync>(
+        &self,
+        session_id: &str,
+        chunks: &[S],
+        detail: ResultDetail,
     ) -> Result<String> {
         let mut out: Vec<u8> = Vec::with_capacity(64);
         out.extend_from_slice(b"{\"results\":[");
@@ -776,7 +928,11 @@ impl Engine {
                 out.push(b',');
             }
             let before = out.len();
-            serde_json::to_writer(&mut out, &r).map_err(json_error)?;
+            match detail {
+                ResultDetail::Full => serde_json::to_writer(&mut out, &r),
+                ResultDetail::Summary => serde_json::to_writer(&mut out, &StepSummary::from(&r)),
+            }
+            .map_err(json_error)?;
             if count == 0 {
                 // Results of one batch are of similar size: reserve for all of them once
                 // (at most 64 MiB up front; beyond that the buffer grows as usual).
@@ -846,7 +1002,7 @@ impl Engine {
             success,
             reward,
             propensity: flight.propensity,
-            decision: format!("{:?}", flight.verification.decision).to_lowercase(),
+            decision: flight.verification.decision.as_str().to_string(),
             latency_us: latency.as_micros() as u64,
             at_ms: now,
         })?;
@@ -884,8 +1040,8 @@ impl Engine {
     }
 
     fn remember(&self, action_id: &str, flight: &InFlight) {
-        self.finished.insert(
-            action_id.to_string(),
+        self.finished.remember(
+            action_id,
             Finished {
                 session: flight.session.id.clone(),
                 features: flight.features.clone(),
@@ -893,13 +1049,6 @@ impl Engine {
                 propensity: flight.propensity,
             },
         );
-        let mut order = self.finished_order.lock();
-        order.push_back(action_id.to_string());
-        while order.len() > FEEDBACK_WINDOW {
-            if let Some(old) = order.pop_front() {
-                self.finished.remove(&old);
-            }
-        }
     }
 
     fn nothing_runnable(
@@ -951,22 +1100,20 @@ impl Engine {
                 format!("reward must be a finite number, got {reward}"),
             );
         }
-        let (session, features, action_name, propensity) = {
-            let f = self.finished.get(action_id).ok_or_else(|| {
-                Error::new(
-                    ErrorCode::NotFound,
-                    format!(
-                        "unknown action id {action_id:?}: feedback applies to the last {FEEDBACK_WINDOW} finished steps"
-                    ),
-                )
-            })?;
-            (
-                f.session.clone(),
-                f.features.clone(),
-                f.action.clone(),
-                f.propensity,
+        let Finished {
+            session,
+            features,
+            action: action_name,
+            propensity,
+        } = self.finished.get(action_id).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                format!(
+                    "unknown action id {action_id:?}: feedback applies to the last {} steps",
+                    FinishedSteps::WINDOW
+                ),
             )
-        };
+        })?;
         let before = self.learner.predict(&session, &features, &action_name);
         self.learner
             .update(&session, &features, &action_name, reward, propensity)?;

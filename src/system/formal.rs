@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::verify::{Decision, Verification, Verifier, VerifyRequest};
+use super::verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
 use crate::agent::Session;
 use crate::error::Result;
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine};
@@ -60,20 +60,21 @@ pub struct CheckContext {
     pub extra: Map<String, Value>,
 }
 
-/// Converts a value for Cedar: numbers that are not 64-bit integers become strings; `null` an empty string.
-pub fn cedar_safe(v: &Value) -> Value {
+/// Converts a value for Cedar, in place: numbers that are not 64-bit integers become strings;
+/// `null` an empty string.
+pub fn make_cedar_safe(v: &mut Value) {
     match v {
         // Cedar's Long is i64: other numbers (fractions, or integers outside i64) go as strings.
-        Value::Number(n) if n.as_i64().is_none() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
-            _ => Value::String(n.to_string()),
-        },
-        Value::Array(a) => Value::Array(a.iter().map(cedar_safe).collect()),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), cedar_safe(v))).collect())
+        Value::Number(n) if n.as_i64().is_none() => {
+            *v = match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
+                _ => Value::String(n.to_string()),
+            }
         }
-        Value::Null => Value::String(String::new()),
-        other => other.clone(),
+        Value::Array(a) => a.iter_mut().for_each(make_cedar_safe),
+        Value::Object(o) => o.values_mut().for_each(make_cedar_safe),
+        Value::Null => *v = Value::String(String::new()),
+        _ => {}
     }
 }
 
@@ -83,15 +84,16 @@ pub fn to_verification(d: crate::reasoning::Decision) -> Verification {
         DecisionKind::Allow => Decision::Allow,
         DecisionKind::Deny => Decision::Deny,
     };
-    let mut details = Map::new();
-    details.insert("determiningPolicies".into(), json!(d.determining_policies));
-    details.insert("errors".into(), json!(d.errors));
-    details.insert("nearMiss".into(), json!(d.near_miss));
-    details.insert("certificate".into(), json!(d.certificate));
     Verification {
         decision,
         reasons: d.reasons,
-        details,
+        policy: Some(Box::new(PolicyDetails {
+            determining_policies: d.determining_policies,
+            errors: d.errors,
+            near_miss: d.near_miss,
+            certificate: d.certificate,
+        })),
+        details: Map::new(),
     }
 }
 
@@ -105,6 +107,7 @@ pub fn fail_closed(message: String) -> Verification {
         reasons: vec![format!(
             "verification failed, so the action is denied: {message}"
         )],
+        policy: None,
         details,
     }
 }
@@ -115,12 +118,13 @@ pub fn authorize_parts(
     agent: &str,
     action: &str,
     resource: &str,
-    context: Value,
+    mut context: Value,
 ) -> Result<Verification> {
+    make_cedar_safe(&mut context);
     let req = policies
         .mapping()
-        .request(agent, action, resource, cedar_safe(&context))?;
-    Ok(to_verification(policies.authorize(&req)?))
+        .request(agent, action, resource, context)?;
+    Ok(to_verification(policies.authorize_owned(req)?))
 }
 
 /// The verifier used by the engine: proofs of the action's preconditions, then Cedar
@@ -171,6 +175,7 @@ pub fn prove_preconditions(
                 return Preconditions::Denied(Verification {
                     decision: Decision::Deny,
                     reasons: vec![format!("precondition `{goal}` cannot be proved: {reason}")],
+                    policy: None,
                     details,
                 });
             }
@@ -190,11 +195,17 @@ pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
 
 /// The `session` part of a Cedar context: `{id, preferences, environment}`.
 pub fn session_json(session: &Session) -> Value {
-    json!({
-        "id": session.id,
-        "preferences": session.context.preferences,
-        "environment": session.context.environment,
-    })
+    let mut m = Map::with_capacity(3);
+    m.insert("id".into(), Value::String(session.id.clone()));
+    m.insert(
+        "preferences".into(),
+        Value::Object(session.context.preferences.clone()),
+    );
+    m.insert(
+        "environment".into(),
+        Value::Object(session.context.environment.clone()),
+    );
+    Value::Object(m)
 }
 
 /// The approvals a session's environment grants (`[]` when none).
@@ -212,15 +223,23 @@ pub fn default_resource(policies: &PolicyEngine, id: &str) -> String {
     format!("{}::{:?}", policies.mapping().resource_type, id)
 }
 
-/// The Cedar context of a session step.
+/// The Cedar context of a session step (values cloned, not re-serialised).
 pub fn step_context(req: &VerifyRequest<'_>) -> Value {
-    json!({
-        "params": req.params,
-        "priorSteps": req.prior_steps,
-        "approvals": session_approvals(req.session),
-        "session": session_json(req.session),
-        "stepIndex": req.step_index,
-    })
+    let mut m = Map::with_capacity(5);
+    m.insert("params".into(), req.params.clone());
+    m.insert(
+        "priorSteps".into(),
+        Value::Array(
+            req.prior_steps
+                .iter()
+                .map(|s| Value::String(s.clone()))
+                .collect(),
+        ),
+    );
+    m.insert("approvals".into(), session_approvals(req.session));
+    m.insert("session".into(), session_json(req.session));
+    m.insert("stepIndex".into(), Value::from(req.step_index));
+    Value::Object(m)
 }
 
 impl Verifier for FormalVerifier {

@@ -1,15 +1,20 @@
 //! The step journal: every finished step, with its propensity, persisted in the store.
 //!
-//! Rows are buffered and written in one transaction per batch (or on `flush`/close), so
-//! the hot path never waits on a disk write. The log of (context, action, propensity,
-//! reward) is what off-policy evaluation needs.
+//! Rows are buffered and handed, [`FLUSH_AT`] at a time, to a writer thread that writes each
+//! group in one transaction, so a step neither waits on SQLite nor spends its own thread's
+//! time there. Groups are written in the order they were handed over (a re-journaled row
+//! always lands after the row it updates); `flush` hands over what is buffered and waits
+//! until everything is written. A failed write is reported by the next `append` or `flush`.
+//! The log of (context, action, propensity, reward) is what off-policy evaluation needs.
 
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::{params, Connection};
 
-use crate::error::Result;
+use crate::error::{Error, ErrorCode, Result};
 use crate::memory::Store;
 
 /// One journal row.
@@ -39,9 +44,107 @@ pub struct JournalRow {
 pub struct Journal {
     store: Arc<Store>,
     buffer: Mutex<Vec<JournalRow>>,
+    writer: Writer,
 }
 
-const FLUSH_AT: usize = 512;
+/// Rows buffered before they are handed to the writer thread.
+pub const FLUSH_AT: usize = 512;
+
+/// Groups of rows waiting for the writer before `append` blocks (back-pressure).
+const QUEUED_GROUPS: usize = 8;
+
+/// The writer thread and what it shares with the journal.
+struct Writer {
+    sender: Mutex<Option<SyncSender<Vec<JournalRow>>>>,
+    shared: Arc<WriterShared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Progress and failures of the writer thread.
+#[derive(Default)]
+struct WriterShared {
+    /// Groups handed over and not yet written.
+    queued: Mutex<usize>,
+    /// Signalled whenever `queued` drops.
+    written: Condvar,
+    /// The first failed write not yet reported.
+    error: Mutex<Option<Error>>,
+}
+
+impl Writer {
+    fn start(store: Arc<Store>) -> Result<Writer> {
+        let (sender, receiver) = sync_channel::<Vec<JournalRow>>(QUEUED_GROUPS);
+        let shared = Arc::new(WriterShared::default());
+        let theirs = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("lean-agentic-journal".into())
+            .spawn(move || {
+                for rows in receiver {
+                    if let Err(e) = store.with_conn(|conn| Journal::write(conn, &rows)) {
+                        theirs.error.lock().get_or_insert(e);
+                    }
+                    let mut queued = theirs.queued.lock();
+                    *queued -= 1;
+                    theirs.written.notify_all();
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("cannot start the journal writer thread: {e}"),
+                )
+            })?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Reports (once) a write that failed.
+    fn take_error(&self) -> Result<()> {
+        match self.shared.error.lock().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands `rows` to the writer thread (blocking while it is [`QUEUED_GROUPS`] behind).
+    fn submit(&self, rows: Vec<JournalRow>) -> Result<()> {
+        let sender = self
+            .sender
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::new(ErrorCode::Closed, "the step journal is closed"))?;
+        *self.shared.queued.lock() += 1;
+        if sender.send(rows).is_err() {
+            *self.shared.queued.lock() -= 1;
+            return Err(Error::new(
+                ErrorCode::Internal,
+                "the journal writer thread stopped",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Waits until every group handed over is written.
+    fn drain(&self) {
+        let mut queued = self.shared.queued.lock();
+        while *queued > 0 {
+            self.shared.written.wait(&mut queued);
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread once it has written what it holds.
+        self.sender.lock().take();
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 impl Journal {
     /// Creates the journal table in `store` if needed.
@@ -57,32 +160,41 @@ impl Journal {
             Ok(())
         })?;
         Ok(Journal {
+            writer: Writer::start(store.clone())?,
             store,
             buffer: Mutex::new(Vec::with_capacity(FLUSH_AT)),
         })
     }
 
-    /// Buffers a row; writes the buffer when it is full.
+    /// Buffers a row; hands the buffer to the writer thread when it is full. Reports a
+    /// failed earlier write.
     pub fn append(&self, row: JournalRow) -> Result<()> {
         let full = {
             let mut b = self.buffer.lock();
             b.push(row);
-            b.len() >= FLUSH_AT
+            if b.len() >= FLUSH_AT {
+                Some(std::mem::replace(&mut *b, Vec::with_capacity(FLUSH_AT)))
+            } else {
+                None
+            }
         };
-        if full {
-            self.flush()?;
+        if let Some(rows) = full {
+            self.writer.submit(rows)?;
         }
-        Ok(())
+        self.writer.take_error()
     }
 
-    /// Writes all buffered rows in one transaction.
+    /// Writes every buffered row and waits until all rows handed over are in the store;
+    /// returns how many rows were still buffered.
     pub fn flush(&self) -> Result<usize> {
         let rows = std::mem::take(&mut *self.buffer.lock());
-        if rows.is_empty() {
-            return Ok(0);
+        let n = rows.len();
+        if n > 0 {
+            self.writer.submit(rows)?;
         }
-        self.store.with_conn(|conn| Self::write(conn, &rows))?;
-        Ok(rows.len())
+        self.writer.drain();
+        self.writer.take_error()?;
+        Ok(n)
     }
 
     fn write(conn: &mut Connection, rows: &[JournalRow]) -> Result<()> {

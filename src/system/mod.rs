@@ -9,17 +9,21 @@
 
 mod config;
 mod engine;
+mod finished;
 mod formal;
 mod journal;
 mod step;
 mod verify;
 
 pub use config::{closest, json_type, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
-pub use engine::{Engine, FeedbackResult, SystemStats};
+pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
-pub use step::{ActionView, BatchProgress, Begun, Observation, PendingStep, StepResult};
-pub use verify::{Decision, Verification, Verifier, VerifyRequest};
+pub use step::{
+    ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
+    StepSummary,
+};
+pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
 
 #[cfg(test)]
 mod tests;

@@ -113,3 +113,100 @@ pub struct BatchProgress {
     /// The step at index `results.len()` if it waits for a handler.
     pub pending: Option<PendingStep>,
 }
+
+/// How much of each finished step a batch returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultDetail {
+    /// Every [`StepResult`] whole: action view, observation, entities, verification with its
+    /// certificate.
+    #[default]
+    Full,
+    /// A [`StepSummary`] per step (a step waiting for a handler is still given whole).
+    Summary,
+}
+
+impl ResultDetail {
+    /// Parses `"full"` or `"summary"`.
+    pub fn parse(text: &str) -> crate::error::Result<Self> {
+        match text {
+            "full" => Ok(ResultDetail::Full),
+            "summary" => Ok(ResultDetail::Summary),
+            other => crate::error::err(
+                crate::error::ErrorCode::InvalidConfig,
+                format!("detail must be \"full\" or \"summary\", got {other:?}"),
+            ),
+        }
+    }
+}
+
+/// The summary of a finished step (`detail: "summary"`): what ran, how it ended and the
+/// verifier's verdict with the digest of its certificate — about a tenth of the full JSON,
+/// for batches whose callers keep only the outcome. The full certificate is issued either way;
+/// the summary leaves it (and the echoed chunk, entities and plan) out.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepSummary<'a> {
+    /// Id for delayed `feedback`.
+    pub action_id: &'a str,
+    /// The session.
+    pub session_id: &'a str,
+    /// The action that ran (or was denied), `none` when nothing could run.
+    pub action: &'a str,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// The reward learned from.
+    pub reward: f64,
+    /// True only when a verifier allowed the action.
+    pub verified: bool,
+    /// Allow, deny or skipped.
+    pub decision: super::verify::Decision,
+    /// Ids of the policies that determined the decision.
+    pub determining_policies: Vec<&'a str>,
+    /// The digest of the decision certificate, when policies were consulted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_digest: Option<&'a str>,
+    /// Probability with which the policy chose this action.
+    pub propensity: f64,
+    /// Whether the choice was exploration.
+    pub explored: bool,
+    /// Whether the learner was updated from this step.
+    pub learned: bool,
+    /// Time from receiving the chunk to the result, in microseconds.
+    pub latency_us: u64,
+    /// Why it failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+    /// The stable code of `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<&'a str>,
+}
+
+impl<'a> From<&'a StepResult> for StepSummary<'a> {
+    fn from(r: &'a StepResult) -> Self {
+        let policy = r.verification.policy.as_deref();
+        StepSummary {
+            action_id: &r.action_id,
+            session_id: &r.session_id,
+            action: &r.action.action_type,
+            success: r.observation.success,
+            reward: r.reward,
+            verified: r.verified,
+            decision: r.verification.decision,
+            determining_policies: policy
+                .map(|p| {
+                    p.determining_policies
+                        .iter()
+                        .map(|d| d.id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            certificate_digest: policy.map(|p| p.certificate.digest.as_str()),
+            propensity: r.propensity,
+            explored: r.explored,
+            learned: r.learned,
+            latency_us: r.latency_us,
+            error: r.observation.error.as_deref(),
+            error_code: r.observation.error_code.as_deref(),
+        }
+    }
+}

@@ -165,12 +165,14 @@ impl Verifier for DenyPay {
             Verification {
                 decision: Decision::Deny,
                 reasons: vec!["payments need approval".into()],
+                policy: None,
                 details: Default::default(),
             }
         } else {
             Verification {
                 decision: Decision::Allow,
                 reasons: vec![],
+                policy: None,
                 details: Default::default(),
             }
         }
@@ -264,4 +266,72 @@ fn journal_persists_across_reopen() {
         crate::error::ErrorCode::StoreCorrupt
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn pipelined_batches_match_step_by_step() {
+    let texts = [
+        "note that Ada Lovelace met Alan Turing in London",
+        "what is the weather in Paris on Monday",
+        "note: Grace Hopper works at Acme Corp in Tokyo",
+        "pay the invoice from Acme Corp",
+    ];
+    let mut chunks: Vec<String> = (0..300)
+        .map(|i| format!("{} #{i}", texts[i % texts.len()]))
+        .collect();
+    chunks[150] = "call me about Berlin".into();
+    let open = || {
+        let e = engine();
+        e.set_verifier(Arc::new(DenyPay));
+        e.register_action(action("note", &["note"], false)).unwrap();
+        e.register_action(action("weather", &["weather"], false))
+            .unwrap();
+        e.register_action(action("pay", &["pay"], false)).unwrap();
+        e.register_action(action("call", &["call"], true)).unwrap();
+        e.create_session("s", SessionContext::default()).unwrap();
+        e
+    };
+    let stepwise = open();
+    let mut one_by_one = Vec::new();
+    let mut pending = None;
+    for c in &chunks {
+        match stepwise.begin("s", c).unwrap() {
+            Begun::Done(r) => one_by_one.push(*r),
+            Begun::Pending(p) => {
+                pending = Some(*p);
+                break;
+            }
+        }
+    }
+    let batched = open();
+    assert!(chunks.len() >= PIPELINE_MIN_CHUNKS);
+    let batch = batched.process_batch("s", &chunks).unwrap();
+    assert_eq!(batch.results.len(), 150);
+    assert_eq!(one_by_one.len(), 150);
+    for (a, b) in one_by_one.iter().zip(&batch.results) {
+        assert_eq!(a.action_id, b.action_id);
+        assert_eq!(a.action.action_type, b.action.action_type);
+        assert_eq!(a.action.parameters, b.action.parameters);
+        assert_eq!(a.entities.len(), b.entities.len());
+        assert_eq!(a.verification.decision, b.verification.decision);
+        assert_eq!(a.observation.success, b.observation.success);
+    }
+    let (p, q) = (pending.unwrap(), batch.pending.unwrap());
+    assert_eq!(p.action.action_type, "call");
+    assert_eq!(p.action_id, q.action_id);
+    // Chunks after the handler step were perceived ahead but never reached the graph.
+    let (x, y) = (stepwise.stats().unwrap(), batched.stats().unwrap());
+    assert_eq!(x.total_entities, y.total_entities);
+    assert_eq!(x.total_relations, y.total_relations);
+    assert_eq!(x.total_actions, y.total_actions);
+    assert_eq!(x.denied_actions, y.denied_actions);
+    assert!(y.denied_actions > 0);
+    let (hx, hy) = (
+        stepwise.history("s").unwrap(),
+        batched.history("s").unwrap(),
+    );
+    assert_eq!(
+        hx.iter().map(|h| (&h.action, &h.input)).collect::<Vec<_>>(),
+        hy.iter().map(|h| (&h.action, &h.input)).collect::<Vec<_>>()
+    );
 }

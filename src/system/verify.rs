@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::agent::{ActionSpec, Session};
+use crate::reasoning::policy::{Certificate, NearMiss, PolicyRef};
 
 /// The verdict of a verifier.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -29,9 +30,23 @@ pub struct Verification {
     pub decision: Decision,
     /// Human-readable reasons.
     pub reasons: Vec<String>,
-    /// Verifier-specific details (determining policies, certificate, proofs), as JSON.
+    /// What the Cedar policies said, when they were consulted (flattened into this object).
+    #[serde(flatten)]
+    pub policy: Option<Box<PolicyDetails>>,
+    /// Other verifier-specific details (determining policies, certificate, proofs), as JSON.
     #[serde(flatten)]
     pub details: serde_json::Map<String, Value>,
+}
+
+impl Decision {
+    /// `"allow"`, `"deny"` or `"skipped"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Skipped => "skipped",
+        }
+    }
 }
 
 impl Verification {
@@ -40,9 +55,25 @@ impl Verification {
         Verification {
             decision: Decision::Skipped,
             reasons: vec![reason.into()],
+            policy: None,
             details: Default::default(),
         }
     }
+}
+
+/// Cedar's part of a [`Verification`]: typed, so a step's answer is serialised once, straight
+/// into the result, instead of going through a JSON tree first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDetails {
+    /// The policies that caused the decision.
+    pub determining_policies: Vec<PolicyRef>,
+    /// Policy evaluation errors (an erroring policy is skipped).
+    pub errors: Vec<String>,
+    /// On a default deny: the permit policies closest to matching.
+    pub near_miss: Vec<NearMiss>,
+    /// The replayable decision certificate.
+    pub certificate: Certificate,
 }
 
 /// What a verifier is asked about.

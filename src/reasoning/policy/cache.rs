@@ -6,11 +6,12 @@
 //! arbitrary eighth of the entries is evicted.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use dashmap::DashMap;
 use serde::Serialize;
 
-use super::model::Decision;
+use super::model::{Decision, DecisionKind, NearMiss, PolicyRef};
 
 /// Counters of the decision cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,9 +29,36 @@ pub struct CacheStats {
     pub evictions: u64,
 }
 
+/// A cached decision without its certificate (which names one request and its whole
+/// context): what a hit needs to answer another request with a fresh certificate. Storing it
+/// costs a copy of a few short lists, not of the request.
+#[derive(Debug)]
+pub(crate) struct CachedDecision {
+    pub decision: DecisionKind,
+    pub determining_policies: Vec<PolicyRef>,
+    pub errors: Vec<String>,
+    pub reasons: Vec<String>,
+    pub near_miss: Vec<NearMiss>,
+    pub determining_policy_ids: Vec<String>,
+}
+
+impl CachedDecision {
+    /// The cacheable part of `d`.
+    pub(crate) fn of(d: &Decision) -> Self {
+        CachedDecision {
+            decision: d.decision,
+            determining_policies: d.determining_policies.clone(),
+            errors: d.errors.clone(),
+            reasons: d.reasons.clone(),
+            near_miss: d.near_miss.clone(),
+            determining_policy_ids: d.certificate.determining_policy_ids.clone(),
+        }
+    }
+}
+
 /// The cache itself.
 pub(crate) struct DecisionCache {
-    map: DashMap<String, Decision>,
+    map: DashMap<String, Arc<CachedDecision>, foldhash::fast::RandomState>,
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -41,7 +69,7 @@ impl DecisionCache {
     /// A cache holding at most `capacity` decisions (0 disables caching).
     pub(crate) fn new(capacity: usize) -> Self {
         DecisionCache {
-            map: DashMap::new(),
+            map: DashMap::default(),
             capacity,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -55,7 +83,7 @@ impl DecisionCache {
     }
 
     /// The cached decision for `key`, without counting (see [`Self::count`]).
-    pub(crate) fn peek(&self, key: &str) -> Option<Decision> {
+    pub(crate) fn peek(&self, key: &str) -> Option<Arc<CachedDecision>> {
         self.map.get(key).map(|entry| entry.value().clone())
     }
 
@@ -66,7 +94,7 @@ impl DecisionCache {
     }
 
     /// Stores a decision, evicting an eighth of the entries when full.
-    pub(crate) fn insert(&self, key: String, decision: &Decision) {
+    pub(crate) fn insert(&self, key: String, decision: Arc<CachedDecision>) {
         if self.map.len() >= self.capacity {
             let mut budget = (self.capacity / 8).max(1);
             let mut evicted = 0u64;
@@ -81,7 +109,7 @@ impl DecisionCache {
             });
             self.evictions.fetch_add(evicted, Ordering::Relaxed);
         }
-        self.map.insert(key, decision.clone());
+        self.map.insert(key, decision);
     }
 
     /// Drops every entry.

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::canonical::{canonical_json, sha256_hex};
+use super::canonical::{sha256_hex_bytes, write_canonical, write_json_string};
 use super::engine::PolicyEngine;
 use super::model::DecisionKind;
 use super::request::{EntityRef, RequestMapping};
@@ -104,42 +104,45 @@ impl Certificate {
     /// written as canonical JSON, fields separated by U+001F, in declaration order.
     pub fn compute_digest(&self) -> String {
         let r = &self.request;
-        let mut text = String::with_capacity(256);
+        let mut text: Vec<u8> = Vec::with_capacity(512);
         for entity in [&r.principal, &r.action, &r.resource] {
-            push_field(&mut text, &json_string(&entity.entity_type));
-            push_field(&mut text, &json_string(&entity.id));
+            write_json_string(&entity.entity_type, &mut text);
+            text.push(FIELD_SEPARATOR);
+            write_json_string(&entity.id, &mut text);
+            text.push(FIELD_SEPARATOR);
         }
-        push_field(&mut text, &canonical_json(&r.context));
-        push_field(&mut text, &json_string(&self.policy_set_hash));
-        push_field(
-            &mut text,
-            &self
-                .schema_hash
-                .as_deref()
-                .map_or("null".into(), json_string),
-        );
-        push_field(&mut text, &json_string(&self.entities_hash));
-        push_field(&mut text, &json_string(&self.cedar_version));
-        push_field(&mut text, self.decision.as_str());
-        let ids: Vec<String> = self
-            .determining_policy_ids
-            .iter()
-            .map(|id| json_string(id))
-            .collect();
-        push_field(&mut text, &format!("[{}]", ids.join(",")));
-        push_field(&mut text, &self.issued_at_ms.to_string());
-        sha256_hex(&text)
+        write_canonical(&r.context, &mut text);
+        text.push(FIELD_SEPARATOR);
+        write_json_string(&self.policy_set_hash, &mut text);
+        text.push(FIELD_SEPARATOR);
+        match &self.schema_hash {
+            Some(hash) => write_json_string(hash, &mut text),
+            None => text.extend_from_slice(b"null"),
+        }
+        text.push(FIELD_SEPARATOR);
+        write_json_string(&self.entities_hash, &mut text);
+        text.push(FIELD_SEPARATOR);
+        write_json_string(&self.cedar_version, &mut text);
+        text.push(FIELD_SEPARATOR);
+        text.extend_from_slice(self.decision.as_str().as_bytes());
+        text.push(FIELD_SEPARATOR);
+        text.push(b'[');
+        for (i, id) in self.determining_policy_ids.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            write_json_string(id, &mut text);
+        }
+        text.push(b']');
+        text.push(FIELD_SEPARATOR);
+        text.extend_from_slice(self.issued_at_ms.to_string().as_bytes());
+        text.push(FIELD_SEPARATOR);
+        sha256_hex_bytes(&text)
     }
 }
 
-fn json_string(s: &str) -> String {
-    serde_json::Value::String(s.to_string()).to_string()
-}
-
-fn push_field(text: &mut String, field: &str) {
-    text.push_str(field);
-    text.push('\u{1f}');
-}
+/// U+001F, written after every field of the digested text.
+const FIELD_SEPARATOR: u8 = 0x1f;
 
 /// Re-checks a certificate against the policy text, schema and entity JSON it claims.
 ///

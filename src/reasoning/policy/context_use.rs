@@ -78,6 +78,14 @@ impl ContextUse {
         }
     }
 
+    /// True when `attr` is among what is read.
+    pub(crate) fn reads(&self, attr: &str) -> bool {
+        match self {
+            ContextUse::Whole => true,
+            ContextUse::Attrs(attrs) => attrs.contains(attr),
+        }
+    }
+
     /// True when the key holds the whole context.
     pub(crate) fn is_whole(&self) -> bool {
         matches!(self, ContextUse::Whole)
@@ -121,20 +129,25 @@ fn collect(est: &Value, attrs: &mut BTreeSet<String>) -> bool {
 /// Requests answered from a projected cache entry must satisfy this, so that a context Cedar
 /// would reject still fails exactly as it would without the cache.
 pub(crate) fn plain_cedar_record(context: &Value) -> bool {
-    fn plain(v: &Value) -> bool {
-        match v {
-            Value::String(_) | Value::Bool(_) => true,
-            Value::Number(n) => n.is_i64(),
-            Value::Array(items) => items.iter().all(plain),
-            Value::Object(map) => {
-                !map.contains_key("__entity")
-                    && !map.contains_key("__extn")
-                    && map.values().all(plain)
-            }
-            Value::Null => false,
+    context
+        .as_object()
+        .is_some_and(|o| o.values().all(plain_cedar_value))
+}
+
+/// True when `v` is a plain Cedar value: a string, boolean, 64-bit integer, or an array or
+/// object (without `__entity`/`__extn` escapes) of plain values.
+pub(crate) fn plain_cedar_value(v: &Value) -> bool {
+    match v {
+        Value::String(_) | Value::Bool(_) => true,
+        Value::Number(n) => n.is_i64(),
+        Value::Array(items) => items.iter().all(plain_cedar_value),
+        Value::Object(map) => {
+            !map.contains_key("__entity")
+                && !map.contains_key("__extn")
+                && map.values().all(plain_cedar_value)
         }
+        Value::Null => false,
     }
-    context.as_object().is_some_and(|o| o.values().all(plain))
 }
 
 #[cfg(test)]

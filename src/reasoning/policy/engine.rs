@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::cache::{CacheStats, DecisionCache};
+use super::cache::{CacheStats, CachedDecision, DecisionCache};
 use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
 use super::context_use::{plain_cedar_record, ContextUse};
@@ -77,7 +77,7 @@ struct Snapshot {
     entities: Arc<LoadedEntities>,
     /// Per action uid: the policies whose action constraint can match it (see
     /// [`PolicyEngine::slice_for`]). Filled lazily, bounded by [`MAX_ACTION_SLICES`].
-    action_slices: DashMap<String, Arc<ActionSlice>>,
+    action_slices: DashMap<String, Arc<ActionSlice>, foldhash::fast::RandomState>,
 }
 
 /// The policies that can apply to one action: all of them, and the permits alone (used to
@@ -139,7 +139,7 @@ impl PolicyEngine {
                 epoch: 0,
                 policies: Arc::new(empty_policies),
                 entities: Arc::new(empty_entities),
-                action_slices: DashMap::new(),
+                action_slices: DashMap::default(),
             })),
             writer: Mutex::new(()),
             next_epoch: AtomicU64::new(1),
@@ -266,7 +266,7 @@ impl PolicyEngine {
             epoch,
             policies,
             entities,
-            action_slices: DashMap::new(),
+            action_slices: DashMap::default(),
         });
         self.cache.clear();
     }
@@ -280,6 +280,12 @@ impl PolicyEngine {
     /// whole context is returned as first computed (same request); any other hit gets a fresh
     /// certificate for the request at hand.
     pub fn authorize(&self, req: &AuthzRequest) -> Result<Decision> {
+        self.authorize_owned(req.clone())
+    }
+
+    /// [`Self::authorize`] taking the request by value: its context moves into the
+    /// certificate instead of being copied.
+    pub fn authorize_owned(&self, req: AuthzRequest) -> Result<Decision> {
         let snapshot = self.snapshot();
         if !self.cache.enabled() {
             return self.decide(&snapshot, req);
@@ -298,73 +304,66 @@ impl PolicyEngine {
         // Entries under `key` are never default denies; those live under `deny_key`. The
         // decision is a function of what `key` holds, so for one request at most one of the
         // two can have an entry.
-        let key = cache_key(snapshot.epoch, req, context_use);
+        let key = cache_key(snapshot.epoch, &req, context_use);
         if let Some(hit) = self.cache.peek(&key) {
             self.cache.count(true);
-            return Ok(self.answer_from_cache(&snapshot, hit, req, context_use.is_whole()));
+            return Ok(self.answer_from_cache(&snapshot, &hit, req));
         }
         let deny_use = ContextUse::union([
             context_use.clone(),
             snapshot.policies.probes_context_use.clone(),
         ]);
-        let deny_key = format!("deny\u{1f}{}", cache_key(snapshot.epoch, req, &deny_use));
+        let deny_key = format!("deny\u{1f}{}", cache_key(snapshot.epoch, &req, &deny_use));
         let hit = self.cache.peek(&deny_key);
         self.cache.count(hit.is_some());
         if let Some(hit) = hit {
-            return Ok(self.answer_from_cache(&snapshot, hit, req, deny_use.is_whole()));
+            return Ok(self.answer_from_cache(&snapshot, &hit, req));
         }
-        let decision = self.decide(&snapshot, req)?;
+        // Everything any policy consulted below can read is in `deny_use`.
+        let decision = self.decide_reading(&snapshot, req, &deny_use)?;
         let default_deny =
             decision.decision == DecisionKind::Deny && decision.determining_policies.is_empty();
-        self.cache
-            .insert(if default_deny { deny_key } else { key }, &decision);
+        self.cache.insert(
+            if default_deny { deny_key } else { key },
+            Arc::new(CachedDecision::of(&decision)),
+        );
         Ok(decision)
     }
 
-    /// A cached decision for `req`: as stored when its key held the whole request, else
-    /// re-certified.
+    /// A cached decision answering `req`, with a certificate for `req` (which may differ from
+    /// the request the decision was first computed for in context the policies do not read).
     fn answer_from_cache(
         &self,
         snapshot: &Snapshot,
-        hit: Decision,
-        req: &AuthzRequest,
-        whole: bool,
+        cached: &CachedDecision,
+        req: AuthzRequest,
     ) -> Decision {
-        if whole {
-            hit
-        } else {
-            self.recertify(snapshot, hit, req)
-        }
-    }
-
-    /// A cached decision with a certificate for `req` (which may differ from the request the
-    /// decision was first computed for in context the policies do not read).
-    fn recertify(
-        &self,
-        snapshot: &Snapshot,
-        mut decision: Decision,
-        req: &AuthzRequest,
-    ) -> Decision {
-        let cert = &decision.certificate;
-        decision.certificate = Certificate::issue(
+        let certificate = Certificate::issue(
             CertifiedRequest {
-                principal: req.principal.clone(),
                 action: EntityRef::new(&self.mapping.action_type, &req.action),
-                resource: req.resource.clone(),
-                context: req.context.clone(),
+                principal: req.principal,
+                resource: req.resource,
+                context: req.context,
             },
             snapshot.policies.policy_set_hash.clone(),
             snapshot.policies.schema_hash.clone(),
             snapshot.entities.hash.clone(),
-            cert.decision,
-            cert.determining_policy_ids.clone(),
+            cached.decision,
+            cached.determining_policy_ids.clone(),
         );
-        decision
+        Decision {
+            decision: cached.decision,
+            determining_policies: cached.determining_policies.clone(),
+            errors: cached.errors.clone(),
+            reasons: cached.reasons.clone(),
+            near_miss: cached.near_miss.clone(),
+            certificate,
+        }
     }
 
     /// Decides a request without consulting or filling the cache (for benchmarks and audits).
     pub fn authorize_uncached(&self, req: &AuthzRequest) -> Result<Decision> {
-        self.decide(&self.snapshot(), req)
+        self.decide(&self.snapshot(), req.clone())
     }
 
     /// Hit/miss counters and size of the decision cache.
@@ -377,8 +376,20 @@ impl PolicyEngine {
         self.cache.clear();
     }
 
-    fn decide(&self, snapshot: &Snapshot, req: &AuthzRequest) -> Result<Decision> {
-        let cedar_request = req.to_cedar(&self.mapping.action_type, &self.type_names)?;
+    fn decide(&self, snapshot: &Snapshot, req: AuthzRequest) -> Result<Decision> {
+        self.decide_reading(snapshot, req, &ContextUse::Whole)
+    }
+
+    /// [`Self::decide`] giving Cedar only the context attributes in `reads`, which must cover
+    /// everything the action's policies and the near-miss probes read.
+    fn decide_reading(
+        &self,
+        snapshot: &Snapshot,
+        req: AuthzRequest,
+        reads: &ContextUse,
+    ) -> Result<Decision> {
+        let cedar_request =
+            req.to_cedar_reading(&self.mapping.action_type, &self.type_names, reads)?;
         let (kind, ids, errors) = self.evaluate(snapshot, &cedar_request);
         let policies = &snapshot.policies;
         let determining_policies: Vec<PolicyRef> = ids
@@ -445,10 +456,10 @@ impl PolicyEngine {
         }
         let certificate = Certificate::issue(
             CertifiedRequest {
-                principal: req.principal.clone(),
                 action: EntityRef::new(&self.mapping.action_type, &req.action),
-                resource: req.resource.clone(),
-                context: req.context.clone(),
+                principal: req.principal,
+                resource: req.resource,
+                context: req.context,
             },
             policies.policy_set_hash.clone(),
             policies.schema_hash.clone(),

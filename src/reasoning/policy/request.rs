@@ -5,6 +5,7 @@ use std::str::FromStr;
 use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request};
 use serde::{Deserialize, Serialize};
 
+use super::context_use::{plain_cedar_value, ContextUse};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// A reference to a Cedar entity: `Type::"id"`.
@@ -56,7 +57,7 @@ impl EntityRef {
 /// every time.
 #[derive(Default)]
 pub(crate) struct TypeNameCache {
-    names: dashmap::DashMap<String, EntityTypeName>,
+    names: dashmap::DashMap<String, EntityTypeName, foldhash::fast::RandomState>,
 }
 
 impl TypeNameCache {
@@ -176,11 +177,24 @@ impl AuthzRequest {
 
     /// Builds the Cedar request (no schema-based request validation, see module docs).
     pub(crate) fn to_cedar(&self, action_type: &str, types: &TypeNameCache) -> Result<Request> {
+        self.to_cedar_reading(action_type, types, &ContextUse::Whole)
+    }
+
+    /// [`Self::to_cedar`] with only the context attributes `reads` names, when the context is
+    /// a plain record (else the whole context, exactly as `to_cedar`). Policies that read no
+    /// other attribute decide the projected request as the whole one; converting less makes
+    /// a step's request (whose context carries the chunk text, entities and history) cheap.
+    pub(crate) fn to_cedar_reading(
+        &self,
+        action_type: &str,
+        types: &TypeNameCache,
+        reads: &ContextUse,
+    ) -> Result<Request> {
         self.validate()?;
         let principal = self.principal.to_uid("principal", types)?;
         let action = EntityRef::new(action_type, &self.action).to_uid("action", types)?;
         let resource = self.resource.to_uid("resource", types)?;
-        if let Some(context) = fast_context(&self.context) {
+        if let Some(context) = fast_context(&self.context, reads) {
             return Request::new(principal, action, resource, context, None)
                 .map_err(|e| Error::new(ErrorCode::InvalidInput, format!("invalid request: {e}")));
         }
@@ -205,10 +219,18 @@ impl AuthzRequest {
 /// formats and discards an error per value. Anything else — `__entity`/`__extn` escapes,
 /// non-integer numbers, duplicate keys — returns `None` and takes the general path, so the
 /// semantics are exactly `Context::from_json_value`'s.
-fn fast_context(value: &serde_json::Value) -> Option<Context> {
+fn fast_context(value: &serde_json::Value, reads: &ContextUse) -> Option<Context> {
     let obj = value.as_object()?;
     let mut pairs = Vec::with_capacity(obj.len());
     for (k, v) in obj {
+        // A value left out must still be plain, so the projection answers exactly when the
+        // whole context would have.
+        if !reads.reads(k) {
+            if !plain_cedar_value(v) {
+                return None;
+            }
+            continue;
+        }
         pairs.push((k.clone(), fast_value(v)?));
     }
     Context::from_pairs(pairs).ok()
