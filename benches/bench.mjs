@@ -23,6 +23,9 @@ const MILLION = process.argv.includes('--million') || process.env.LA_BENCH_1M ==
 const BANK_ONLY = process.argv.includes('--bank-only');
 // --loop-only runs only the processChunk/processBatch/processStream measures and prints them (no file written).
 const LOOP_ONLY = process.argv.includes('--loop-only');
+// --batch <sessions> <chunks per session> <full|summary> measures only that processBatch case, three
+// times in one process (a fresh system each time), and prints the rates (no file written).
+const BATCH_ARGS = process.argv.includes('--batch') ? process.argv.slice(process.argv.indexOf('--batch') + 1) : null;
 const CALLS = QUICK ? 10_000 : 20_000;
 const TEXTS = [
   'What is the weather in Tokyo on Monday?',
@@ -218,6 +221,18 @@ async function agenticFlowRetrieval(file, ours) {
 }
 
 async function main() {
+  if (BATCH_ARGS) {
+    const [sessions, per, detail] = [Number(BATCH_ARGS[0] ?? 1), Number(BATCH_ARGS[1] ?? 50_000), BATCH_ARGS[2] ?? 'full'];
+    for (let rep = 0; rep < 3; rep++) {
+      const cpu0 = process.cpuUsage();
+      const t0 = process.hrtime.bigint();
+      const r = await batchThroughput(true, sessions, per, detail);
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      console.log(`${sessions} x ${per} verified, detail ${detail}: ${r.msg_per_s} msg/s (process CPU ${((cpu.user + cpu.system) / 1e6 / secs).toFixed(2)} cores, incl. setup)`);
+    }
+    process.exit(0);
+  }
   const started = new Date().toISOString();
   const results = { started, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version } };
   if (!BANK_ONLY) {

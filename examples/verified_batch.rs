@@ -3,6 +3,9 @@
 //! entities of `benches/bench.mjs`: the engine's share of the JS-visible batch numbers.
 //!
 //!     cargo run --release --example verified_batch [-- <messages>]
+//!
+//! It also times 100 sessions on 4 threads (the libuv pool's size); `LA_HOP_THREADS=1` runs
+//! each single-session slice on a new thread, as slices land on any libuv worker in Node.
 
 use std::time::Instant;
 
@@ -52,6 +55,8 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50_000);
+    // LA_HOP_THREADS=1 runs every slice on a new thread (see BENCHMARKS.md).
+    let hop_threads = std::env::var_os("LA_HOP_THREADS").is_some();
     for verification in [true, false] {
         let e = Engine::open(SystemConfig {
             path: ":memory:".into(),
@@ -106,10 +111,17 @@ fn main() {
             // In slices of 2048, as the Node binding's processBatch pipelines them.
             let mut bytes = 0;
             for slice in chunks.chunks(2048) {
-                bytes += e
-                    .process_batch_json("s", slice, detail)
-                    .expect("batch")
-                    .len();
+                if hop_threads {
+                    // Each slice on a new thread, as slices land on any libuv worker in Node.
+                    bytes += std::thread::scope(|sc| {
+                        sc.spawn(|| e.process_batch_json("s", slice, detail).expect("batch"))
+                            .join()
+                            .expect("slice thread")
+                            .len()
+                    });
+                } else {
+                    bytes += e.process_batch_json("s", slice, detail).expect("batch").len();
+                }
             }
             let secs = t.elapsed().as_secs_f64();
             println!(
