@@ -93,7 +93,10 @@ export declare class NativeSystem {
   processBatch(sessionId: string, chunks: Array<string>, detail?: string | undefined | null): string
   /** Checks every chunk of a batch (size, emptiness) before any step runs. */
   checkChunks(chunks: Array<string>): void
-  /** The same as `processBatch`, on a worker thread (for large batches and many sessions). */
+  /**
+   * The same as `processBatch`, on the session's batch thread (for large batches and many
+   * sessions; a session's batches always run on the same thread).
+   */
   processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null): Promise<string>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string

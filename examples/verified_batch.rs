@@ -120,7 +120,10 @@ fn main() {
                             .len()
                     });
                 } else {
-                    bytes += e.process_batch_json("s", slice, detail).expect("batch").len();
+                    bytes += e
+                        .process_batch_json("s", slice, detail)
+                        .expect("batch")
+                        .len();
                 }
             }
             let secs = t.elapsed().as_secs_f64();

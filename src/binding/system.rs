@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::Object;
 use napi::{Env, Task};
 use napi_derive::napi;
 use serde_json::{json, Value};
@@ -127,20 +128,25 @@ impl NativeSystem {
         self.engine.check_chunks(&chunks).map_err(to_js)
     }
 
-    /// The same as `processBatch`, on a worker thread (for large batches and many sessions).
+    /// The same as `processBatch`, on the session's batch thread (for large batches and many
+    /// sessions; a session's batches always run on the same thread).
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn process_batch_async(
+    pub fn process_batch_async<'env>(
         &self,
+        env: &'env Env,
         session_id: String,
         chunks: Vec<String>,
         detail: Option<String>,
-    ) -> napi::Result<AsyncTask<BatchTask>> {
-        Ok(AsyncTask::new(BatchTask {
-            engine: self.engine.clone(),
-            session_id,
-            chunks,
-            detail: result_detail(detail.as_deref())?,
-        }))
+    ) -> napi::Result<Object<'env>> {
+        let detail = result_detail(detail.as_deref())?;
+        let (deferred, promise) = env.create_deferred::<String, _>()?;
+        self.engine
+            .spawn_batch_json(session_id, chunks, detail, move |outcome| match outcome {
+                Ok(json) => deferred.resolve(move |_| Ok(json)),
+                Err(e) => deferred.reject(to_js(e)),
+            })
+            .map_err(to_js)?;
+        Ok(promise)
     }
 
     /// Loads (replacing) the Cedar policies; returns the policy set info as JSON.
@@ -263,43 +269,6 @@ impl NativeSystem {
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.engine.is_closed()
-    }
-}
-
-/// A batch processed on the libuv thread pool.
-pub struct BatchTask {
-    engine: Arc<Engine>,
-    session_id: String,
-    chunks: Vec<String>,
-    detail: ResultDetail,
-}
-
-impl Task for BatchTask {
-    type Output = String;
-    type JsValue = String;
-
-    fn compute(&mut self) -> napi::Result<String> {
-        let engine = self.engine.clone();
-        let detail = self.detail;
-        let (sid, chunks) = (
-            std::mem::take(&mut self.session_id),
-            std::mem::take(&mut self.chunks),
-        );
-        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            engine.process_batch_json(&sid, &chunks, detail)
-        }));
-        match res {
-            Ok(Ok(json)) => Ok(json),
-            Ok(Err(e)) => Err(to_js(e)),
-            Err(_) => Err(to_js(crate::error::Error::new(
-                crate::error::ErrorCode::Internal,
-                "the engine panicked while processing the batch",
-            ))),
-        }
-    }
-
-    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
-        Ok(output)
     }
 }
 

@@ -14,6 +14,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::batch_workers::BatchWorkers;
 use super::config::SystemConfig;
 use super::finished::{Finished, FinishedSteps};
 use super::formal::{
@@ -175,6 +176,8 @@ pub struct Engine {
     bank: ReasoningBank,
     store: Arc<Store>,
     seq: AtomicU64,
+    /// Threads running batches handed over from JS, one session per thread.
+    workers: BatchWorkers,
     /// Batches running now (a batch running alone is pipelined).
     active_batches: AtomicUsize,
     counters: Counters,
@@ -244,6 +247,7 @@ impl Engine {
             bank,
             store,
             seq: AtomicU64::new(0),
+            workers: BatchWorkers::new(),
             active_batches: AtomicUsize::new(0),
             counters: Counters::default(),
         })
@@ -908,6 +912,45 @@ impl Engine {
             }
             Ok(None)
         })
+    }
+
+    /// Runs [`Self::process_batch_json`] on the batch thread of `session_id` (each session
+    /// always on the same thread: see `batch_workers`) and hands the outcome to `done` on that
+    /// thread. A panic becomes an `ERR_INTERNAL` error.
+    pub fn spawn_batch_json(
+        self: &Arc<Self>,
+        session_id: String,
+        chunks: Vec<String>,
+        detail: ResultDetail,
+        done: impl FnOnce(Result<String>) + Send + 'static,
+    ) -> Result<()> {
+        self.ensure_open()?;
+        let engine = self.clone();
+        let key = session_id.clone();
+        self.workers
+            .run(
+                &key,
+                Box::new(move || {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        engine.process_batch_json(&session_id, &chunks, detail)
+                    }))
+                    .unwrap_or_else(|_| {
+                        err(
+                            ErrorCode::Internal,
+                            "the engine panicked while processing the batch",
+                        )
+                    });
+                    // The engine may be dropped on this thread: release it before `done`.
+                    drop(engine);
+                    done(outcome);
+                }),
+            )
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("cannot start a batch thread: {e}"),
+                )
+            })
     }
 
     /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a

@@ -136,6 +136,13 @@ impl Writer {
     }
 }
 
+impl Drop for Journal {
+    /// Writes what is still buffered (best effort: a failure here has nobody to report to).
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 impl Drop for Writer {
     fn drop(&mut self) {
         // Closing the channel ends the thread once it has written what it holds.

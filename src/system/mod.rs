@@ -7,6 +7,7 @@
 //! outcome, computes the reward, learns and records history. Sessions live in a concurrent
 //! map and lock only themselves.
 
+mod batch_workers;
 mod config;
 mod engine;
 mod finished;

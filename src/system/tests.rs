@@ -335,3 +335,34 @@ fn pipelined_batches_match_step_by_step() {
         hy.iter().map(|h| (&h.action, &h.input)).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn journal_rows_survive_a_drop_without_close() {
+    let dir = std::env::temp_dir().join(format!(
+        "la-journal-drop-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store.db");
+    let open = || {
+        Engine::open(SystemConfig {
+            path: path.to_string_lossy().into_owned(),
+            seed: Some(7),
+            ..SystemConfig::default()
+        })
+        .unwrap()
+    };
+    {
+        let e = open();
+        e.register_action(action("note", &["note"], false)).unwrap();
+        e.create_session("s", SessionContext::default()).unwrap();
+        let chunks: Vec<String> = (0..700).map(|i| format!("note {i}")).collect();
+        // 700 rows: one group handed to the writer thread, 188 still buffered at the drop.
+        assert_eq!(e.process_batch("s", &chunks).unwrap().results.len(), 700);
+    }
+    let e = open();
+    assert_eq!(e.journal_count().unwrap(), 700);
+    e.close().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
