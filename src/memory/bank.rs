@@ -832,7 +832,7 @@ impl ReasoningBank {
         })
     }
 
-    /// Exports every memory, learning and link as one JSON document (see [`interop`]).
+    /// Exports every memory, learning and link as one JSON document (see the `interop` module).
     pub fn export_json(&self) -> Result<serde_json::Value> {
         self.store.with_conn(|conn| interop::export_document(conn))
     }
@@ -927,7 +927,7 @@ impl ReasoningBank {
         self.evict_if_needed(st)
     }
 
-    /// Links duplicates and contradictions and prunes stale memories (see [`consolidate`]).
+    /// Links duplicates and contradictions and prunes stale memories (see the `consolidate` module).
     pub fn consolidate(&self) -> Result<ConsolidateReport> {
         let mut st = self.state.lock();
         let (report, pruned) = self.store.with_conn(|conn| {

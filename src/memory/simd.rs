@@ -54,7 +54,7 @@ impl Kernel {
     /// Dot products of `query` with the rows `rows` of a row-major `matrix` of `dims` columns,
     /// written to `out` (same length as `rows`).
     ///
-    /// Long scans are split across the CPU's cores (see [`super::parallel`]).
+    /// Long scans are split across the CPU's cores (see the `parallel` module).
     pub fn dot_i8_rows(
         self,
         query: &[i8],

@@ -6,6 +6,11 @@
 //! action, denial) or returns a [`PendingStep`]; [`Engine::complete`] takes the handler's
 //! outcome, computes the reward, learns and records history. Sessions live in a concurrent
 //! map and lock only themselves.
+//!
+//! Batches: a large batch running alone perceives chunks on a helper thread ahead of its
+//! steps ([`Engine::process_batch_each`]); batches handed over from JS run on per-session
+//! batch threads (`batch_workers`), and the step journal is written by a thread of its own
+//! (`journal`).
 
 mod batch_workers;
 mod config;
