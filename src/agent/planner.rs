@@ -157,7 +157,6 @@ impl Planner {
         out
     }
 
-    /// The chain of actions that makes `target` runnable, or the atoms that cannot be established.
     /// The (memoised) content words of `description`.
     fn description_words(&self, description: &str) -> Arc<[String]> {
         if let Some(words) = self.description_words.get(description) {
@@ -172,6 +171,7 @@ impl Planner {
         words
     }
 
+    /// The chain of actions that makes `target` runnable, or the atoms that cannot be established.
     fn chain(
         &self,
         target: &Arc<ActionSpec>,

@@ -19,7 +19,7 @@ use parking_lot::Mutex;
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Most batch threads.
-pub(crate) const MAX_WORKERS: usize = 8;
+const MAX_WORKERS: usize = 8;
 
 /// The batch threads.
 pub(crate) struct BatchWorkers {

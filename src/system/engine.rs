@@ -6,10 +6,6 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
-
-/// The hasher of the engine's maps (short string keys; foldhash, seeded per process).
-type FastHash = foldhash::fast::RandomState;
-type FastSet<T> = HashSet<T, FastHash>;
 use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -39,6 +35,10 @@ use crate::reasoning::rules::{Atom, ProveOptions, ProveOutcome, RuleEngine, Theo
 use crate::reasoning::{
     verify_workflow, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
 };
+
+/// The hasher of the engine's maps (short string keys; foldhash, seeded per process).
+type FastHash = foldhash::fast::RandomState;
+type FastSet<T> = HashSet<T, FastHash>;
 
 /// Most knowledge-graph facts copied into the rule base.
 const GRAPH_FACTS_LIMIT: usize = 1_000_000;
@@ -560,20 +560,21 @@ impl Engine {
         let started = Instant::now();
         self.check_chunk(chunk)?;
         let session = self.session(session_id)?;
-        self.ensure_actions()?;
+        self.registered_actions()?;
         let perception = self.perceive(&session, chunk)?;
         self.act(session, chunk, perception, started)
     }
 
-    /// Fails when no action is registered.
-    fn ensure_actions(&self) -> Result<()> {
-        if self.actions.snapshot().is_empty() {
+    /// The registered actions; fails when there are none.
+    fn registered_actions(&self) -> Result<Arc<Vec<Arc<ActionSpec>>>> {
+        let actions = self.actions.snapshot();
+        if actions.is_empty() {
             return err(
                 ErrorCode::UnknownAction,
                 "no actions are registered; call registerAction first",
             );
         }
-        Ok(())
+        Ok(actions)
     }
 
     /// The part of a step that reads no state that steps change: entities, words, entity
@@ -614,13 +615,7 @@ impl Engine {
             input,
             took: _,
         } = perception;
-        let actions = self.actions.snapshot();
-        if actions.is_empty() {
-            return err(
-                ErrorCode::UnknownAction,
-                "no actions are registered; call registerAction first",
-            );
-        }
+        let actions = self.registered_actions()?;
         let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
         self.graph.ingest(chunk, &entities, now_ms())?;
 
@@ -874,7 +869,7 @@ impl Engine {
         mut sink: impl FnMut(StepResult) -> Result<()>,
     ) -> Result<Option<PendingStep>> {
         let session = self.session(session_id)?;
-        self.ensure_actions()?;
+        self.registered_actions()?;
         std::thread::scope(|scope| {
             // Perceptions travel in groups, so the threads meet once per group, not per chunk.
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Perception>>>(

@@ -55,9 +55,10 @@ const QUEUED_GROUPS: usize = 8;
 
 /// The writer thread and what it shares with the journal.
 struct Writer {
-    sender: Mutex<Option<SyncSender<Vec<JournalRow>>>>,
+    /// `None` only while dropping (closing the channel ends the thread).
+    sender: Option<SyncSender<Vec<JournalRow>>>,
     shared: Arc<WriterShared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// Progress and failures of the writer thread.
@@ -95,9 +96,9 @@ impl Writer {
                 )
             })?;
         Ok(Writer {
-            sender: Mutex::new(Some(sender)),
+            sender: Some(sender),
             shared,
-            thread: Mutex::new(Some(thread)),
+            thread: Some(thread),
         })
     }
 
@@ -111,11 +112,9 @@ impl Writer {
 
     /// Hands `rows` to the writer thread (blocking while it is [`QUEUED_GROUPS`] behind).
     fn submit(&self, rows: Vec<JournalRow>) -> Result<()> {
-        let sender = self
-            .sender
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::new(ErrorCode::Closed, "the step journal is closed"))?;
+        let Some(sender) = &self.sender else {
+            return Err(Error::new(ErrorCode::Closed, "the step journal is closed"));
+        };
         *self.shared.queued.lock() += 1;
         if sender.send(rows).is_err() {
             *self.shared.queued.lock() -= 1;
@@ -146,8 +145,8 @@ impl Drop for Journal {
 impl Drop for Writer {
     fn drop(&mut self) {
         // Closing the channel ends the thread once it has written what it holds.
-        self.sender.lock().take();
-        if let Some(thread) = self.thread.lock().take() {
+        self.sender.take();
+        if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }

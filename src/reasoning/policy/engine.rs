@@ -276,9 +276,8 @@ impl PolicyEngine {
     /// The cache key holds the context attributes the action's policies read. A decision,
     /// its determining policies, errors and reasons depend on nothing else; a default deny
     /// also carries near misses, computed from every permit policy, so default denies are kept
-    /// under a key that also holds what those permits read. A hit from a key that holds the
-    /// whole context is returned as first computed (same request); any other hit gets a fresh
-    /// certificate for the request at hand.
+    /// under a key that also holds what those permits read. The cache keeps the verdict, not
+    /// a certificate: every answer, hit or not, carries a certificate for the request at hand.
     pub fn authorize(&self, req: &AuthzRequest) -> Result<Decision> {
         self.authorize_owned(req.clone())
     }
@@ -338,16 +337,9 @@ impl PolicyEngine {
         cached: &CachedDecision,
         req: AuthzRequest,
     ) -> Decision {
-        let certificate = Certificate::issue(
-            CertifiedRequest {
-                action: EntityRef::new(&self.mapping.action_type, &req.action),
-                principal: req.principal,
-                resource: req.resource,
-                context: req.context,
-            },
-            snapshot.policies.policy_set_hash.clone(),
-            snapshot.policies.schema_hash.clone(),
-            snapshot.entities.hash.clone(),
+        let certificate = self.certify(
+            snapshot,
+            req,
             cached.decision,
             cached.determining_policy_ids.clone(),
         );
@@ -359,6 +351,30 @@ impl PolicyEngine {
             near_miss: cached.near_miss.clone(),
             certificate,
         }
+    }
+
+    /// A certificate of `decision` (determined by `determining_policy_ids`) for `req` under
+    /// `snapshot`'s policies, schema and entities; the request moves into it.
+    fn certify(
+        &self,
+        snapshot: &Snapshot,
+        req: AuthzRequest,
+        decision: DecisionKind,
+        determining_policy_ids: Vec<String>,
+    ) -> Certificate {
+        Certificate::issue(
+            CertifiedRequest {
+                action: EntityRef::new(&self.mapping.action_type, &req.action),
+                principal: req.principal,
+                resource: req.resource,
+                context: req.context,
+            },
+            snapshot.policies.policy_set_hash.clone(),
+            snapshot.policies.schema_hash.clone(),
+            snapshot.entities.hash.clone(),
+            decision,
+            determining_policy_ids,
+        )
     }
 
     /// Decides a request without consulting or filling the cache (for benchmarks and audits).
@@ -454,19 +470,7 @@ impl PolicyEngine {
                 errors.len()
             ));
         }
-        let certificate = Certificate::issue(
-            CertifiedRequest {
-                action: EntityRef::new(&self.mapping.action_type, &req.action),
-                principal: req.principal,
-                resource: req.resource,
-                context: req.context,
-            },
-            policies.policy_set_hash.clone(),
-            policies.schema_hash.clone(),
-            snapshot.entities.hash.clone(),
-            kind,
-            ids,
-        );
+        let certificate = self.certify(snapshot, req, kind, ids);
         Ok(Decision {
             decision: kind,
             determining_policies,
