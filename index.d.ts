@@ -84,8 +84,11 @@ export declare class NativeSystem {
   history(sessionId: string): string
   /** Starts a step: `{done: true, result}` or `{done: false, pending}` as JSON. */
   begin(sessionId: string, chunk: string): string
-  /** Completes a pending step with the handler's outcome (JSON); returns the result JSON. */
-  complete(actionId: string, outcomeJson: string): string
+  /**
+   * Completes a pending step with the handler's outcome (JSON); returns the result JSON in
+   * `detail` (`"full"`, the default, or `"summary"`).
+   */
+  complete(actionId: string, outcomeJson: string, detail?: string | undefined | null): string
   /**
    * Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
    * `"full"` (default) or `"summary"`.

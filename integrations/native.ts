@@ -11,7 +11,7 @@ export interface NativeSystemHandle {
   endSession(sessionId: string): void;
   history(sessionId: string): string;
   begin(sessionId: string, chunk: string): string;
-  complete(actionId: string, outcomeJson: string): string;
+  complete(actionId: string, outcomeJson: string, detail?: string | null): string;
   processBatch(sessionId: string, chunks: string[], detail?: string | null): string;
   processBatchAsync(sessionId: string, chunks: string[], detail?: string | null): Promise<string>;
   loadPolicies(policies: string, schema?: string | null): string;

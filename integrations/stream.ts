@@ -9,6 +9,7 @@
  */
 
 import { LeanAgenticError } from './errors';
+import { checkDetail } from './result_detail';
 import type { BatchOptions, ResultDetail, SessionHandle, StepResult, StepSummary } from './types';
 
 /** Options of `processStream`. */
@@ -45,10 +46,7 @@ export async function* processStream(
   ctx: SessionHandle | string,
   options: StreamOptions = {},
 ): AsyncGenerator<StepResult | StepSummary, void, undefined> {
-  const detail = options.detail ?? 'full';
-  if (detail !== 'full' && detail !== 'summary') {
-    throw new LeanAgenticError('ERR_INVALID_CONFIG', `detail must be "full" or "summary", got ${JSON.stringify(detail)}`);
-  }
+  const detail = checkDetail(options.detail);
   const batchSize = positiveInt('batchSize', options.batchSize, 256);
   const highWaterMark = Math.max(batchSize, positiveInt('highWaterMark', options.highWaterMark, 1024));
   if (source == null || (typeof (source as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' &&

@@ -10,7 +10,7 @@
 import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
 import { processStream, StreamOptions } from './stream';
-import { summarize } from './step_summary';
+import { checkDetail } from './result_detail';
 import { ReasoningBank } from './bank';
 import { KnowledgeGraph } from './knowledge';
 import type {
@@ -63,11 +63,7 @@ function batchDetail(options: BatchOptions | undefined): ResultDetail {
   if (typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_CONFIG', 'processBatch options must be an object like { detail: "summary" }');
   }
-  const detail = options.detail ?? 'full';
-  if (detail !== 'full' && detail !== 'summary') {
-    throw new LeanAgenticError('ERR_INVALID_CONFIG', `detail must be "full" or "summary", got ${JSON.stringify(detail)}`);
-  }
-  return detail;
+  return checkDetail(options.detail);
 }
 
 /** Large batches go to a worker thread; small ones are cheaper inline. */
@@ -218,10 +214,6 @@ export class LeanAgenticSystem {
     chunks.forEach((c, i) => checkChunk(c, i));
     const id = sessionIdOf(ctx);
     const out: Array<StepResult | StepSummary> = [];
-    const handled = async (pending: PendingStep): Promise<StepResult | StepSummary> => {
-      const r = await this.runPending(pending);
-      return detail === 'summary' ? summarize(r) : r;
-    };
     if (chunks.length < ASYNC_BATCH_MIN) {
       // Small batches: one synchronous crossing per run of native steps.
       let rest = chunks;
@@ -229,7 +221,7 @@ export class LeanAgenticSystem {
         const progress: BatchProgress = JSON.parse(call(() => this.nat.processBatch(id, rest, detail)));
         for (const r of progress.results) out.push(r);
         if (!progress.pending) break;
-        out.push(await handled(progress.pending));
+        out.push(await this.runPending(progress.pending, detail));
         rest = rest.slice(progress.results.length + 1);
       }
       return out as StepResult[] | StepSummary[];
@@ -264,7 +256,7 @@ export class LeanAgenticSystem {
       const progress: BatchProgress = JSON.parse(json);
       for (const r of progress.results) out.push(r);
       if (progress.pending) {
-        out.push(await handled(progress.pending));
+        out.push(await this.runPending(progress.pending, detail));
         from += progress.results.length + 1;
       } else {
         from = end;
@@ -467,7 +459,10 @@ export class LeanAgenticSystem {
     call(() => this.nat.close());
   }
 
-  private async runPending(p: PendingStep): Promise<StepResult> {
+  /** Runs a pending step's handler and completes the step; the result comes in `detail`. */
+  private runPending(p: PendingStep): Promise<StepResult>;
+  private runPending(p: PendingStep, detail: ResultDetail): Promise<StepResult | StepSummary>;
+  private async runPending(p: PendingStep, detail: ResultDetail = 'full'): Promise<StepResult | StepSummary> {
     const handler = this.handlers.get(p.action.actionType);
     const session = this.sessions.get(p.sessionId);
     const nat = this.nat;
@@ -505,7 +500,7 @@ export class LeanAgenticSystem {
         errorCode: err ? err.code : 'ERR_HANDLER_FAILED',
       };
     }
-    return JSON.parse(call(() => this.nat.complete(p.actionId, JSON.stringify(outcome))));
+    return JSON.parse(call(() => this.nat.complete(p.actionId, JSON.stringify(outcome), detail)));
   }
 }
 

@@ -100,11 +100,19 @@ impl NativeSystem {
         begun_json(self.engine.begin(&session_id, &chunk).map_err(to_js)?)
     }
 
-    /// Completes a pending step with the handler's outcome (JSON); returns the result JSON.
+    /// Completes a pending step with the handler's outcome (JSON); returns the result JSON in
+    /// `detail` (`"full"`, the default, or `"summary"`).
     #[napi(catch_unwind)]
-    pub fn complete(&self, action_id: String, outcome_json: String) -> napi::Result<String> {
+    pub fn complete(
+        &self,
+        action_id: String,
+        outcome_json: String,
+        detail: Option<String>,
+    ) -> napi::Result<String> {
+        let detail = result_detail(detail.as_deref())?;
         let outcome: Outcome = parse_json("handler outcome", &outcome_json)?;
-        to_json(&self.engine.complete(&action_id, outcome).map_err(to_js)?)
+        let result = self.engine.complete(&action_id, outcome).map_err(to_js)?;
+        to_json(&detail.view(&result))
     }
 
     /// Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is

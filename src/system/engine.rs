@@ -20,7 +20,6 @@ use super::formal::{
 use super::journal::{Journal, JournalRow};
 use super::step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
-    StepSummary,
 };
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
 use crate::agent::planner::tokenize;
@@ -951,7 +950,7 @@ impl Engine {
     /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a
     /// time into one pre-sized buffer (`{"results":[...],"pending":...}`: `pending` last, so a
     /// caller can tell a finished batch by the text's end without parsing it). With
-    /// [`ResultDetail::Summary`] each finished step is a [`StepSummary`].
+    /// [`ResultDetail::Summary`] each finished step is a [`StepSummary`](super::StepSummary).
     pub fn process_batch_json<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
@@ -966,11 +965,7 @@ impl Engine {
                 out.push(b',');
             }
             let before = out.len();
-            match detail {
-                ResultDetail::Full => serde_json::to_writer(&mut out, &r),
-                ResultDetail::Summary => serde_json::to_writer(&mut out, &StepSummary::from(&r)),
-            }
-            .map_err(json_error)?;
+            serde_json::to_writer(&mut out, &detail.view(&r)).map_err(json_error)?;
             if count == 0 {
                 // Results of one batch are of similar size: reserve for all of them once
                 // (at most 64 MiB up front; beyond that the buffer grows as usual).

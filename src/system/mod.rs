@@ -27,7 +27,7 @@ pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
 pub use step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
-    StepSummary,
+    StepSummary, StepView,
 };
 pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
 

@@ -139,6 +139,26 @@ impl ResultDetail {
     }
 }
 
+impl ResultDetail {
+    /// `r` as a caller asked for it: the whole result, or its [`StepSummary`].
+    pub fn view(self, r: &StepResult) -> StepView<'_> {
+        match self {
+            ResultDetail::Full => StepView::Full(r),
+            ResultDetail::Summary => StepView::Summary(StepSummary::from(r)),
+        }
+    }
+}
+
+/// A finished step in the detail a caller asked for; serialises as that form alone.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum StepView<'a> {
+    /// The whole result.
+    Full(&'a StepResult),
+    /// Its summary.
+    Summary(StepSummary<'a>),
+}
+
 /// The summary of a finished step (`detail: "summary"`): what ran, how it ended and the
 /// verifier's verdict with the digest of its certificate — about a tenth of the full JSON,
 /// for batches whose callers keep only the outcome. The full certificate is issued either way;
