@@ -98,9 +98,12 @@ export declare class NativeSystem {
   checkChunks(chunks: Array<string>): void
   /**
    * The same as `processBatch`, on the session's batch thread (for large batches and many
-   * sessions; a session's batches always run on the same thread).
+   * sessions; a session's batches always run on the same thread). With `sliceBatch` and
+   * `sliceSeq` the chunks are slice `sliceSeq` (from 0) of batch `sliceBatch` and run only
+   * right after that batch's previous slice finished every chunk; otherwise the promise
+   * resolves to `{"skipped":true}` and nothing runs.
    */
-  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null): Promise<string>
+  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<string>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string
   /** Replaces the Cedar entities (JSON text); returns how many were loaded. */

@@ -13,7 +13,13 @@ export interface NativeSystemHandle {
   begin(sessionId: string, chunk: string): string;
   complete(actionId: string, outcomeJson: string, detail?: string | null): string;
   processBatch(sessionId: string, chunks: string[], detail?: string | null): string;
-  processBatchAsync(sessionId: string, chunks: string[], detail?: string | null): Promise<string>;
+  processBatchAsync(
+    sessionId: string,
+    chunks: string[],
+    detail?: string | null,
+    sliceBatch?: number | null,
+    sliceSeq?: number | null,
+  ): Promise<string>;
   loadPolicies(policies: string, schema?: string | null): string;
   setEntities(entitiesJson: string): number;
   verifyAction(actionJson: string, contextJson: string): string;

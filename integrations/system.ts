@@ -72,6 +72,10 @@ const ASYNC_BATCH_MIN = 256;
 const PIPELINE_SLICE = 2048;
 /** How the native batch JSON ends when no step waits for a handler (`pending` is written last). */
 const FINISHED_SLICE = '"pending":null}';
+/** The native answer of a queued slice that ran nothing (the slice before it stopped early). */
+const SKIPPED_SLICE = '{"skipped":true}';
+/** Ids of sliced native batches (unique within the process). */
+let nextSliceBatch = 1;
 
 function sessionIdOf(ctx: SessionHandle | string): string {
   if (typeof ctx === 'string') return ctx;
@@ -226,44 +230,79 @@ export class LeanAgenticSystem {
       }
       return out as StepResult[] | StepSummary[];
     }
-    // Large batches: slices of PIPELINE_SLICE chunks on a worker thread. While JS parses the
-    // results of one slice, the engine already runs the next (two cores busy instead of one);
-    // a slice that stops at a handler is parsed first, its handler run, and the rest resumed.
+    // Large batches: slices of PIPELINE_SLICE chunks on the session's batch thread, the next
+    // slice queued before the current one ends (no idle hand-over; JS parses one slice's
+    // results while the engine runs the next). A queued slice runs only right after the one
+    // before it finished every chunk (native slice tickets); when one stops at a handler step
+    // the slices after it run nothing, and once the handler ran the rest is sent again.
     // Every chunk is checked first, so a bad chunk anywhere rejects the batch before any step.
     call(() => this.nat.checkChunks(chunks));
-    const run = (from: number): Promise<string> => {
-      const p = this.nat.processBatchAsync(id, chunks.slice(from, from + PIPELINE_SLICE), detail).catch((e: unknown) => {
-        throw toError(e);
-      });
-      // Awaited below; this keeps a failure from being reported as unhandled if the batch
-      // stops (e.g. a handler throws) while the slice is still running.
-      p.catch(() => undefined);
-      return p;
-    };
     let from = 0;
-    let inflight: Promise<string> | null = run(0);
-    while (inflight) {
-      const json: string = await inflight;
-      const end = Math.min(from + PIPELINE_SLICE, chunks.length);
+    while (from < chunks.length) {
+      const stop = await this.runSlices(id, chunks, from, detail, out);
+      if (stop.pending) {
+        out.push(await this.runPending(stop.pending, detail));
+        from = stop.next + 1;
+      } else {
+        from = stop.next;
+      }
+    }
+    return out as StepResult[] | StepSummary[];
+  }
+
+  /**
+   * Runs `chunks[from..]` as one sliced native batch, two slices in flight, appending results
+   * to `out`. Returns where it stopped: the index of the next chunk to run and, when a step
+   * waits for its handler, that step (at index `next`).
+   */
+  private async runSlices(
+    id: string,
+    chunks: string[],
+    from: number,
+    detail: 'full' | 'summary',
+    out: Array<StepResult | StepSummary>,
+  ): Promise<{ next: number; pending: PendingStep | null }> {
+    const batch = nextSliceBatch++;
+    const inflight: Array<{ start: number; promise: Promise<string> }> = [];
+    let submitted = from;
+    let seq = 0;
+    const submit = (): void => {
+      const start = submitted;
+      submitted = Math.min(start + PIPELINE_SLICE, chunks.length);
+      const promise = this.nat
+        .processBatchAsync(id, chunks.slice(start, submitted), detail, batch, seq++)
+        .catch((e: unknown) => {
+          throw toError(e);
+        });
+      // Awaited below; this keeps a failure from being reported as unhandled if the batch
+      // stops (e.g. a handler throws) while the slice is still queued.
+      promise.catch(() => undefined);
+      inflight.push({ start, promise });
+    };
+    submit();
+    if (submitted < chunks.length) submit();
+    while (inflight.length > 0) {
+      const { start, promise } = inflight.shift()!;
+      const json = await promise;
+      if (json === SKIPPED_SLICE) {
+        // Another batch on this session ran in between: send these chunks (and the slices
+        // queued after them, which run nothing either) again.
+        await Promise.all(inflight.map((s) => s.promise.catch(() => undefined)));
+        return { next: start, pending: null };
+      }
       if (json.endsWith(FINISHED_SLICE)) {
-        // Every chunk of the slice finished natively: start the next slice before parsing.
-        from = end;
-        inflight = from < chunks.length ? run(from) : null;
+        if (submitted < chunks.length) submit();
         const progress: BatchProgress = JSON.parse(json);
         for (const r of progress.results) out.push(r);
         continue;
       }
+      // Stopped at a handler step: the queued slices after it run nothing.
       const progress: BatchProgress = JSON.parse(json);
       for (const r of progress.results) out.push(r);
-      if (progress.pending) {
-        out.push(await this.runPending(progress.pending, detail));
-        from += progress.results.length + 1;
-      } else {
-        from = end;
-      }
-      inflight = from < chunks.length ? run(from) : null;
+      await Promise.all(inflight.map((s) => s.promise.catch(() => undefined)));
+      return { next: start + progress.results.length, pending: progress.pending };
     }
-    return out as StepResult[] | StepSummary[];
+    return { next: submitted, pending: null };
   }
 
   /**

@@ -10,8 +10,11 @@ use serde_json::{json, Value};
 
 use super::error::{parse_json, to_js, to_json};
 use crate::agent::{ActionSpec, Outcome, SessionContext};
+use crate::error::ErrorCode;
 use crate::reasoning::{Property, Workflow};
-use crate::system::{ActionCheck, Begun, CheckContext, Engine, ResultDetail, SystemConfig};
+use crate::system::{
+    ActionCheck, Begun, CheckContext, Engine, ResultDetail, SliceTicket, SystemConfig,
+};
 
 /// The engine handle seen from JS.
 #[napi]
@@ -137,7 +140,10 @@ impl NativeSystem {
     }
 
     /// The same as `processBatch`, on the session's batch thread (for large batches and many
-    /// sessions; a session's batches always run on the same thread).
+    /// sessions; a session's batches always run on the same thread). With `sliceBatch` and
+    /// `sliceSeq` the chunks are slice `sliceSeq` (from 0) of batch `sliceBatch` and run only
+    /// right after that batch's previous slice finished every chunk; otherwise the promise
+    /// resolves to `{"skipped":true}` and nothing runs.
     #[napi(ts_return_type = "Promise<string>")]
     pub fn process_batch_async<'env>(
         &self,
@@ -145,14 +151,23 @@ impl NativeSystem {
         session_id: String,
         chunks: Vec<String>,
         detail: Option<String>,
+        slice_batch: Option<f64>,
+        slice_seq: Option<u32>,
     ) -> napi::Result<Object<'env>> {
         let detail = result_detail(detail.as_deref())?;
+        let ticket = slice_ticket(slice_batch, slice_seq)?;
         let (deferred, promise) = env.create_deferred::<String, _>()?;
         self.engine
-            .spawn_batch_json(session_id, chunks, detail, move |outcome| match outcome {
-                Ok(json) => deferred.resolve(move |_| Ok(json)),
-                Err(e) => deferred.reject(to_js(e)),
-            })
+            .spawn_batch_json(
+                session_id,
+                chunks,
+                detail,
+                ticket,
+                move |outcome| match outcome {
+                    Ok(json) => deferred.resolve(move |_| Ok(json)),
+                    Err(e) => deferred.reject(to_js(e)),
+                },
+            )
             .map_err(to_js)?;
         Ok(promise)
     }
@@ -334,4 +349,23 @@ pub fn check_certificate(
         )
         .map_err(to_js)?,
     )
+}
+
+/// The slice ticket of `processBatchAsync`: both parts or neither; the batch a safe integer.
+fn slice_ticket(batch: Option<f64>, seq: Option<u32>) -> napi::Result<Option<SliceTicket>> {
+    match (batch, seq) {
+        (None, None) => Ok(None),
+        (Some(b), Some(seq))
+            if b.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&b) =>
+        {
+            Ok(Some(SliceTicket {
+                batch: b as u64,
+                seq,
+            }))
+        }
+        _ => Err(to_js(crate::error::Error::new(
+            ErrorCode::InvalidInput,
+            "sliceBatch (a non-negative integer) and sliceSeq must be given together",
+        ))),
+    }
 }

@@ -918,6 +918,71 @@ fn cached_answers_equal_uncached_ones_including_near_misses() {
 }
 
 #[test]
+fn integer_thresholds_hit_the_cache_and_decide_as_cedar_does() {
+    // `n` is only compared with integer literals (on both sides, negative ones too), so a
+    // counter hits the cache whenever every comparison comes out the same; values that are not
+    // integers (or absent) are keyed by value. Every answer must equal a fresh decision.
+    let engine = PolicyEngine::new();
+    engine
+        .load(
+            r#"@id("window") permit(principal, action == Action::"step", resource) when { context.n >= 0 && context.n < 10 };
+               @id("not-seven") forbid(principal, action == Action::"step", resource) when { 7 == context.n };
+               @id("low") permit(principal, action == Action::"low", resource) when { -3 >= context.n };"#,
+            None,
+        )
+        .unwrap();
+    let mut values: Vec<Value> = (-6i64..=14).map(|n| json!(n)).collect();
+    values.extend([
+        json!(i64::MAX),
+        json!(i64::MIN),
+        json!("5"),
+        json!(true),
+        json!([5]),
+    ]);
+    let mut seen = 0;
+    for round in 0..2 {
+        for action in ["step", "low"] {
+            for n in &values {
+                for with_n in [true, false] {
+                    let context = if with_n {
+                        json!({"n": n, "text": format!("r{round}")})
+                    } else {
+                        json!({"text": "no n"})
+                    };
+                    let req = request("alice", action, "doc", context);
+                    let cached = engine.authorize(&req).unwrap();
+                    let fresh = engine.authorize_uncached(&req).unwrap();
+                    let what = format!("{action} n={n} present={with_n} round {round}");
+                    assert_eq!(cached.decision, fresh.decision, "{what}");
+                    assert_eq!(
+                        cached.determining_policies, fresh.determining_policies,
+                        "{what}"
+                    );
+                    assert_eq!(cached.errors, fresh.errors, "{what}");
+                    assert_eq!(cached.reasons, fresh.reasons, "{what}");
+                    assert_eq!(cached.near_miss, fresh.near_miss, "{what}");
+                    seen += 1;
+                }
+            }
+        }
+    }
+    let check = |action: &str, n: i64| {
+        engine
+            .authorize(&request("alice", action, "doc", json!({"n": n})))
+            .unwrap()
+            .decision
+    };
+    assert_eq!(check("step", 3), DecisionKind::Allow);
+    assert_eq!(check("step", 7), DecisionKind::Deny);
+    assert_eq!(check("step", 10), DecisionKind::Deny);
+    assert_eq!(check("low", -3), DecisionKind::Allow);
+    assert_eq!(check("low", -2), DecisionKind::Deny);
+    let stats = engine.cache_stats();
+    // Integers inside 0..10 other than 7 share one entry: most answers are hits.
+    assert!(stats.hits * 2 >= seen, "{stats:?} of {seen}");
+}
+
+#[test]
 fn cache_stays_bounded() {
     let engine = PolicyEngine::with_options(Default::default(), 16);
     engine

@@ -1,5 +1,6 @@
 //! The engine: the loop's stages wired together, safe to share across threads.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use super::formal::{
     session_approvals, session_json, ActionCheck, CheckContext, FormalVerifier, Preconditions,
 };
 use super::journal::{Journal, JournalRow};
+use super::slice_chain::{SliceChains, SliceTicket, SKIPPED_SLICE_JSON};
 use super::step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
 };
@@ -109,14 +111,14 @@ struct Perception {
     took: std::time::Duration,
 }
 
+/// How [`Engine::process_batch_json`]'s text ends when every chunk finished (`pending` is
+/// written last).
+pub const FINISHED_BATCH_JSON_END: &str = "\"pending\":null}";
+
+mod pipeline;
+
 /// Batches of at least this many chunks are pipelined when no other batch runs.
 pub const PIPELINE_MIN_CHUNKS: usize = 64;
-
-/// Perceived chunks queued ahead of the step thread.
-const PIPELINE_DEPTH: usize = 256;
-
-/// Chunks perceived per hand-over between the threads.
-const PIPELINE_GROUP: usize = 32;
 
 /// Counts a running batch for as long as it lives.
 struct ActiveBatch<'a> {
@@ -177,6 +179,8 @@ pub struct Engine {
     seq: AtomicU64,
     /// Threads running batches handed over from JS, one session per thread.
     workers: BatchWorkers,
+    /// Which slice of a sliced batch may run next, per session.
+    slice_chains: SliceChains,
     /// Batches running now (a batch running alone is pipelined).
     active_batches: AtomicUsize,
     counters: Counters,
@@ -247,6 +251,7 @@ impl Engine {
             store,
             seq: AtomicU64::new(0),
             workers: BatchWorkers::new(),
+            slice_chains: SliceChains::default(),
             active_batches: AtomicUsize::new(0),
             counters: Counters::default(),
         })
@@ -503,6 +508,7 @@ impl Engine {
     /// Ends a session.
     pub fn end_session(&self, id: &str) -> Result<()> {
         self.ensure_open()?;
+        self.slice_chains.forget(id);
         self.sessions
             .remove(id)
             .map(|_| ())
@@ -555,13 +561,21 @@ impl Engine {
 
     /// Runs a step up to execution: finishes it natively, or hands it to a JS handler.
     pub fn begin(&self, session_id: &str, chunk: &str) -> Result<Begun> {
+        self.begin_with(session_id, chunk, ResultDetail::Full)
+    }
+
+    /// [`Self::begin`] for a caller that wants `detail` of the result: with
+    /// [`ResultDetail::Summary`] a finished step carries only what its [`StepSummary`]
+    /// reads (no action description, tool calls, expected reward or built-in result), so
+    /// nothing is built that would be thrown away. A step waiting for a handler is whole.
+    fn begin_with(&self, session_id: &str, chunk: &str, detail: ResultDetail) -> Result<Begun> {
         self.ensure_open()?;
         let started = Instant::now();
         self.check_chunk(chunk)?;
         let session = self.session(session_id)?;
         self.registered_actions()?;
         let perception = self.perceive(&session, chunk)?;
-        self.act(session, chunk, perception, started)
+        self.act(session, chunk, perception, started, detail, false)
     }
 
     /// The registered actions; fails when there are none.
@@ -604,6 +618,8 @@ impl Engine {
         chunk: &str,
         perception: Perception,
         started: Instant,
+        detail: ResultDetail,
+        pipelined: bool,
     ) -> Result<Begun> {
         let Perception {
             entities,
@@ -616,7 +632,10 @@ impl Engine {
         } = perception;
         let actions = self.registered_actions()?;
         let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
-        self.graph.ingest(chunk, &entities, now_ms())?;
+        // A pipelined batch's helper thread adds the chunk to the graph (no step reads it).
+        if !pipelined {
+            self.graph.ingest(chunk, &entities, now_ms())?;
+        }
 
         // Plan.
         let facts = session.facts();
@@ -659,22 +678,40 @@ impl Engine {
         let choice = self.learner.choose(&session.id, &features, &candidates)?;
         let chosen = &plan.candidates[choice.index];
         let first = self.actions.get(&chosen.plan[0])?;
-        let view = ActionView {
-            action_type: first.name.clone(),
-            description: first.description.clone(),
-            parameters: params,
-            tool_calls: first.tool_calls.clone(),
-            expected_reward: self.learner.predict(&session.id, &features, &first.name),
+        // A summary reads none of the view but its action name (parameters go to verification).
+        let whole = detail == ResultDetail::Full || first.has_handler;
+        let mut view = if whole {
+            ActionView {
+                action_type: first.name.clone(),
+                description: first.description.clone(),
+                parameters: params,
+                tool_calls: first.tool_calls.clone(),
+                expected_reward: self.learner.predict(&session.id, &features, &first.name),
+            }
+        } else {
+            ActionView {
+                action_type: first.name.clone(),
+                description: String::new(),
+                parameters: params,
+                tool_calls: Vec::new(),
+                expected_reward: 0.0,
+            }
         };
 
         // Verify.
         let verification = if self.config.enable_formal_verification {
             let (prior_steps, step_index) = session.prior_steps();
-            self.verifier.read().verify(&VerifyRequest {
+            // A summary does not return the parameters: verification keeps them uncopied.
+            let params = if whole {
+                Cow::Borrowed(&view.parameters)
+            } else {
+                Cow::Owned(std::mem::take(&mut view.parameters))
+            };
+            self.verifier.read().verify(VerifyRequest {
                 session: &session,
                 action: &first,
-                params: &view.parameters,
-                prior_steps: &prior_steps,
+                params,
+                prior_steps,
                 step_index,
             })
         } else {
@@ -727,7 +764,7 @@ impl Engine {
             self.in_flight.insert(action_id, flight);
             return Ok(Begun::Pending(Box::new(pending)));
         }
-        let outcome = builtin_execute(&first, &flight.entities, chosen.relevance);
+        let outcome = builtin_execute(&first, &flight.entities, chosen.relevance, whole);
         self.finish(action_id, flight, outcome)
             .map(|r| Begun::Done(Box::new(r)))
     }
@@ -821,7 +858,7 @@ impl Engine {
         chunks: &[S],
     ) -> Result<BatchProgress> {
         let mut results = Vec::with_capacity(chunks.len());
-        let pending = self.process_batch_each(session_id, chunks, |r| {
+        let pending = self.process_batch_each(session_id, chunks, ResultDetail::Full, |r| {
             results.push(r);
             Ok(())
         })?;
@@ -830,27 +867,29 @@ impl Engine {
 
     /// [`Self::process_batch`] handing each finished step to `sink` as soon as it is done
     /// (so a caller can serialise and drop it at once); returns the step waiting for a
-    /// handler, if any. Every chunk is checked before the first step runs.
+    /// handler, if any. Every chunk is checked before the first step runs. With
+    /// [`ResultDetail::Summary`] a finished step carries only what its
+    /// [`StepSummary`](super::StepSummary) reads.
     ///
     /// A batch of at least [`PIPELINE_MIN_CHUNKS`] chunks that is the only batch running is
-    /// pipelined: a second thread perceives chunks ahead (entities, words, features, params:
-    /// nothing a step changes) while this one runs the steps in order, so a single session
-    /// uses two cores. Everything a step reads or changes in session order (graph, plan,
-    /// learner, verification, history, journal) stays on this thread; results are the same.
+    /// pipelined (see `engine/pipeline.rs`): a helper thread perceives chunks ahead of the
+    /// steps and adds them to the knowledge graph behind them, while this thread runs the
+    /// steps in order. The steps and their results are the same either way.
     pub fn process_batch_each<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
         chunks: &[S],
+        detail: ResultDetail,
         mut sink: impl FnMut(StepResult) -> Result<()>,
     ) -> Result<Option<PendingStep>> {
         self.session(session_id)?;
         self.check_chunks(chunks)?;
         let batches = ActiveBatch::enter(&self.active_batches);
         if batches.alone() && chunks.len() >= PIPELINE_MIN_CHUNKS {
-            return self.process_pipelined(session_id, chunks, sink);
+            return self.process_pipelined(session_id, chunks, detail, sink);
         }
         for c in chunks {
-            match self.begin(session_id, c.as_ref())? {
+            match self.begin_with(session_id, c.as_ref(), detail)? {
                 Begun::Done(r) => sink(*r)?,
                 Begun::Pending(p) => return Ok(Some(*p)),
             }
@@ -858,64 +897,18 @@ impl Engine {
         Ok(None)
     }
 
-    /// [`Self::process_batch_each`] with perception on a second thread. (Moving the graph
-    /// update and `sink` to a third thread was measured slower: every result would be freed
-    /// on another thread than the one that allocated it.)
-    fn process_pipelined<S: AsRef<str> + Sync>(
-        &self,
-        session_id: &str,
-        chunks: &[S],
-        mut sink: impl FnMut(StepResult) -> Result<()>,
-    ) -> Result<Option<PendingStep>> {
-        let session = self.session(session_id)?;
-        self.registered_actions()?;
-        std::thread::scope(|scope| {
-            // Perceptions travel in groups, so the threads meet once per group, not per chunk.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<Perception>>>(
-                PIPELINE_DEPTH / PIPELINE_GROUP,
-            );
-            let ahead = session.clone();
-            scope.spawn(move || {
-                for group in chunks.chunks(PIPELINE_GROUP) {
-                    let perceived = group
-                        .iter()
-                        .map(|c| self.perceive(&ahead, c.as_ref()))
-                        .collect();
-                    // The receiver is gone when the batch stopped early: stop too.
-                    if tx.send(perceived).is_err() {
-                        break;
-                    }
-                }
-            });
-            for group in chunks.chunks(PIPELINE_GROUP) {
-                let perceived = rx.recv().map_err(|_| {
-                    Error::new(ErrorCode::Internal, "the perception thread stopped early")
-                })?;
-                for (c, perception) in group.iter().zip(perceived) {
-                    let perception = perception?;
-                    self.ensure_open()?;
-                    let session = self.session(session_id)?;
-                    let started = Instant::now()
-                        .checked_sub(perception.took)
-                        .unwrap_or_else(Instant::now);
-                    match self.act(session, c.as_ref(), perception, started)? {
-                        Begun::Done(r) => sink(*r)?,
-                        Begun::Pending(p) => return Ok(Some(*p)),
-                    }
-                }
-            }
-            Ok(None)
-        })
-    }
-
     /// Runs [`Self::process_batch_json`] on the batch thread of `session_id` (each session
     /// always on the same thread: see `batch_workers`) and hands the outcome to `done` on that
-    /// thread. A panic becomes an `ERR_INTERNAL` error.
+    /// thread. A panic becomes an `ERR_INTERNAL` error. With a `ticket` the chunks are one
+    /// slice of a larger batch and run only right after the batch's previous slice finished
+    /// every chunk; otherwise nothing runs and the outcome is [`SKIPPED_SLICE_JSON`] (see
+    /// `slice_chain`).
     pub fn spawn_batch_json(
         self: &Arc<Self>,
         session_id: String,
         chunks: Vec<String>,
         detail: ResultDetail,
+        ticket: Option<SliceTicket>,
         done: impl FnOnce(Result<String>) + Send + 'static,
     ) -> Result<()> {
         self.ensure_open()?;
@@ -925,6 +918,13 @@ impl Engine {
             .run(
                 &key,
                 Box::new(move || {
+                    if let Some(t) = ticket {
+                        if !engine.slice_chains.may_run(&session_id, t) {
+                            drop(engine);
+                            done(Ok(SKIPPED_SLICE_JSON.to_string()));
+                            return;
+                        }
+                    }
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         engine.process_batch_json(&session_id, &chunks, detail)
                     }))
@@ -934,6 +934,12 @@ impl Engine {
                             "the engine panicked while processing the batch",
                         )
                     });
+                    if let Some(t) = ticket {
+                        let finished = outcome
+                            .as_ref()
+                            .is_ok_and(|json| json.ends_with(FINISHED_BATCH_JSON_END));
+                        engine.slice_chains.ended(&session_id, t, finished);
+                    }
                     // The engine may be dropped on this thread: release it before `done`.
                     drop(engine);
                     done(outcome);
@@ -960,7 +966,7 @@ impl Engine {
         let mut out: Vec<u8> = Vec::with_capacity(64);
         out.extend_from_slice(b"{\"results\":[");
         let mut count = 0usize;
-        let pending = self.process_batch_each(session_id, chunks, |r| {
+        let write = |r: StepResult| {
             if count > 0 {
                 out.push(b',');
             }
@@ -977,10 +983,15 @@ impl Engine {
             }
             count += 1;
             Ok(())
-        })?;
+        };
+        let pending = self.process_batch_each(session_id, chunks, detail, write)?;
         out.extend_from_slice(b"],\"pending\":");
         serde_json::to_writer(&mut out, &pending).map_err(json_error)?;
         out.push(b'}');
+        debug_assert_eq!(
+            pending.is_none(),
+            out.ends_with(FINISHED_BATCH_JSON_END.as_bytes())
+        );
         String::from_utf8(out).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
     }
 
@@ -1316,23 +1327,35 @@ fn parameters(chunk: &str, entities: &[Entity]) -> Value {
             .or_default()
             .push(&e.name);
     }
-    json!({ "text": chunk, "entities": by_type })
+    // Keys in order: the parameters go into Cedar contexts, whose canonical text sorts keys.
+    json!({ "entities": by_type, "text": chunk })
 }
 
 /// Executes an action that has no JS handler. Its result records what it acted on; it
 /// succeeds when it was relevant to the chunk, with a reward equal to that relevance (in
-/// (0, 1]), and fails with −1 when it was not relevant at all.
-fn builtin_execute(action: &ActionSpec, entities: &[Entity], relevance: f64) -> Outcome {
-    let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
-    Outcome {
-        success: relevance > 0.0,
-        result: json!({
+/// (0, 1]), and fails with −1 when it was not relevant at all. Without `with_result` (a
+/// summary is wanted) the result is left `null`: nothing else depends on it.
+fn builtin_execute(
+    action: &ActionSpec,
+    entities: &[Entity],
+    relevance: f64,
+    with_result: bool,
+) -> Outcome {
+    let result = if with_result {
+        let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
+        json!({
             "handledBy": "builtin",
             "action": action.name,
             "summary": format!("{}: {}", action.name, action.description),
             "entities": names,
             "relevance": relevance,
-        }),
+        })
+    } else {
+        Value::Null
+    };
+    Outcome {
+        success: relevance > 0.0,
+        result,
         reward: Some(if relevance > 0.0 { relevance } else { -1.0 }),
         changes: Value::Null,
         error: if relevance > 0.0 {

@@ -193,17 +193,18 @@ pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// The `session` part of a Cedar context: `{id, preferences, environment}`.
+/// The `session` part of a Cedar context: `{id, preferences, environment}` (inserted in key
+/// order, so its canonical text needs no sorting).
 pub fn session_json(session: &Session) -> Value {
     let mut m = Map::with_capacity(3);
+    m.insert(
+        "environment".into(),
+        Value::Object(session.context.environment.clone()),
+    );
     m.insert("id".into(), Value::String(session.id.clone()));
     m.insert(
         "preferences".into(),
         Value::Object(session.context.preferences.clone()),
-    );
-    m.insert(
-        "environment".into(),
-        Value::Object(session.context.environment.clone()),
     );
     Value::Object(m)
 }
@@ -223,27 +224,24 @@ pub fn default_resource(policies: &PolicyEngine, id: &str) -> String {
     format!("{}::{:?}", policies.mapping().resource_type, id)
 }
 
-/// The Cedar context of a session step (values cloned, not re-serialised).
-pub fn step_context(req: &VerifyRequest<'_>) -> Value {
+/// The Cedar context of a session step (the request's parts moved in; the session's cloned),
+/// its keys inserted in order so that its canonical text (certificates, cache keys) needs no
+/// sorting.
+pub fn step_context(req: VerifyRequest<'_>) -> Value {
     let mut m = Map::with_capacity(5);
-    m.insert("params".into(), req.params.clone());
+    m.insert("approvals".into(), session_approvals(req.session));
+    m.insert("params".into(), req.params.into_owned());
     m.insert(
         "priorSteps".into(),
-        Value::Array(
-            req.prior_steps
-                .iter()
-                .map(|s| Value::String(s.clone()))
-                .collect(),
-        ),
+        Value::Array(req.prior_steps.into_iter().map(Value::String).collect()),
     );
-    m.insert("approvals".into(), session_approvals(req.session));
     m.insert("session".into(), session_json(req.session));
     m.insert("stepIndex".into(), Value::from(req.step_index));
     Value::Object(m)
 }
 
 impl Verifier for FormalVerifier {
-    fn verify(&self, req: &VerifyRequest<'_>) -> Verification {
+    fn verify(&self, req: VerifyRequest<'_>) -> Verification {
         let proofs = if req.action.preconditions.is_empty() {
             Vec::new()
         } else {
@@ -258,11 +256,12 @@ impl Verifier for FormalVerifier {
                 "no policies are loaded: call loadPolicies() or pass `policies` to open() to verify actions",
             )
         } else {
-            let resource = default_resource(&self.policies, &req.session.id);
+            let (session, action) = (req.session, req.action);
+            let resource = default_resource(&self.policies, &session.id);
             match authorize_parts(
                 &self.policies,
-                req.session.agent_id(),
-                &req.action.name,
+                session.agent_id(),
+                &action.name,
                 &resource,
                 step_context(req),
             ) {

@@ -160,7 +160,7 @@ fn nan_handler_reward_is_rejected_but_recorded() {
 
 struct DenyPay;
 impl Verifier for DenyPay {
-    fn verify(&self, r: &VerifyRequest<'_>) -> Verification {
+    fn verify(&self, r: VerifyRequest<'_>) -> Verification {
         if r.action.name == "pay" {
             Verification {
                 decision: Decision::Deny,

@@ -4,6 +4,8 @@
 //! answers allow, deny (the action is not executed) or skipped (nothing to verify against);
 //! `verified` is true only for a real allow, never for skipped.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -76,16 +78,17 @@ pub struct PolicyDetails {
     pub certificate: Certificate,
 }
 
-/// What a verifier is asked about.
+/// What a verifier is asked about. Given by value, so a verifier can keep its parts (the
+/// formal verifier moves them into the Cedar request and its certificate, uncopied).
 pub struct VerifyRequest<'a> {
     /// The session the step belongs to.
     pub session: &'a Session,
     /// The action about to run.
     pub action: &'a ActionSpec,
-    /// The action's parameters.
-    pub params: &'a Value,
+    /// The action's parameters (owned when the step has no further use for them).
+    pub params: Cow<'a, Value>,
     /// Names of actions this session ran before, oldest first (within the history window).
-    pub prior_steps: &'a [String],
+    pub prior_steps: Vec<String>,
     /// The step's index in its session.
     pub step_index: u64,
 }
@@ -93,5 +96,5 @@ pub struct VerifyRequest<'a> {
 /// Decides whether an action may run. Implementations must be cheap and thread-safe.
 pub trait Verifier: Send + Sync {
     /// Verifies one step.
-    fn verify(&self, request: &VerifyRequest<'_>) -> Verification;
+    fn verify(&self, request: VerifyRequest<'_>) -> Verification;
 }

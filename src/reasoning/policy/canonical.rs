@@ -27,17 +27,13 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
                     out.push(b':');
                     write_canonical(v, out);
                 }
+            } else if map.keys().is_sorted() {
+                // Built in key order (as the engine builds its contexts): nothing to sort.
+                write_entries(map.iter(), out);
             } else {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
                 entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                for (i, (key, v)) in entries.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_json_string(key, out);
-                    out.push(b':');
-                    write_canonical(v, out);
-                }
+                write_entries(entries.into_iter(), out);
             }
             out.push(b'}');
         }
@@ -58,7 +54,28 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
 
 /// Appends `s` as a JSON string literal (serde_json's escaping).
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
-    serde_json::to_writer(&mut *out, s).unwrap_or(());
+    // serde_json escapes only `"`, `\\` and control characters: text without them is copied
+    // as it is, byte for byte what serde_json would write.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).unwrap_or(());
+    }
+}
+
+/// Writes `"key":value` pairs, comma-separated, in the order given.
+fn write_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    for (i, (key, v)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_json_string(key, out);
+        out.push(b':');
+        write_canonical(v, out);
+    }
 }
 
 /// Canonical text of a Cedar entity JSON array: entities sorted by uid, parents sorted.
@@ -90,4 +107,39 @@ pub fn sha256_hex(text: &str) -> String {
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "plain text",
+            "quote \" and backslash \\",
+            "tab\tnewline\ncontrol \u{1}\u{1f}",
+            "del \u{7f}, non-ASCII é ü 東京, emoji 🦀, separators \u{2028}\u{2029}",
+        ] {
+            let mut out = Vec::new();
+            write_json_string(s, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn key_order_does_not_change_the_canonical_text() {
+        let sorted = json!({"a": 1, "b": {"x": [1, "y"], "y": null}, "c": "z"});
+        let unsorted = json!({"c": "z", "b": {"y": null, "x": [1, "y"]}, "a": 1});
+        assert_eq!(canonical_json(&sorted), canonical_json(&unsorted));
+        assert_eq!(
+            canonical_json(&unsorted),
+            r#"{"a":1,"b":{"x":[1,"y"],"y":null},"c":"z"}"#
+        );
+    }
 }

@@ -308,11 +308,12 @@ impl PolicyEngine {
             self.cache.count(true);
             return Ok(self.answer_from_cache(&snapshot, &hit, req));
         }
+        // Near misses may quote values, so default denies are keyed by value.
         let deny_use = ContextUse::union([
-            context_use.clone(),
-            snapshot.policies.probes_context_use.clone(),
+            context_use.exact(),
+            snapshot.policies.probes_context_use.exact(),
         ]);
-        let deny_key = format!("deny\u{1f}{}", cache_key(snapshot.epoch, &req, &deny_use));
+        let deny_key = cache_key_with("deny\u{1f}".as_bytes(), snapshot.epoch, &req, &deny_use);
         let hit = self.cache.peek(&deny_key);
         self.cache.count(hit.is_some());
         if let Some(hit) = hit {
@@ -624,24 +625,43 @@ pub(crate) fn authorization_error_text(error: &AuthorizationError) -> String {
 
 /// The cache key: snapshot epoch + canonical request JSON.
 fn cache_key(epoch: u64, req: &AuthzRequest, context_use: &ContextUse) -> String {
-    let mut key = format!(
-        "{epoch}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}",
-        req.principal.entity_type.len(),
-        req.principal.entity_type,
-        req.principal.id.len(),
-        req.principal.id,
-        req.action.len(),
-        req.action
+    cache_key_with(b"", epoch, req, context_use)
+}
+
+/// [`cache_key`] after `prefix`, written into one buffer.
+fn cache_key_with(
+    prefix: &[u8],
+    epoch: u64,
+    req: &AuthzRequest,
+    context_use: &ContextUse,
+) -> String {
+    use std::io::Write as _;
+    let mut key: Vec<u8> = Vec::with_capacity(
+        prefix.len()
+            + 64
+            + req.principal.entity_type.len()
+            + req.principal.id.len()
+            + req.action.len()
+            + req.resource.entity_type.len()
+            + req.resource.id.len(),
     );
-    key.push_str(&format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}",
-        req.resource.entity_type.len(),
-        req.resource.entity_type,
-        req.resource.id.len(),
-        req.resource.id
-    ));
-    key.push_str(&context_use.key_part(&req.context));
-    key
+    key.extend_from_slice(prefix);
+    // Writing into a Vec cannot fail.
+    let _ = write!(key, "{epoch}\u{1f}");
+    for part in [
+        req.principal.entity_type.as_str(),
+        req.principal.id.as_str(),
+        req.action.as_str(),
+        req.resource.entity_type.as_str(),
+        req.resource.id.as_str(),
+    ] {
+        let _ = write!(key, "{}\u{1f}", part.len());
+        key.extend_from_slice(part.as_bytes());
+        key.push(0x1f);
+    }
+    context_use.write_key_part(&req.context, &mut key);
+    // Only UTF-8 text was written.
+    String::from_utf8(key).unwrap_or_default()
 }
 
 /// Parses a policy text and renames policies after their `@id` annotations.
