@@ -230,9 +230,10 @@ async function agenticFlowRetrieval(file, ours) {
 }
 
 // The loop measures, each run in a process of its own (`--case <name>`): a measure must not
-// pay for what the ones before it left behind. (Measured: right after the 22,000 processChunk
-// calls of the latency measure, a single-session summary batch in the same process ran at
-// ~80k msg/s instead of ~125k; not yet explained.)
+// pay for what the ones before it left behind (heap, allocator state, threads of closed
+// systems waiting for GC). In one process the order of the measures showed in the numbers
+// (once a single-session batch ran at ~80k msg/s right after the latency measure; an A/B of
+// that order did not reproduce it, so it may have been the machine).
 const LOOP_CASES = {
   processChunk_verified: () => chunkLatency(true),
   processChunk_unverified: () => chunkLatency(false),

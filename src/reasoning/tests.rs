@@ -860,6 +860,18 @@ fn cache_hits_and_never_serves_stale_decisions() {
     assert_eq!(engine.cache_stats(), before);
 }
 
+/// Asserts that a cached answer says what a fresh Cedar decision says.
+fn assert_same_answer(cached: &super::Decision, fresh: &super::Decision, what: &str) {
+    assert_eq!(cached.decision, fresh.decision, "{what}");
+    assert_eq!(
+        cached.determining_policies, fresh.determining_policies,
+        "{what}"
+    );
+    assert_eq!(cached.errors, fresh.errors, "{what}");
+    assert_eq!(cached.reasons, fresh.reasons, "{what}");
+    assert_eq!(cached.near_miss, fresh.near_miss, "{what}");
+}
+
 #[test]
 fn cached_answers_equal_uncached_ones_including_near_misses() {
     // `read` is permitted when context.approved; `write` has no permit, so a `write` request is
@@ -890,14 +902,7 @@ fn cached_answers_equal_uncached_ones_including_near_misses() {
                         let fresh = engine.authorize_uncached(&req).unwrap();
                         let what =
                             format!("{who} {action} approved={approved} step={step} round {round}");
-                        assert_eq!(cached.decision, fresh.decision, "{what}");
-                        assert_eq!(
-                            cached.determining_policies, fresh.determining_policies,
-                            "{what}"
-                        );
-                        assert_eq!(cached.errors, fresh.errors, "{what}");
-                        assert_eq!(cached.reasons, fresh.reasons, "{what}");
-                        assert_eq!(cached.near_miss, fresh.near_miss, "{what}");
+                        assert_same_answer(&cached, &fresh, &what);
                         assert_eq!(
                             cached.certificate.request, fresh.certificate.request,
                             "{what}"
@@ -953,14 +958,7 @@ fn integer_thresholds_hit_the_cache_and_decide_as_cedar_does() {
                     let cached = engine.authorize(&req).unwrap();
                     let fresh = engine.authorize_uncached(&req).unwrap();
                     let what = format!("{action} n={n} present={with_n} round {round}");
-                    assert_eq!(cached.decision, fresh.decision, "{what}");
-                    assert_eq!(
-                        cached.determining_policies, fresh.determining_policies,
-                        "{what}"
-                    );
-                    assert_eq!(cached.errors, fresh.errors, "{what}");
-                    assert_eq!(cached.reasons, fresh.reasons, "{what}");
-                    assert_eq!(cached.near_miss, fresh.near_miss, "{what}");
+                    assert_same_answer(&cached, &fresh, &what);
                     seen += 1;
                 }
             }
