@@ -105,6 +105,7 @@ test('every call after close() fails with ERR_CLOSED, including in-flight steps'
   await rejectsWithCode(() => inflight, 'ERR_CLOSED');
   await rejectsWithCode(() => sys.processChunk('slow', ctx), 'ERR_CLOSED');
   await rejectsWithCode(() => sys.processBatch(['slow'], ctx), 'ERR_CLOSED');
+  await rejectsWithCode(() => sys.processBatch(Array(3000).fill('slow'), ctx), 'ERR_CLOSED'); // sliced path
   await rejectsWithCode(() => sys.stats(), 'ERR_CLOSED');
   await rejectsWithCode(() => sys.registerAction({ name: 'x', description: 'y' }), 'ERR_CLOSED');
   await rejectsWithCode(() => sys.createContext('d'), 'ERR_CLOSED');

@@ -269,11 +269,12 @@ export class LeanAgenticSystem {
     const submit = (): void => {
       const start = submitted;
       submitted = Math.min(start + PIPELINE_SLICE, chunks.length);
-      const promise = this.nat
-        .processBatchAsync(id, chunks.slice(start, submitted), detail, batch, seq++)
-        .catch((e: unknown) => {
+      const slice = chunks.slice(start, submitted);
+      const promise = call(() => this.nat.processBatchAsync(id, slice, detail, batch, seq++)).catch(
+        (e: unknown) => {
           throw toError(e);
-        });
+        },
+      );
       // Awaited below; this keeps a failure from being reported as unhandled if the batch
       // stops (e.g. a handler throws) while the slice is still queued.
       promise.catch(() => undefined);

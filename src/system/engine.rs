@@ -611,7 +611,8 @@ impl Engine {
     }
 
     /// The rest of a step, in session order: knowledge graph, plan, choice, verification,
-    /// execution (or hand-off to a handler).
+    /// execution (or hand-off to a handler). In a `pipelined` batch the helper thread adds the
+    /// chunk to the graph instead (see `engine/pipeline.rs`).
     fn act(
         &self,
         session: Arc<Session>,

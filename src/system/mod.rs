@@ -7,10 +7,11 @@
 //! outcome, computes the reward, learns and records history. Sessions live in a concurrent
 //! map and lock only themselves.
 //!
-//! Batches: a large batch running alone perceives chunks on a helper thread ahead of its
-//! steps ([`Engine::process_batch_each`]); batches handed over from JS run on per-session
-//! batch threads (`batch_workers`), and the step journal is written by a thread of its own
-//! (`journal`).
+//! Batches: a large batch running alone has a helper thread perceive chunks ahead of its
+//! steps and add them to the knowledge graph behind them ([`Engine::process_batch_each`],
+//! `engine/pipeline.rs`); batches handed over from JS run on per-session batch threads
+//! (`batch_workers`), a large one as slices queued back to back (`slice_chain`); the step
+//! journal is written by a thread of its own (`journal`).
 
 mod batch_workers;
 mod config;
