@@ -4,22 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { openMemory } from './helpers.mjs';
+import { openMemory, registerNoteAndCall } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 
 async function open(seen) {
   const sys = await openMemory();
-  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
-  sys.registerAction({
-    name: 'call',
-    description: 'Place a call',
-    keywords: ['call'],
-    handler: (action) => {
-      seen.push(action.parameters.text);
-      return { success: true };
-    },
-  });
+  registerNoteAndCall(sys, seen);
   return sys;
 }
 

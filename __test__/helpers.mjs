@@ -20,3 +20,20 @@ export async function rejectsWithCode(fn, code) {
     return true;
   });
 }
+
+/**
+ * Registers a built-in `note` action and a `call` action whose JS handler records the text of
+ * each chunk it handles in `seen` (so tests can see which chunks reached a handler, in order).
+ */
+export function registerNoteAndCall(sys, seen) {
+  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
+  sys.registerAction({
+    name: 'call',
+    description: 'Place a call',
+    keywords: ['call'],
+    handler: (action) => {
+      seen.push(action.parameters.text);
+      return { success: true };
+    },
+  });
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LeanAgenticSystem, openMemory } from './helpers.mjs';
+import { LeanAgenticSystem, openMemory, registerNoteAndCall } from './helpers.mjs';
 
 test('processChunk runs the whole loop with a JS handler', async () => {
   const sys = await openMemory();
@@ -61,16 +61,7 @@ test('entities keep stable ids across chunks', async () => {
 test('processBatch runs built-in actions natively and handlers in order', async () => {
   const sys = await openMemory();
   const seen = [];
-  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
-  sys.registerAction({
-    name: 'call',
-    description: 'Place a call',
-    keywords: ['call'],
-    handler: (action) => {
-      seen.push(action.parameters.text);
-      return { success: true };
-    },
-  });
+  registerNoteAndCall(sys, seen);
   const ctx = sys.createContext('b');
   const chunks = [];
   for (let i = 0; i < 600; i++) chunks.push(i % 100 === 0 ? `call number ${i}` : `note number ${i}`);

@@ -111,10 +111,6 @@ struct Perception {
     took: std::time::Duration,
 }
 
-/// How [`Engine::process_batch_json`]'s text ends when every chunk finished (`pending` is
-/// written last).
-pub const FINISHED_BATCH_JSON_END: &str = "\"pending\":null}";
-
 mod pipeline;
 
 /// Batches of at least this many chunks are pipelined when no other batch runs.
@@ -681,23 +677,18 @@ impl Engine {
         let first = self.actions.get(&chosen.plan[0])?;
         // A summary reads none of the view but its action name (parameters go to verification).
         let whole = detail == ResultDetail::Full || first.has_handler;
-        let mut view = if whole {
-            ActionView {
-                action_type: first.name.clone(),
-                description: first.description.clone(),
-                parameters: params,
-                tool_calls: first.tool_calls.clone(),
-                expected_reward: self.learner.predict(&session.id, &features, &first.name),
-            }
-        } else {
-            ActionView {
-                action_type: first.name.clone(),
-                description: String::new(),
-                parameters: params,
-                tool_calls: Vec::new(),
-                expected_reward: 0.0,
-            }
+        let mut view = ActionView {
+            action_type: first.name.clone(),
+            description: String::new(),
+            parameters: params,
+            tool_calls: Vec::new(),
+            expected_reward: 0.0,
         };
+        if whole {
+            view.description = first.description.clone();
+            view.tool_calls = first.tool_calls.clone();
+            view.expected_reward = self.learner.predict(&session.id, &features, &first.name);
+        }
 
         // Verify.
         let verification = if self.config.enable_formal_verification {
@@ -927,7 +918,7 @@ impl Engine {
                         }
                     }
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        engine.process_batch_json(&session_id, &chunks, detail)
+                        engine.batch_json(&session_id, &chunks, detail)
                     }))
                     .unwrap_or_else(|_| {
                         err(
@@ -936,11 +927,10 @@ impl Engine {
                         )
                     });
                     if let Some(t) = ticket {
-                        let finished = outcome
-                            .as_ref()
-                            .is_ok_and(|json| json.ends_with(FINISHED_BATCH_JSON_END));
+                        let finished = matches!(outcome, Ok((_, true)));
                         engine.slice_chains.ended(&session_id, t, finished);
                     }
+                    let outcome = outcome.map(|(json, _)| json);
                     // The engine may be dropped on this thread: release it before `done`.
                     drop(engine);
                     done(outcome);
@@ -964,10 +954,22 @@ impl Engine {
         chunks: &[S],
         detail: ResultDetail,
     ) -> Result<String> {
+        self.batch_json(session_id, chunks, detail)
+            .map(|(json, _)| json)
+    }
+
+    /// [`Self::process_batch_json`] and whether every chunk finished (no step waits for a
+    /// handler).
+    fn batch_json<S: AsRef<str> + Sync>(
+        &self,
+        session_id: &str,
+        chunks: &[S],
+        detail: ResultDetail,
+    ) -> Result<(String, bool)> {
         let mut out: Vec<u8> = Vec::with_capacity(64);
         out.extend_from_slice(b"{\"results\":[");
         let mut count = 0usize;
-        let write = |r: StepResult| {
+        let pending = self.process_batch_each(session_id, chunks, detail, |r| {
             if count > 0 {
                 out.push(b',');
             }
@@ -984,16 +986,13 @@ impl Engine {
             }
             count += 1;
             Ok(())
-        };
-        let pending = self.process_batch_each(session_id, chunks, detail, write)?;
+        })?;
         out.extend_from_slice(b"],\"pending\":");
         serde_json::to_writer(&mut out, &pending).map_err(json_error)?;
         out.push(b'}');
-        debug_assert_eq!(
-            pending.is_none(),
-            out.ends_with(FINISHED_BATCH_JSON_END.as_bytes())
-        );
-        String::from_utf8(out).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
+        let json =
+            String::from_utf8(out).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        Ok((json, pending.is_none()))
     }
 
     fn finish(&self, action_id: String, flight: InFlight, outcome: Outcome) -> Result<StepResult> {

@@ -24,9 +24,7 @@ mod step;
 mod verify;
 
 pub use config::{closest, json_type, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
-pub use engine::{
-    Engine, FeedbackResult, SystemStats, FINISHED_BATCH_JSON_END, PIPELINE_MIN_CHUNKS,
-};
+pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
 pub use slice_chain::{SliceTicket, SKIPPED_SLICE_JSON};

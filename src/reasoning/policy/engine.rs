@@ -87,6 +87,9 @@ struct ActionSlice {
     permits: PolicySet,
     /// The context attributes `all` can read (the decision cache's key projection).
     context_use: ContextUse,
+    /// What the key of a default deny holds: `context_use` and what the near-miss probes
+    /// read, all by value (near misses may quote values).
+    deny_context_use: ContextUse,
 }
 
 /// At most this many per-action policy slices are memoised per snapshot.
@@ -308,19 +311,15 @@ impl PolicyEngine {
             self.cache.count(true);
             return Ok(self.answer_from_cache(&snapshot, &hit, req));
         }
-        // Near misses may quote values, so default denies are keyed by value.
-        let deny_use = ContextUse::union([
-            context_use.exact(),
-            snapshot.policies.probes_context_use.exact(),
-        ]);
-        let deny_key = cache_key_with("deny\u{1f}".as_bytes(), snapshot.epoch, &req, &deny_use);
+        let deny_use = slice.as_deref().map_or(&whole, |s| &s.deny_context_use);
+        let deny_key = cache_key_with("deny\u{1f}".as_bytes(), snapshot.epoch, &req, deny_use);
         let hit = self.cache.peek(&deny_key);
         self.cache.count(hit.is_some());
         if let Some(hit) = hit {
             return Ok(self.answer_from_cache(&snapshot, &hit, req));
         }
         // Everything any policy consulted below can read is in `deny_use`.
-        let decision = self.decide_reading(&snapshot, req, &deny_use)?;
+        let decision = self.decide_reading(&snapshot, req, deny_use)?;
         let default_deny =
             decision.decision == DecisionKind::Deny && decision.determining_policies.is_empty();
         self.cache.insert(
@@ -570,10 +569,16 @@ impl PolicyEngine {
                 .cloned()
                 .unwrap_or(ContextUse::Whole)
         }));
+        // Near misses may quote values, so default denies are keyed by value.
+        let deny_context_use = ContextUse::union([
+            context_use.exact(),
+            snapshot.policies.probes_context_use.exact(),
+        ]);
         let slice = Arc::new(ActionSlice {
             all,
             permits,
             context_use,
+            deny_context_use,
         });
         if snapshot.action_slices.len() < MAX_ACTION_SLICES {
             snapshot.action_slices.insert(key, slice.clone());
