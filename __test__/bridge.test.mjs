@@ -616,8 +616,15 @@ test('hooks deny forbidden tool calls with the policy id and record outcomes', a
   assert.equal(count.learnings - before.learnings, 2);
   assert.equal(count.memories - before.memories, 2);
   const stats = await sys.stats();
-  assert.equal(stats.totalActions - statsBefore.totalActions, 2);
+  // Two calls ran (Read, ls), two were refused: the refusals are steps of the session too.
+  assert.equal(stats.totalActions - statsBefore.totalActions, 4);
+  assert.equal(stats.deniedActions - statsBefore.deniedActions, 2);
   assert.ok(stats.averageReward < 1);
+  // The SDK session's record: what ran, what was refused, what failed.
+  const record = sys.verifyAction({ name: 'Read' }, 'hook:sess-1').certificate.request.context;
+  assert.deepEqual(record.priorSteps, ['Read']);
+  assert.deepEqual(record.deniedSteps, ['Bash', 'Write']);
+  assert.deepEqual(record.failedSteps, ['Bash']);
   const learnings = sys.bank.exportJson().learnings;
   assert.deepEqual(learnings.map((l) => [l.pattern, l.outcome, l.reward]).sort(), [['tool/Bash', 'Failure', -1], ['tool/Read', 'Success', 1]]);
   const titles = (await bridge.getMemories()).map((m) => m.patternData.title).sort();

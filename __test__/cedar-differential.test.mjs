@@ -6,8 +6,10 @@
 // The Cedar request for cedar-wasm is built here independently, from the documented mapping:
 // principal `Agent::"<agentId>"`, action `Action::"<name>"`, resource `Type::"id"` (a bare id is
 // `Resource::"<id>"`; no resource is `Resource::"<agentId>"`), context
-// `{ ...extra, params, priorSteps, approvals, stepIndex }` with non-integer numbers as strings
-// and nulls as empty strings.
+// `{ ...extra, params, priorSteps, deniedSteps, failedSteps, approvals, stepIndex }` with
+// non-integer numbers as Cedar decimals when they have at most four fractional digits (else as
+// strings) and nulls as empty strings. One deliberate difference from Cedar, the engine's fail
+// closed rule: when a policy errors, the decision is deny and the erroring policies decide.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -43,7 +45,7 @@ const POLICIES = [
   ['employee-shares-with-mfa', `permit(principal in Role::"employee", action == Action::"share", resource)
     when { context has mfa && context.mfa == true };`],
   ['finance-refund-low-rate', `permit(principal in Role::"finance", action == Action::"refund", resource is Account)
-    when { decimal(context.params.rate).lessThan(decimal("0.5")) };`],
+    when { context.params.rate.lessThan(decimal("0.5")) };`],
   ['eng-reads-secret-from-vpn', `permit(principal in Group::"eng", action in Action::"read_ops", resource in Folder::"secret")
     when { context has sourceIp && ip(context.sourceIp).isInRange(ip("10.0.0.0/8")) };`],
   ['owner-reads-account', `permit(principal, action == Action::"read", resource is Account)
@@ -175,9 +177,9 @@ function randomRequest(rnd) {
     else if (r < 0.88) params.amount = Math.floor(rnd() * 200000) / 100 + 0.5; // float: becomes a string
     // else: no amount (missing attribute)
     const q = rnd();
-    if (q < 0.5) params.rate = Math.round(rnd() * 1000) / 1000; // float -> "0.123": a valid decimal
-    else if (q < 0.6) params.rate = pick(['0.25', '0.75', 'abc', '1.23456']); // valid and invalid decimals
-    else if (q < 0.7) params.rate = Math.floor(rnd() * 3); // integer: type error for decimal()
+    if (q < 0.5) params.rate = Math.round(rnd() * 1000) / 1000; // float -> decimal("0.123")
+    else if (q < 0.6) params.rate = pick(['0.25', 0.123456, 'abc', 1.5]); // strings and long fractions: errors
+    else if (q < 0.7) params.rate = Math.floor(rnd() * 3); // integer: type error for lessThan
     if (chance(0.1)) params.note = null; // null becomes ""
   }
   const ctx = { agentId };
@@ -194,9 +196,17 @@ function randomRequest(rnd) {
   return { action, ctx };
 }
 
-/** Non-integer numbers become strings, nulls empty strings (the documented context mapping). */
+/** A fraction as a Cedar decimal when its shortest text has at most four fractional digits. */
+function decimalOrString(v) {
+  const text = String(v);
+  const m = /^-?\d+\.(\d+)$/.exec(text);
+  if (m && m[1].length <= 4 && Math.abs(v) < 922337203685476) return { __extn: { fn: 'decimal', arg: text } };
+  return text;
+}
+
+/** Non-integer numbers become decimals or strings, nulls empty strings (the documented mapping). */
 function cedarSafe(v) {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : String(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? v : decimalOrString(v);
   if (v === null) return '';
   if (Array.isArray(v)) return v.map(cedarSafe);
   if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cedarSafe(x)]));
@@ -217,6 +227,8 @@ function referenceCall({ action, ctx }) {
     ...extra,
     params: action.params ?? {},
     priorSteps: priorSteps ?? [],
+    deniedSteps: [],
+    failedSteps: [],
     approvals: approvals ?? [],
     stepIndex: stepIndex ?? 0,
   });
@@ -245,11 +257,11 @@ test('our Cedar decisions equal @cedar-policy/cedar-wasm on random requests', as
     const call = referenceCall(req);
     const ref = cedar.isAuthorized(call);
     assert.equal(ref.type, 'success', `cedar-wasm failed on request #${i}: ${JSON.stringify(ref)} for ${JSON.stringify(call.context)}`);
-    const want = {
-      decision: ref.response.decision,
-      determining: sortedSet(ref.response.diagnostics.reason),
-      erroring: sortedSet(ref.response.diagnostics.errors.map((e) => e.policyId)),
-    };
+    const erroring = sortedSet(ref.response.diagnostics.errors.map((e) => e.policyId));
+    // Fail closed: an erroring policy denies, and the erroring policies decide.
+    const want = erroring.length
+      ? { decision: 'deny', determining: erroring, erroring }
+      : { decision: ref.response.decision, determining: sortedSet(ref.response.diagnostics.reason), erroring };
     const v = sys.verifyAction(req.action, req.ctx);
     const got = {
       decision: v.decision,
@@ -272,8 +284,8 @@ test('our Cedar decisions equal @cedar-policy/cedar-wasm on random requests', as
       continue;
     }
     counts[want.decision] += 1;
-    if (want.decision === 'deny') counts[want.determining.length ? 'forbid' : 'defaultDeny'] += 1;
     if (want.erroring.length) counts.error += 1;
+    else if (want.decision === 'deny') counts[want.determining.length ? 'forbid' : 'defaultDeny'] += 1;
     for (const id of want.determining) byPolicy[id] += 1;
   }
   await sys.close();

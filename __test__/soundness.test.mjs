@@ -332,10 +332,11 @@ test('credit: recordOutcome journals the real decision; feedback replaces a lear
 test('graph facts reach preconditions without a proveTheorem call', async () => {
   const sys = await openMemory({ explorationRate: 0 });
   sys.registerAction({ name: 'fly', description: 'Fly somewhere', keywords: ['fly'], preconditions: ['place("place:tokyo")'] });
-  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note', 'fly'] });
+  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
   const ctx = sys.createContext('g');
   const before = await sys.processChunk('fly away', ctx);
-  assert.notEqual(before.action.actionType, 'fly', 'no Tokyo in the graph yet');
+  assert.equal(before.action.actionType, 'none', 'no Tokyo in the graph yet: fly is blocked');
+  assert.match(before.observation.error, /fly needs place\("place:tokyo"\)/);
   assert.equal(sys.verifyAction({ name: 'fly' }, ctx).decision, 'deny');
   await sys.processChunk('I love Tokyo, note that', ctx);
   assert.equal(sys.verifyAction({ name: 'fly' }, ctx).decision, 'skipped', 'precondition proved from the graph (no policies)');

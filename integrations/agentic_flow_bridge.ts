@@ -80,6 +80,8 @@ export class AgenticFlowBridge {
   private readonly ownsSystem: boolean;
   private sysPromise: Promise<LeanAgenticSystem> | null = null;
   private readonly runNos = new Map<string, number>();
+  /** Tells this bridge's run sessions apart from those of other bridges and processes. */
+  private readonly instance = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
   private swarmNo = 0;
 
   constructor(private readonly options: AgenticFlowBridgeOptions = {}) {
@@ -189,6 +191,7 @@ export class AgenticFlowBridge {
         memoryAgentId: this.options.agentId ?? 'lean-agentic-bridge',
         timeoutMs: this.options.timeoutMs ?? 30_000,
         onDeny: this.options.onDeny ?? 'stop',
+        instance: this.instance,
       },
       workflow,
       runNo,

@@ -4,12 +4,15 @@
  * (`PostToolUse`, `PostToolUseFailure`).
  *
  * `PreToolUse` verifies `{ name: tool_name, params: tool_input, resource: options.resource?.(input) }`
- * for the principal `options.agentId ?? session_id`, with `priorSteps` = the tools of this
- * session's earlier calls that were not denied and completed successfully (in completion order).
- * Deny → `permissionDecision: 'deny'` with the determining policy ids and reasons; allow →
- * `'allow'` naming the permitting policies; no policies loaded (`'skipped'`) → `{}` (no
- * opinion: the SDK's own permission flow decides). A verification error denies, unless
- * `failOpen` (then `{}`).
+ * for the principal `options.agentId ?? session_id` on the engine session `hook:<session_id>`,
+ * whose ledger is the SDK session's record (kept in the store, so a resumed SDK session keeps
+ * it): `priorSteps` are the tools whose calls were allowed and completed successfully,
+ * `deniedSteps` the tools refused, `failedSteps` those whose calls failed, `runs` their counts.
+ * Deny → `permissionDecision: 'deny'` with the determining policy ids and reasons, and the
+ * refused call is recorded as a denied step; allow → `'allow'` naming the permitting policies;
+ * no policies loaded (`'skipped'`) → `{}` (no opinion: the SDK's own permission flow decides).
+ * A verification error denies, unless `failOpen` (then `{}`). `PostToolUse` /
+ * `PostToolUseFailure` record the outcome with the decision `PreToolUse` gave.
  */
 
 import { errorMessage, jsonSafe, shortJson } from './bridge_json';
@@ -20,8 +23,7 @@ import type { ActionVerification, SessionHandle } from './types';
 
 interface HookSession {
   handle: SessionHandle | null;
-  completed: string[];
-  pending: Map<string, { tool: string; startedAt: number }>;
+  pending: Map<string, { tool: string; startedAt: number; decision: ActionVerification['decision'] }>;
 }
 
 /** Builds the hook matchers. */
@@ -30,12 +32,17 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
   const sessionOf = (id: string): HookSession => {
     let s = sessions.get(id);
     if (!s) {
-      s = { handle: null, completed: [], pending: new Map() };
+      s = { handle: null, pending: new Map() };
       sessions.set(id, s);
     }
     return s;
   };
   const principal = (input: HookInput) => options.agentId ?? String(input.session_id);
+  /** The engine session of an SDK session (created on first use). */
+  const sessionHandle = (sys: LeanAgenticSystem, s: HookSession, input: HookInput): SessionHandle => {
+    if (!s.handle) s.handle = sys.createContext(`hook:${String(input.session_id)}`, { agentId: principal(input) });
+    return s.handle;
+  };
   const useId = (input: HookInput, toolUseId: string | undefined) => toolUseId ?? input.tool_use_id ?? `${input.tool_name}@${Date.now()}`;
   const report = (e: unknown) => {
     try {
@@ -53,12 +60,26 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
     try {
       const sys = await getSys();
       const s = sessionOf(String(input.session_id));
+      const handle = sessionHandle(sys, s, input);
       const resource = options.resource?.(input);
+      const params = (jsonSafe(input.tool_input ?? {}) ?? {}) as Record<string, unknown>;
+      const tool = String(input.tool_name);
       v = sys.verifyAction(
-        { name: String(input.tool_name), params: (jsonSafe(input.tool_input ?? {}) ?? {}) as Record<string, unknown>, ...(resource !== undefined ? { resource } : {}) },
-        { agentId: principal(input), priorSteps: [...s.completed], approvals: options.approvals ?? [] },
+        { name: tool, params, ...(resource !== undefined ? { resource } : {}) },
+        { sessionId: handle.sessionId, agentId: principal(input), approvals: options.approvals ?? [] },
       );
-      if (v.decision !== 'deny') s.pending.set(useId(input, toolUseId), { tool: String(input.tool_name), startedAt: Date.now() });
+      if (v.decision === 'deny') {
+        // The refused call is part of the session's record (`deniedSteps`).
+        sys.recordOutcome(handle, {
+          action: tool,
+          text: `tool ${tool} by ${principal(input)} with ${shortJson(input.tool_input ?? {}, 300)} (denied)`,
+          success: false,
+          params,
+          decision: 'deny',
+        });
+      } else {
+        s.pending.set(useId(input, toolUseId), { tool, startedAt: Date.now(), decision: v.decision });
+      }
     } catch (e) {
       report(e);
       if (options.failOpen) return {};
@@ -81,15 +102,14 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
       const key = useId(input, toolUseId);
       const p = s.pending.get(key);
       s.pending.delete(key);
-      if (success && p) s.completed.push(p.tool);
       const tool = String(input.tool_name);
       const agentId = principal(input);
-      if (!s.handle) s.handle = sys.createContext(`hook:${sid}`, { agentId });
+      const handle = sessionHandle(sys, s, input);
       const latencyMs = p ? Date.now() - p.startedAt : 0;
       const reward = success ? 1 : -1;
       const error = success ? undefined : shortJson(input.error ?? 'the tool call failed', 300);
       const inputJson = shortJson(input.tool_input ?? {}, 300);
-      sys.recordOutcome(s.handle, {
+      sys.recordOutcome(handle, {
         action: tool,
         text: `tool ${tool} by ${agentId} with ${inputJson}`,
         success,
@@ -97,6 +117,8 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
         result: success ? jsonSafe(input.tool_response ?? null) : null,
         ...(error !== undefined ? { error } : {}),
         latencyMs,
+        params: (jsonSafe(input.tool_input ?? {}) ?? {}) as Record<string, unknown>,
+        ...(p ? { decision: p.decision } : {}),
       });
       recorder.learning(sys, {
         pattern: `tool/${tool}`,

@@ -8,9 +8,13 @@
  * other options are "not taken" and a dependency on a not-taken step counts as satisfied.
  *
  * Run-time verification: `verifyAction({ name: step.action, params: {...step.inputs}, resource },
- * { agentId, priorSteps, approvals, workflowId })` where `priorSteps` are the actions of the
- * steps of this run that finished successfully before, in completion order, and `approvals` is
- * `inputs.approvals ?? context.approvals ?? []`. A verification that throws counts as a deny.
+ * { sessionId, agentId, approvals, workflowId })` on the run's own engine session, whose ledger
+ * holds what this run did so far (`priorSteps`: steps that succeeded; `deniedSteps`,
+ * `failedSteps`, `runs`), and `approvals` is `inputs.approvals ?? context.approvals ?? []`.
+ * Each outcome is recorded on that session with its verification decision and parameters. The
+ * session id is the run id plus this bridge's instance id, so a run never inherits the ledger
+ * of an earlier process's run with the same number. A verification that throws counts as a
+ * deny.
  *
  * A step whose dependency failed, was denied or was skipped is skipped. A denied step has reward
  * −0.5 (as the engine gives denied steps) and is learned from as a failure.
@@ -36,6 +40,8 @@ export interface WorkflowDeps {
   memoryAgentId: string;
   timeoutMs: number;
   onDeny: 'stop' | 'skip';
+  /** Unique per bridge instance: keeps run sessions of different processes apart. */
+  instance: string;
 }
 
 /** Checks that every step names a known agent; throws `ERR_INVALID_WORKFLOW` otherwise. */
@@ -141,12 +147,11 @@ export async function runWorkflow(
   const byId = new Map(steps.map((s) => [s.id, s]));
   const deps_ = (s: WorkflowStep) => (s.dependsOn ?? []).filter((d) => byId.has(d));
   const approvals = (inputs.approvals ?? context.approvals ?? []) as unknown;
-  const session: SessionHandle = sys.createContext(runId, { agentId: context.agentId ?? deps.memoryAgentId });
+  const session: SessionHandle = sys.createContext(`${runId}@${deps.instance}`, { agentId: context.agentId ?? deps.memoryAgentId });
   const workflowInputs: Record<string, unknown> = { ...inputs };
   delete workflowInputs.branches;
 
   const results = new Map<string, StepRunResult>();
-  const completed: string[] = []; // actions, in completion order (successful steps)
   const completionOrder: string[] = [];
   const running = new Map<string, Promise<void>>();
   let stopped = false;
@@ -163,6 +168,8 @@ export async function runWorkflow(
         result: jsonSafe(r.result),
         ...(r.error !== undefined ? { error: r.error } : {}),
         latencyMs: r.latencyMs ?? 0,
+        params: (jsonSafe(step.inputs ?? {}) ?? {}) as Record<string, unknown>,
+        ...(verification ? { decision: verification.decision } : {}),
       });
     } catch (e) {
       warnings.push(`recording the outcome of step ${step.id} failed: ${errorMessage(e)}`);
@@ -199,7 +206,7 @@ export async function runWorkflow(
     try {
       verification = sys.verifyAction(
         { name: step.action, params: { ...(step.inputs ?? {}) }, ...(step.resource !== undefined ? { resource: step.resource } : {}) },
-        { agentId: step.agentId, priorSteps: [...completed], approvals, workflowId: workflow.id },
+        { sessionId: session.sessionId, agentId: step.agentId, approvals, workflowId: workflow.id },
       );
     } catch (e) {
       verification = { decision: 'deny', reasons: [`verification failed: ${errorMessage(e)}`] };
@@ -238,7 +245,6 @@ export async function runWorkflow(
       if (x.error !== undefined) r.error = x.error;
       results.set(step.id, r);
       completionOrder.push(step.id);
-      if (x.success) completed.push(step.action);
       running.delete(step.id);
       learn(step, r, verification);
     });

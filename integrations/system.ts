@@ -12,6 +12,7 @@ import { native, NativeSystemHandle } from './native';
 import { processStream, StreamOptions } from './stream';
 import { checkDetail } from './result_detail';
 import { ReasoningBank } from './bank';
+import { toJsonText } from './json_input';
 import { KnowledgeGraph } from './knowledge';
 import type {
   Proof,
@@ -38,6 +39,7 @@ import type {
   SystemConfig,
   SystemStats,
   HandlerAction,
+  RecordedOutcome,
 } from './types';
 
 interface PendingStep {
@@ -48,6 +50,7 @@ interface PendingStep {
   verification: HandlerAction['verification'];
   entities: HandlerAction['entities'];
   timeoutMs: number;
+  wouldDeny?: true;
 }
 
 type Begun = { done: true; result: StepResult } | { done: false; pending: PendingStep };
@@ -165,12 +168,13 @@ export class LeanAgenticSystem {
     if (options === null || typeof options !== 'object') {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'context options must be an object');
     }
-    call(() => this.nat.createSession(sessionId, JSON.stringify(options)));
+    call(() => this.nat.createSession(sessionId, toJsonText(options, 'context options')));
     const handle: SessionHandle = Object.freeze({
       sessionId,
       preferences: { ...(options.preferences ?? {}) },
       environment: { ...(options.environment ?? {}) },
       agentId: options.agentId,
+      ...(options.enforcement !== undefined ? { enforcement: options.enforcement } : {}),
     });
     this.sessions.set(sessionId, handle);
     return handle;
@@ -398,28 +402,37 @@ export class LeanAgenticSystem {
   /**
    * Records the outcome of an action executed outside `processChunk` (a workflow step, a tool
    * call seen by an agent hook). The learner learns from it in the context of `text`; the step
-   * is journaled, counted and added to the session's history.
+   * is journaled, counted and entered in the session's history and ledger: a success becomes
+   * a prior step, a failure a failed step, and `decision: 'deny'` with `success: false` a
+   * denied attempt. Pass the `decision` of the `verifyAction` that preceded it (journaled as
+   * is), the `params` it ran with (numeric ones feed `context.runs` sums) and, if the action was
+   * chosen at random, its `propensity`.
    */
-  recordOutcome(
-    ctx: SessionHandle | string,
-    outcome: { action: string; text: string; success: boolean; result?: unknown; reward?: number; error?: string; latencyMs?: number },
-  ): StepResult {
+  recordOutcome(ctx: SessionHandle | string, outcome: RecordedOutcome): StepResult {
     const id = sessionIdOf(ctx);
     if (outcome === null || typeof outcome !== 'object' || typeof outcome.success !== 'boolean') {
-      throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome takes { action, text, success, reward?, result?, error?, latencyMs? }');
+      throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome takes { action, text, success, reward?, result?, error?, latencyMs?, params?, decision?, propensity? }');
     }
     if (typeof outcome.action !== 'string' || typeof outcome.text !== 'string') {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome needs string `action` and `text`');
+    }
+    if (outcome.decision !== undefined && !['allow', 'deny', 'skipped'].includes(outcome.decision)) {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', `recordOutcome: decision must be 'allow', 'deny' or 'skipped', got ${JSON.stringify(outcome.decision)}`);
+    }
+    if (outcome.propensity !== undefined && !(typeof outcome.propensity === 'number' && outcome.propensity > 0 && outcome.propensity <= 1)) {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', `recordOutcome: propensity must be a number in (0, 1], got ${String(outcome.propensity)}`);
     }
     const normalized = normalizeOutcome(
       { success: outcome.success, result: outcome.result, reward: outcome.reward },
       outcome.action,
     );
     if (outcome.error !== undefined) normalized.error = String(outcome.error);
+    if (outcome.params !== undefined) normalized.params = outcome.params;
+    if (outcome.decision !== undefined) normalized.decision = outcome.decision;
+    if (outcome.propensity !== undefined) normalized.propensity = outcome.propensity;
     const latency = outcome.latencyMs ?? 0;
-    return JSON.parse(
-      call(() => this.nat.recordOutcome(id, outcome.action, outcome.text, JSON.stringify(normalized), latency)),
-    );
+    const text = toJsonText(normalized, 'recordOutcome outcome');
+    return JSON.parse(call(() => this.nat.recordOutcome(id, outcome.action, outcome.text, text, latency)));
   }
 
   /** Adds rules, e.g. `can_pay(A, X) :- member(A, finance), approved(X), not frozen(X).`; returns their ids. */
@@ -531,6 +544,12 @@ export class LeanAgenticSystem {
         `handler of ${p.action.actionType}`,
       );
       outcome = normalizeOutcome(out, p.action.actionType);
+      // A result JSON cannot carry (a cycle, a BigInt) fails the step, not the call.
+      try {
+        toJsonText(outcome, `the result of handler ${p.action.actionType}`);
+      } catch (e) {
+        throw new LeanAgenticError('ERR_HANDLER_FAILED', e instanceof Error ? e.message : String(e));
+      }
     } catch (e) {
       const err = e instanceof LeanAgenticError ? e : null;
       outcome = {
@@ -540,7 +559,7 @@ export class LeanAgenticSystem {
         errorCode: err ? err.code : 'ERR_HANDLER_FAILED',
       };
     }
-    return JSON.parse(call(() => this.nat.complete(p.actionId, JSON.stringify(outcome), detail)));
+    return JSON.parse(call(() => this.nat.complete(p.actionId, toJsonText(outcome, 'handler outcome'), detail)));
   }
 }
 
@@ -566,7 +585,7 @@ function verifyArgs(action: ActionToVerify, context: VerifyContext): [string, st
   } else {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'verifyAction needs a context: a session handle, a session id or { agentId, ... }');
   }
-  return [JSON.stringify(a), JSON.stringify(c)];
+  return [toJsonText(a, 'the action to verify'), toJsonText(c, 'the verification context')];
 }
 
 function normalizeOutcome(out: unknown, action: string): Record<string, unknown> {

@@ -42,7 +42,22 @@ export interface SystemConfig {
    * `<path>.ann`; 0 never), `annCandidates` (1000 rows re-scored exactly per approximate query).
    */
   bank?: Record<string, unknown>;
+  /**
+   * What a denied step does: `'enforce'` (default: it does not run) or `'observe'` (it runs,
+   * and its result, summary and journal row say `wouldDeny` with the deciding policies) — how
+   * guardrails are rolled out without breaking running agents. Sessions may override it.
+   */
+  enforcement?: Enforcement;
+  /**
+   * What `context.runs` carries: `windows` (name → seconds; default `{ LastHour: 3600,
+   * LastDay: 86400 }`, giving `countLastHour`, `sumLastHour`, ...) and `sum` (numeric
+   * parameters whose running sums are kept per window, e.g. `['amount']`).
+   */
+  runs?: { windows?: Record<string, number>; sum?: string[] };
 }
+
+/** Whether verification refuses denied steps or only records them. */
+export type Enforcement = 'enforce' | 'observe';
 
 /** What a handler returns. */
 export interface HandlerResult {
@@ -100,6 +115,8 @@ export interface ContextOptions {
   environment?: Record<string, unknown>;
   /** The agent acting in the session (verification principal); defaults to the session id. */
   agentId?: string;
+  /** Overrides the system's `enforcement` for this session. */
+  enforcement?: Enforcement;
 }
 
 /** A session handle. */
@@ -160,6 +177,8 @@ export interface StepResult {
   propensity: number;
   explored: boolean;
   learned: boolean;
+  /** Present (true) when verification denied the step and it ran anyway (`enforcement: 'observe'`). */
+  wouldDeny?: true;
   latencyUs: number;
 }
 
@@ -196,6 +215,8 @@ export interface StepSummary {
   propensity: number;
   explored: boolean;
   learned: boolean;
+  /** Present (true) when verification denied the step and it ran anyway (`enforcement: 'observe'`). */
+  wouldDeny?: true;
   latencyUs: number;
   error?: string;
   errorCode?: string;
@@ -221,7 +242,10 @@ export interface SystemStats {
   averageReward: number;
   sessions: number;
   successfulActions: number;
+  /** Steps verification denied (they did not run). */
   deniedActions: number;
+  /** Steps verification denied that ran anyway under `enforcement: 'observe'`. */
+  wouldDenyActions: number;
 }
 
 /** The answer to {@link LeanAgenticSystem.feedback}. */
@@ -324,7 +348,12 @@ export interface Workflow {
 /** The result of {@link LeanAgenticSystem.verifyWorkflow}. */
 export interface WorkflowReport {
   ok: boolean;
-  violations: { property: unknown; message: string; counterexample: string[] }[];
+  /**
+   * `kind`: `'violated'` (the counterexample is an execution order that breaks the property),
+   * `'absent'` (a selector matches no step: never a vacuous pass; the message suggests the
+   * closest step id or action) or `'denied'` (a step the policies deny).
+   */
+  violations: { property: unknown; kind: 'violated' | 'absent' | 'denied'; message: string; counterexample: string[] }[];
   stepChecks: { stepId: string; decision: string; determiningPolicies: string[]; reasons: string[]; priorSteps: string[] }[];
   warnings: string[];
   pathsChecked: number;
@@ -356,4 +385,21 @@ export interface ProofFailure {
   goal: string;
   reason: string;
   failedSubgoals: string[];
+}
+
+/** What {@link LeanAgenticSystem.recordOutcome} is told about a step executed elsewhere. */
+export interface RecordedOutcome {
+  action: string;
+  text: string;
+  success: boolean;
+  result?: unknown;
+  reward?: number;
+  error?: string;
+  latencyMs?: number;
+  /** The action's parameters (numeric ones feed `context.runs` sums). */
+  params?: Record<string, unknown>;
+  /** The decision of the caller's `verifyAction` before it ran (journaled; `'skipped'` when absent). */
+  decision?: 'allow' | 'deny' | 'skipped';
+  /** The probability with which the caller chose this action (default 1). */
+  propensity?: number;
 }

@@ -23,6 +23,7 @@ pub mod learning;
 pub mod memory;
 pub mod reasoning;
 pub mod system;
+pub mod text;
 
 #[cfg(feature = "node")]
 mod binding;

@@ -182,6 +182,12 @@ fn sessions_bound_history_and_apply_effects() {
                 reward: 1.0,
                 timestamp: i,
             },
+            if i % 2 == 0 {
+                crate::agent::StepKind::Succeeded
+            } else {
+                crate::agent::StepKind::Failed
+            },
+            &serde_json::Value::Null,
             &["done(x)".to_string()],
         );
     }
@@ -189,4 +195,9 @@ fn sessions_bound_history_and_apply_effects() {
     assert_eq!(h.len(), 3);
     assert_eq!(h[0].step_id, "2");
     assert!(s.facts().contains("done(x)"));
+    // The ledger is not bounded by the window.
+    let prior = s.prior_steps();
+    assert_eq!(prior.succeeded, ["a"]);
+    assert_eq!(prior.failed, ["a"]);
+    assert_eq!(prior.step_index, 5);
 }

@@ -13,7 +13,7 @@ use crate::agent::{ActionSpec, Outcome, SessionContext};
 use crate::error::ErrorCode;
 use crate::reasoning::{Property, Workflow};
 use crate::system::{
-    ActionCheck, Begun, CheckContext, Engine, ResultDetail, SliceTicket, SystemConfig,
+    ActionCheck, Begun, CheckContext, Engine, RecordedStep, ResultDetail, SliceTicket, SystemConfig,
 };
 
 /// The engine handle seen from JS.
@@ -249,11 +249,11 @@ impl NativeSystem {
         outcome_json: String,
         latency_ms: f64,
     ) -> napi::Result<String> {
-        let outcome: Outcome = parse_json("outcome", &outcome_json)?;
+        let step: RecordedStep = parse_json("outcome", &outcome_json)?;
         to_json(
             &self
                 .engine
-                .record_outcome(&session_id, &action, &text, outcome, latency_ms)
+                .record_outcome(&session_id, &action, &text, step, latency_ms)
                 .map_err(to_js)?,
         )
     }

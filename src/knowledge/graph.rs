@@ -1309,3 +1309,21 @@ pub(crate) fn normalize_relation(relation: &str) -> Result<String> {
     }
     Ok(r)
 }
+
+impl KnowledgeGraph {
+    /// Node, edge and temporal-fact counts, cheaply (no per-type breakdown): the graph only
+    /// grows, so a change of these counts is a change of its logical facts.
+    pub fn size(&self) -> (usize, usize, usize) {
+        let nodes = self.shards.iter().map(|s| s.read().nodes.len()).sum();
+        (
+            nodes,
+            self.relation_count.load(Ordering::Relaxed),
+            self.facts.read().facts.len(),
+        )
+    }
+
+    /// Every temporal fact, valid or not, in insertion order.
+    pub fn temporal_facts(&self) -> Vec<Fact> {
+        self.facts.read().facts.clone()
+    }
+}

@@ -70,6 +70,8 @@ pub struct Choice {
     pub scores: Vec<f64>,
     /// True when the pick was not the strategy's greedy candidate.
     pub explored: bool,
+    /// The probability the strategy gave each candidate (sums to 1).
+    pub probabilities: Vec<f64>,
 }
 
 /// What one `update` did.
@@ -270,6 +272,7 @@ impl Learner {
             propensity: probs[index],
             scores,
             explored,
+            probabilities: probs,
         })
     }
 
@@ -466,6 +469,59 @@ impl Learner {
             updates_applied,
             iteration: n,
         })
+    }
+
+    /// Replaces the reward an earlier [`Self::update`] learned for `action` in `ctx` (chosen
+    /// with `propensity`): one gradient step of `(old − new) × importance weight`, so the
+    /// model moves as the original step would have for `new` (exactly so for a plain
+    /// gradient step; AdaGrad's accumulators count one more step). Not a new iteration: no
+    /// drift observation, no count; the reward totals swap `old` for `new`.
+    pub fn replace_reward(
+        &self,
+        session: &str,
+        ctx: &ContextFeatures,
+        action: &str,
+        old: f64,
+        new: f64,
+        propensity: f64,
+    ) -> Result<()> {
+        check_session(session)?;
+        if !(old.is_finite() && new.is_finite()) {
+            return err(
+                ErrorCode::InvalidReward,
+                format!("rewards must be finite numbers, got {old} and {new}"),
+            );
+        }
+        if !(propensity.is_finite() && propensity > 0.0 && propensity <= 1.0) {
+            return err(
+                ErrorCode::InvalidReward,
+                format!("propensity must be a finite number in (0, 1], got {propensity}"),
+            );
+        }
+        let (old, new) = (
+            old.clamp(-REWARD_LIMIT, REWARD_LIMIT),
+            new.clamp(-REWARD_LIMIT, REWARD_LIMIT),
+        );
+        let weight = (1.0 / propensity).min(self.cfg.max_importance_weight) as f32;
+        let ah = action_hash(action);
+        let state = self.session(session);
+        let mut guard = state.lock();
+        let st = &mut *guard;
+        let opt = self.optimizer(st.boost_remaining);
+        if self.cfg.session_models && st.model.is_none() {
+            st.model = Some(LocalWeights::new(self.cfg.session_hash_bits));
+        }
+        self.step(
+            st.model.as_mut(),
+            ctx,
+            ah,
+            (old - new) as f32 * weight,
+            &opt,
+        );
+        st.reward_sum += new - old;
+        drop(guard);
+        self.reward_sum.update(|s| s + new - old);
+        Ok(())
     }
 
     /// Share of the post-drift boost still left (1 just after the alarm), if any.

@@ -25,8 +25,8 @@ pub use policy::{
     RequestMapping,
 };
 pub use workflow::{
-    verify_workflow, Branch, Property, Selector, StepCheck, Violation, Workflow, WorkflowReport,
-    WorkflowStep,
+    verify_workflow, verify_workflow_with, Branch, Property, Selector, StepCheck, Violation,
+    ViolationKind, Workflow, WorkflowReport, WorkflowStep,
 };
 
 #[cfg(test)]

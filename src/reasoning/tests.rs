@@ -494,20 +494,20 @@ fn default_deny_reports_near_miss_with_failed_condition() {
 }
 
 #[test]
-fn missing_attribute_is_reported_and_policy_skipped() {
+fn a_policy_that_cannot_be_evaluated_denies() {
     let engine = PolicyEngine::new();
     engine.load(POLICIES, None).unwrap();
     let mut entities = base_entities();
     entities.extend(action_entities());
-    // bob lacks the `suspended` attribute: forbid-suspended errors and is skipped.
+    // bob lacks the `suspended` attribute: forbid-suspended errors, and an erroring policy
+    // denies (fail closed; Cedar alone would skip it and allow).
     for e in entities.iter_mut() {
         if e["uid"]["id"] == "bob" {
             e["attrs"].as_object_mut().unwrap().remove("suspended");
         }
     }
-    engine
-        .set_entities(&Value::Array(entities).to_string())
-        .unwrap();
+    let entities_text = Value::Array(entities).to_string();
+    engine.set_entities(&entities_text).unwrap();
     let d = engine
         .authorize(&request(
             "bob",
@@ -516,14 +516,28 @@ fn missing_attribute_is_reported_and_policy_skipped() {
             base_ctx(&[]),
         ))
         .unwrap();
-    assert_eq!(d.decision, DecisionKind::Allow);
+    assert_eq!(d.decision, DecisionKind::Deny);
     assert_eq!(d.errors.len(), 1, "{:?}", d.errors);
     assert!(
         d.errors[0].contains("forbid-suspended") && d.errors[0].contains("suspended"),
         "{:?}",
         d.errors
     );
-    // A missing context attribute: the finance permit errors, default deny.
+    let ids: Vec<&str> = d
+        .determining_policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, ["forbid-suspended"]);
+    assert!(
+        d.reasons
+            .iter()
+            .any(|r| r.contains("could not be evaluated") && r.contains("fail closed")),
+        "{:?}",
+        d.reasons
+    );
+    assert!(d.near_miss.is_empty());
+    // A missing context attribute: the finance permit errors, and the request is denied by it.
     let d = engine
         .authorize(&request(
             "alice",
@@ -538,12 +552,15 @@ fn missing_attribute_is_reported_and_policy_skipped() {
         "{:?}",
         d.errors
     );
-    let miss = d
-        .near_miss
+    let ids: Vec<&str> = d
+        .determining_policies
         .iter()
-        .find(|m| m.policy_id == "finance-pay-small")
-        .unwrap();
-    assert!(miss.failed.iter().any(|f| f.contains("error")), "{miss:?}");
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, ["finance-pay-small"]);
+    // The certificate of a fail-closed denial replays to the same decision.
+    let check = check_certificate(&d.certificate, POLICIES, None, Some(&entities_text));
+    assert!(check.as_ref().is_ok_and(|c| c.valid), "{check:?}");
 }
 
 #[test]
@@ -678,8 +695,20 @@ fn load_rejects_bad_inputs_with_codes() {
         engine.authorize(&req).unwrap_err().code,
         ErrorCode::InvalidInput
     );
+    // With a schema, a request that does not conform is denied with the validation error.
     req.context = json!({"params": {"amount": 1.5}});
-    let e = engine.authorize(&req).unwrap_err();
+    let d = engine.authorize(&req).unwrap();
+    assert_eq!(d.decision, DecisionKind::Deny);
+    assert!(d.determining_policies.is_empty());
+    assert!(
+        d.errors[0].contains("does not conform to the schema"),
+        "{:?}",
+        d.errors
+    );
+    assert!(d.errors[0].contains("floating-point"), "{:?}", d.errors);
+    let plain = PolicyEngine::new();
+    plain.load(POLICIES, None).unwrap();
+    let e = plain.authorize(&req).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
     assert!(e.message.contains("floating-point"), "{}", e.message);
     req.context = json!({});
@@ -1242,16 +1271,38 @@ fn malformed_workflows_are_errors() {
     let e = verify_workflow(&workflow(many), &[], None).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidWorkflow);
     assert!(e.message.contains("8192"), "{}", e.message);
-    // A selector matching nothing is a warning, not a violation.
-    let wf = workflow(vec![step("a", "read", &[])]);
+    // A selector matching nothing is a violation of its own kind, never a vacuous pass.
+    let wf = workflow(vec![step("a", "read", &[]), step("b", "approve", &["a"])]);
     let report = verify_workflow(
         &wf,
         &props(json!([{"type": "precedes", "before": "approve", "after": "pay"}])),
         None,
     )
     .unwrap();
-    assert!(report.ok);
-    assert_eq!(report.warnings.len(), 1);
+    assert!(!report.ok);
+    assert_eq!(report.violations.len(), 1);
+    assert_eq!(
+        report.violations[0].kind,
+        crate::reasoning::ViolationKind::Absent
+    );
+    assert!(
+        report.violations[0].message.contains("\"pay\""),
+        "{}",
+        report.violations[0].message
+    );
+    let typo = verify_workflow(
+        &wf,
+        &props(json!([{"type": "atMost", "action": "aprove", "count": 1}])),
+        None,
+    )
+    .unwrap();
+    assert!(
+        typo.violations[0]
+            .message
+            .contains("did you mean \"approve\""),
+        "{}",
+        typo.violations[0].message
+    );
 }
 
 #[test]
@@ -1353,6 +1404,13 @@ when { principal.level >= 3 && // trusted only
 unless { context.blocked || context.flag };"#;
     let engine = PolicyEngine::new();
     engine.load(src, None).unwrap();
+    // (Without an entity for x, `principal.level` would error, and an erroring policy denies
+    // outright: no near misses are looked for then.)
+    engine
+        .set_entities(
+            r#"[{"uid": {"type": "Agent", "id": "x"}, "attrs": {"level": 1}, "parents": []}]"#,
+        )
+        .unwrap();
     let d = engine
         .authorize(&request(
             "x",
@@ -1370,12 +1428,9 @@ unless { context.blocked || context.flag };"#;
             "unless { context.blocked || context.flag }"
         ]
     );
-    // principal.level is missing (no entities): an error; the string condition fails.
+    // principal.level is 1; the string condition fails too.
     assert_eq!(miss.failed.len(), 2, "{miss:?}");
-    assert!(
-        miss.failed[0].starts_with("when { principal.level >= 3 } (error:"),
-        "{miss:?}"
-    );
+    assert_eq!(miss.failed[0], "when { principal.level >= 3 }", "{miss:?}");
     assert_eq!(miss.failed[1], r#"when { context.note == "é && b" }"#);
 }
 
@@ -1444,11 +1499,30 @@ fn engine_matches_plain_cedar_on_a_request_grid() {
                         .map(|p| p.id.clone())
                         .collect();
                     let what = format!("{agent} {action} {resource}");
-                    assert_eq!(
-                        DecisionKind::from(response.decision()),
-                        ours.decision,
-                        "{what}"
-                    );
+                    // Fail closed, the one deliberate difference: a policy that errors
+                    // denies, and the erroring policies are the determining ones.
+                    let mut erroring: Vec<String> = response
+                        .diagnostics()
+                        .errors()
+                        .map(|e| match e {
+                            cedar_policy::AuthorizationError::PolicyEvaluationError(e) => {
+                                let id = e.policy_id();
+                                let text: &str = id.as_ref();
+                                set.policy(id)
+                                    .and_then(|p| p.annotation("id"))
+                                    .unwrap_or(text)
+                                    .to_string()
+                            }
+                        })
+                        .collect();
+                    erroring.sort();
+                    erroring.dedup();
+                    let (expected, ids) = if erroring.is_empty() {
+                        (DecisionKind::from(response.decision()), ids)
+                    } else {
+                        (DecisionKind::Deny, erroring)
+                    };
+                    assert_eq!(expected, ours.decision, "{what}");
                     assert_eq!(ids, got, "{what}");
                     assert_eq!(
                         response.diagnostics().errors().count(),

@@ -7,7 +7,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::agent::Enforcement;
 use crate::error::{err, Error, ErrorCode, Result};
+pub use crate::text::closest;
 
 /// The default store location, relative to the working directory.
 pub const DEFAULT_STORE_PATH: &str = "./.lean-agentic/store.db";
@@ -48,6 +50,11 @@ pub struct SystemConfig {
     pub entities: Option<Value>,
     /// Reasoning-bank options ([`crate::memory::BankConfig`]: caps, eviction, consolidation).
     pub bank: Option<Value>,
+    /// What a denied step does: `enforce` (it does not run) or `observe` (it runs and is
+    /// recorded as `wouldDeny`); sessions may override it.
+    pub enforcement: Enforcement,
+    /// Windows and parameter sums of `context.runs` ([`crate::agent::RunsConfig`]).
+    pub runs: Option<Value>,
 }
 
 impl Default for SystemConfig {
@@ -68,6 +75,8 @@ impl Default for SystemConfig {
             schema: None,
             entities: None,
             bank: None,
+            enforcement: Enforcement::Enforce,
+            runs: None,
         }
     }
 }
@@ -89,6 +98,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "schema",
     "entities",
     "bank",
+    "enforcement",
+    "runs",
 ];
 
 impl SystemConfig {
@@ -104,6 +115,9 @@ impl SystemConfig {
                 )
             }
         };
+        if let Some(e) = obj.get("enforcement") {
+            Enforcement::parse(e)?;
+        }
         for key in obj.keys() {
             if !CONFIG_KEYS.contains(&key.as_str()) {
                 let hint = closest(key, CONFIG_KEYS)
@@ -153,6 +167,14 @@ impl SystemConfig {
         }
     }
 
+    /// The `context.runs` configuration (defaults when absent).
+    pub fn runs_config(&self) -> Result<crate::agent::RunsConfig> {
+        match &self.runs {
+            None | Some(Value::Null) => Ok(crate::agent::RunsConfig::default()),
+            Some(v) => crate::agent::RunsConfig::from_json(v),
+        }
+    }
+
     /// Checks every field's range.
     pub fn validate(&self) -> Result<()> {
         range_f64("learningRate", self.learning_rate, 0.0, 10.0, false)?;
@@ -172,6 +194,7 @@ impl SystemConfig {
         }
         self.learner_config()?;
         self.bank_config()?;
+        self.runs_config()?;
         if self.path.trim().is_empty() {
             return err(
                 ErrorCode::InvalidConfig,
@@ -216,29 +239,4 @@ pub fn json_type(v: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
-}
-
-/// The known key closest to `key` by case-insensitive edit distance, if close enough.
-pub fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    let k = key.to_lowercase();
-    known
-        .iter()
-        .map(|c| (edit_distance(&k, &c.to_lowercase()), *c))
-        .filter(|(d, c)| *d <= (c.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

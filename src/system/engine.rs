@@ -7,42 +7,44 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dashmap::DashMap;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::batch_workers::BatchWorkers;
+use super::cedar_context::StepContext;
 use super::config::SystemConfig;
 use super::finished::{Finished, FinishedSteps};
 use super::formal::{
     attach_proofs, authorize_parts, default_resource, premises_of, prove_preconditions,
-    session_approvals, session_json, ActionCheck, CheckContext, FormalVerifier, Preconditions,
+    ActionCheck, CheckContext, FormalVerifier, Preconditions,
 };
+use super::graph_facts::GraphFacts;
 use super::journal::{Journal, JournalRow};
 use super::slice_chain::{SliceChains, SliceTicket, SKIPPED_SLICE_JSON};
 use super::step::{
-    ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
+    ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
+    StepResult,
 };
+use super::step_ids::StepIds;
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
 use crate::agent::planner::tokenize;
 use crate::agent::{
-    reward_for, ActionRegistry, ActionSpec, Outcome, Planner, Session, SessionContext,
+    reward_for, ActionRegistry, ActionSpec, Enforcement, Ledger, Outcome, Planner, RunsConfig,
+    Session, SessionContext, StepKind,
 };
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::knowledge::{Entity, EntityExtractor, KnowledgeGraph};
 use crate::learning::{Candidate, ContextFeatures, Learner};
 use crate::memory::{ReasoningBank, Store};
-use crate::reasoning::rules::{Atom, ProveOptions, ProveOutcome, RuleEngine, Theorem};
+use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine, Theorem};
 use crate::reasoning::{
-    verify_workflow, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
+    verify_workflow_with, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
 };
 
 /// The hasher of the engine's maps (short string keys; foldhash, seeded per process).
 type FastHash = foldhash::fast::RandomState;
 type FastSet<T> = HashSet<T, FastHash>;
-
-/// Most knowledge-graph facts copied into the rule base.
-const GRAPH_FACTS_LIMIT: usize = 1_000_000;
 
 /// Aggregate statistics.
 #[derive(Debug, Clone, Serialize)]
@@ -64,8 +66,10 @@ pub struct SystemStats {
     pub sessions: u64,
     /// Steps that succeeded.
     pub successful_actions: u64,
-    /// Steps denied by verification.
+    /// Steps denied by verification (and so not run).
     pub denied_actions: u64,
+    /// Steps verification denied that ran anyway under `enforcement: 'observe'`.
+    pub would_deny_actions: u64,
 }
 
 /// The answer to a delayed `feedback` call.
@@ -96,6 +100,12 @@ struct InFlight {
     explored: bool,
     started: Instant,
     timeout_ms: u64,
+    /// The step counter of `action_id`.
+    seq: u64,
+    /// Verification denied the step and it runs anyway (observe mode).
+    would_deny: bool,
+    /// Parameters the session ledger sums (`null` for a chunk's own parameters).
+    params: Value,
 }
 
 /// What [`Engine::perceive`] makes of a chunk.
@@ -146,6 +156,7 @@ struct Counters {
     actions: AtomicU64,
     successes: AtomicU64,
     denied: AtomicU64,
+    would_deny: AtomicU64,
     /// Sum of rewards in micro-units, so it can be atomic.
     reward_micros: std::sync::atomic::AtomicI64,
 }
@@ -163,16 +174,16 @@ pub struct Engine {
     verifier: RwLock<Arc<dyn Verifier>>,
     policies: Arc<PolicyEngine>,
     rules: Arc<RuleEngine>,
-    /// Whether the rule base has any rule or fact (else preconditions are plain facts).
-    rules_active: AtomicBool,
-    /// Graph size when graph facts were last copied into the rule base.
-    graph_synced: Mutex<(usize, usize)>,
+    /// Keeps the rule base's layer of knowledge-graph facts in step with the graph.
+    graph_facts: GraphFacts,
+    /// Windows and sums of `context.runs`.
+    runs: Arc<RunsConfig>,
     in_flight: DashMap<String, InFlight, FastHash>,
     finished: FinishedSteps,
     journal: Journal,
     bank: ReasoningBank,
     store: Arc<Store>,
-    seq: AtomicU64,
+    ids: StepIds,
     /// Threads running batches handed over from JS, one session per thread.
     workers: BatchWorkers,
     /// Which slice of a sliced batch may run next, per session.
@@ -230,8 +241,8 @@ impl Engine {
             ))),
             policies,
             rules,
-            rules_active: AtomicBool::new(false),
-            graph_synced: Mutex::new((0, 0)),
+            graph_facts: GraphFacts::default(),
+            runs: Arc::new(config.runs_config()?),
             planner: Planner::new(config.action_threshold, config.max_planning_depth),
             learner,
             config,
@@ -245,7 +256,7 @@ impl Engine {
             journal,
             bank,
             store,
-            seq: AtomicU64::new(0),
+            ids: StepIds::new(),
             workers: BatchWorkers::new(),
             slice_chains: SliceChains::default(),
             active_batches: AtomicUsize::new(0),
@@ -306,6 +317,7 @@ impl Engine {
         let mut proofs = Vec::new();
         if let Ok(spec) = self.actions.get(&action.name) {
             if !spec.preconditions.is_empty() {
+                self.sync_graph_facts()?;
                 let facts = session.as_ref().map(|s| s.facts()).unwrap_or_default();
                 match prove_preconditions(&self.rules, &spec.preconditions, &premises_of(facts)) {
                     Preconditions::Proved(p) => proofs = p,
@@ -330,36 +342,35 @@ impl Engine {
                     "verifyAction needs a context with a sessionId (a session handle) or an agentId",
                 )
             })?;
-        let (history, steps) = session
-            .as_ref()
-            .map(|s| s.prior_steps())
-            .unwrap_or_else(|| (Vec::new(), 0));
-        let mut context = ctx.extra.clone();
-        context.insert(
-            "params".into(),
-            if action.params.is_null() {
-                json!({})
-            } else {
-                action.params.clone()
+        let mut context = match &session {
+            Some(s) => StepContext::of_session(s, action.params.clone()),
+            None => StepContext {
+                params: action.params.clone(),
+                approvals: json!([]),
+                ..StepContext::default()
             },
-        );
-        context.insert(
-            "priorSteps".into(),
-            json!(ctx.prior_steps.clone().unwrap_or(history)),
-        );
-        context.insert(
-            "approvals".into(),
-            ctx.approvals.clone().unwrap_or_else(|| {
-                session
-                    .as_ref()
-                    .map(|s| session_approvals(s))
-                    .unwrap_or_else(|| json!([]))
-            }),
-        );
-        if let Some(s) = &session {
-            context.insert("session".into(), session_json(s));
+        };
+        context.extra = ctx.extra.clone();
+        if let Some(prior) = &ctx.prior_steps {
+            context.prior.succeeded = prior.clone();
         }
-        context.insert("stepIndex".into(), json!(ctx.step_index.unwrap_or(steps)));
+        if let Some(approvals) = &ctx.approvals {
+            context.approvals = approvals.clone();
+        }
+        if let Some(index) = ctx.step_index {
+            context.prior.step_index = index;
+        }
+        if self.policies.reads(&action.name, "runs") {
+            let actions = self.actions.snapshot();
+            let names = actions
+                .iter()
+                .map(|a| a.name.as_str())
+                .chain(std::iter::once(action.name.as_str()));
+            context.runs = Some(match &session {
+                Some(s) => s.runs_json(names, now_ms()),
+                None => crate::agent::Ledger::new(self.runs.clone()).runs_json(names, now_ms()),
+            });
+        }
         let resource = action.resource.clone().unwrap_or_else(|| {
             let id = session
                 .as_ref()
@@ -372,7 +383,7 @@ impl Engine {
             &agent,
             &action.name,
             &resource,
-            Value::Object(context),
+            context.build(),
         )?;
         attach_proofs(&mut v, proofs);
         Ok(v)
@@ -381,17 +392,13 @@ impl Engine {
     /// Adds rules (text syntax; facts in the text are asserted); returns the new rule ids.
     pub fn add_rules(&self, text: &str) -> Result<Vec<String>> {
         self.ensure_open()?;
-        let ids = self.rules.add_rules(text)?;
-        self.rules_active.store(true, Ordering::Relaxed);
-        Ok(ids)
+        self.rules.add_rules(text)
     }
 
     /// Asserts a ground fact, e.g. `approved(tx1)`.
     pub fn assert_fact(&self, text: &str) -> Result<()> {
         self.ensure_open()?;
-        self.rules.assert_fact(text)?;
-        self.rules_active.store(true, Ordering::Relaxed);
-        Ok(())
+        self.rules.assert_fact(text)
     }
 
     /// Retracts an asserted fact; true when it was there.
@@ -400,28 +407,11 @@ impl Engine {
         self.rules.retract_fact(text)
     }
 
-    /// Copies the knowledge graph's facts (`entity(Id)`, `place(Id)`, `works_at(A, B)`, ...)
-    /// into the rule base, when the graph grew since the last copy.
+    /// Brings the rule base's layer of knowledge-graph facts (`entity(Id)`, `place(Id)`,
+    /// `works_at(A, B)`, …) up to date: see `graph_facts`.
     fn sync_graph_facts(&self) -> Result<()> {
-        let stats = self.graph.stats();
-        let mut synced = self.graph_synced.lock();
-        if *synced == (stats.entities, stats.relations) {
-            return Ok(());
-        }
-        let atoms = self
-            .graph
-            .logical_facts(GRAPH_FACTS_LIMIT)
-            .into_iter()
-            .map(|(pred, args)| {
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                Atom::fact(pred, &refs)
-            })
-            .filter(|a| a.validate_fact().is_ok());
-        if self.rules.assert_facts(atoms)? > 0 {
-            self.rules_active.store(true, Ordering::Relaxed);
-        }
-        *synced = (stats.entities, stats.relations);
-        Ok(())
+        self.graph_facts
+            .sync(&self.graph, &self.rules, &self.actions.snapshot(), now_ms())
     }
 
     /// Proves a goal from the rule base, the knowledge graph's facts and the given premises
@@ -459,7 +449,35 @@ impl Engine {
         properties: &[Property],
     ) -> Result<WorkflowReport> {
         self.ensure_open()?;
-        verify_workflow(workflow, properties, Some(&self.policies))
+        let known = self.action_names();
+        let runs_config = self.runs.clone();
+        let reads_runs = |action: &str| self.policies.reads(action, "runs");
+        // A step is checked on the context it will meet at run time (see `cedar_context`):
+        // the actions guaranteed to have run before it as prior steps and runs.
+        let context = |step: &crate::reasoning::WorkflowStep, prior: &[String], position: usize| {
+            let mut ctx = StepContext {
+                params: step.inputs.clone(),
+                approvals: json!([]),
+                ..StepContext::default()
+            };
+            ctx.prior.succeeded = prior.to_vec();
+            ctx.prior.step_index = position as u64;
+            ctx.extra.insert("workflowId".into(), json!(workflow.id));
+            if reads_runs(&step.action) {
+                let mut ledger = Ledger::new(runs_config.clone());
+                let now = now_ms();
+                for a in prior {
+                    ledger.record(a, StepKind::Succeeded, now, &Value::Null);
+                }
+                let names = known
+                    .iter()
+                    .map(String::as_str)
+                    .chain(std::iter::once(step.action.as_str()));
+                ctx.runs = Some(ledger.runs_json(names, now));
+            }
+            ctx.build()
+        };
+        verify_workflow_with(workflow, properties, Some(&self.policies), &known, &context)
     }
 
     /// Registers (or replaces) an action.
@@ -484,21 +502,57 @@ impl Engine {
                 "session id must be a non-empty string of at most 256 characters",
             );
         }
-        let fresh = Arc::new(Session::new(
-            id.to_string(),
-            context,
-            self.config.history_window,
-        ));
-        if let Some(old) = self.sessions.get(id) {
-            let history = old.history();
-            let facts = old.facts();
-            fresh.with_state(|st| {
-                st.history = history.into();
-                st.facts.extend(facts);
-            });
-        }
-        self.sessions.insert(id.to_string(), fresh);
+        let window = self.config.history_window;
+        let fresh = match self.sessions.get(id).map(|s| s.clone()) {
+            // A live session keeps everything it did; only its context changes.
+            Some(old) => {
+                let (ledger, history, facts, steps, total) = old.with_state(|st| {
+                    (
+                        st.ledger.clone(),
+                        st.history.clone(),
+                        st.facts.clone(),
+                        st.steps,
+                        st.total_reward,
+                    )
+                });
+                let fresh = Session::with_ledger(id.to_string(), context, window, ledger);
+                fresh.with_state(|st| {
+                    st.history = history;
+                    st.facts.extend(facts);
+                    st.steps = steps;
+                    st.total_reward = total;
+                });
+                fresh
+            }
+            None => self.restore_session(id, context)?,
+        };
+        self.sessions.insert(id.to_string(), Arc::new(fresh));
         Ok(())
+    }
+
+    /// A session not live in this engine: its ledger rebuilt from the journal (empty for a
+    /// new id), the effects of its successful steps as facts.
+    fn restore_session(&self, id: &str, context: SessionContext) -> Result<Session> {
+        let rows = self.journal.session_rows(id)?;
+        let mut ledger = Ledger::new(self.runs.clone());
+        let mut effects = Vec::new();
+        for row in &rows {
+            let kind = step_kind(&row.decision, row.would_deny, row.success);
+            ledger.record(&row.action, kind, row.at_ms, &row.nums);
+            if kind == StepKind::Succeeded {
+                if let Ok(spec) = self.actions.get(&row.action) {
+                    effects.extend(spec.effects.iter().cloned());
+                }
+            }
+        }
+        let session =
+            Session::with_ledger(id.to_string(), context, self.config.history_window, ledger);
+        session.with_state(|st| {
+            for e in effects {
+                st.facts.insert(crate::agent::action::normalize_atom(&e));
+            }
+        });
+        Ok(session)
     }
 
     /// Ends a session.
@@ -628,7 +682,7 @@ impl Engine {
             took: _,
         } = perception;
         let actions = self.registered_actions()?;
-        let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
+        let (action_id, seq) = self.ids.next();
         // A pipelined batch's helper thread adds the chunk to the graph (no step reads it).
         if !pipelined {
             self.graph.ingest(chunk, &entities, now_ms())?;
@@ -636,10 +690,15 @@ impl Engine {
 
         // Plan.
         let facts = session.facts();
+        let provable = actions.iter().any(|a| !a.preconditions.is_empty());
+        if provable {
+            self.sync_graph_facts()?;
+        }
+        let rules_active = provable && self.rules.is_active();
         let premises = std::cell::OnceCell::new();
         let holds = |atom: &str| {
             facts.contains(atom)
-                || (self.rules_active.load(Ordering::Relaxed)
+                || (rules_active
                     && self
                         .rules
                         .prove(
@@ -666,7 +725,9 @@ impl Engine {
             ))));
         }
 
-        // Score and select.
+        // Score and select. The step runs the chosen plan's first action: it is credited
+        // with the probability that the policy ran it (every candidate whose plan starts with
+        // it) and, when built in, scored by its own relevance to the chunk.
         let candidates: Vec<Candidate> = plan
             .candidates
             .iter()
@@ -675,6 +736,13 @@ impl Engine {
         let choice = self.learner.choose(&session.id, &features, &candidates)?;
         let chosen = &plan.candidates[choice.index];
         let first = self.actions.get(&chosen.plan[0])?;
+        let propensity = ran_propensity(&plan.candidates, &choice.probabilities, &first.name);
+        let relevance = if chosen.action.name == first.name {
+            chosen.relevance
+        } else {
+            self.planner.relevance(&first, &word_set, &type_set)
+        };
+        let prerequisite = chosen.plan.len() > 1;
         // A summary reads none of the view but its action name (parameters go to verification).
         let whole = detail == ResultDetail::Full || first.has_handler;
         let mut view = ActionView {
@@ -692,7 +760,6 @@ impl Engine {
 
         // Verify.
         let verification = if self.config.enable_formal_verification {
-            let (prior_steps, step_index) = session.prior_steps();
             // A summary does not return the parameters: verification keeps them uncopied.
             let params = if whole {
                 Cow::Borrowed(&view.parameters)
@@ -703,8 +770,8 @@ impl Engine {
                 session: &session,
                 action: &first,
                 params,
-                prior_steps,
-                step_index,
+                known_actions: &actions,
+                now_ms: now_ms(),
             })
         } else {
             Verification::skipped(
@@ -712,6 +779,8 @@ impl Engine {
             )
         };
         let timeout_ms = first.timeout_ms.unwrap_or(self.config.handler_timeout_ms);
+        let denied = verification.decision == Decision::Deny;
+        let observe = session.enforcement(self.config.enforcement) == Enforcement::Observe;
         let flight = InFlight {
             session,
             input,
@@ -721,13 +790,16 @@ impl Engine {
             plan: chosen.plan.clone(),
             verification,
             entities,
-            propensity: choice.propensity,
+            propensity,
             explored: choice.explored,
             started,
             timeout_ms,
+            seq,
+            would_deny: denied && observe,
+            params: Value::Null,
         };
 
-        if flight.verification.decision == Decision::Deny {
+        if denied && !observe {
             let outcome = Outcome {
                 success: false,
                 result: Value::Null,
@@ -752,11 +824,12 @@ impl Engine {
                 verification: flight.verification.clone(),
                 entities: flight.entities.clone(),
                 timeout_ms,
+                would_deny: flight.would_deny,
             };
             self.in_flight.insert(action_id, flight);
             return Ok(Begun::Pending(Box::new(pending)));
         }
-        let outcome = builtin_execute(&first, &flight.entities, chosen.relevance, whole);
+        let outcome = builtin_execute(&first, &flight.entities, relevance, prerequisite, whole);
         self.finish(action_id, flight, outcome)
             .map(|r| Begun::Done(Box::new(r)))
     }
@@ -775,13 +848,17 @@ impl Engine {
 
     /// Records the outcome of an action executed outside `processChunk` (a workflow step, a
     /// tool call seen by an agent hook): the learner learns from it in the context of `text`,
-    /// and it is journaled and counted like any step. Unregistered action names are allowed.
+    /// and it is journaled, counted and entered in the session's ledger like any step, with
+    /// the caller's verification decision (`skipped` when none is given) and propensity (1 by
+    /// default: the caller chose it). A recorded `deny` that did not succeed is a denied
+    /// attempt (`deniedSteps`); one that succeeded ran anyway (`wouldDeny`). Unregistered
+    /// action names are allowed.
     pub fn record_outcome(
         &self,
         session_id: &str,
         action: &str,
         text: &str,
-        outcome: Outcome,
+        step: RecordedStep,
         latency_ms: f64,
     ) -> Result<StepResult> {
         self.ensure_open()?;
@@ -795,6 +872,13 @@ impl Engine {
             return err(
                 ErrorCode::InvalidInput,
                 format!("latencyMs must be a non-negative number, got {latency_ms}"),
+            );
+        }
+        let propensity = step.propensity.unwrap_or(1.0);
+        if !(propensity.is_finite() && propensity > 0.0 && propensity <= 1.0) {
+            return err(
+                ErrorCode::InvalidInput,
+                format!("propensity must be a number in (0, 1], got {propensity}"),
             );
         }
         self.check_chunk(text)?;
@@ -818,7 +902,7 @@ impl Engine {
         let started = Instant::now()
             .checked_sub(std::time::Duration::from_secs_f64(latency_ms / 1e3))
             .unwrap_or_else(Instant::now);
-        let action_id = format!("act-{}", self.seq.fetch_add(1, Ordering::Relaxed) + 1);
+        let (action_id, seq) = self.ids.next();
         let view = ActionView {
             action_type: spec.name.clone(),
             description: spec.description.clone(),
@@ -826,17 +910,38 @@ impl Engine {
             tool_calls: spec.tool_calls.clone(),
             expected_reward: self.learner.predict(&session.id, &features, &spec.name),
         };
+        let decision = step.decision.unwrap_or(Decision::Skipped);
+        let verification = Verification {
+            decision,
+            reasons: vec![match decision {
+                Decision::Skipped => {
+                    "an outcome recorded after an external execution (no decision given)".into()
+                }
+                d => format!(
+                    "decided `{}` by the caller's verification before the external execution",
+                    d.as_str()
+                ),
+            }],
+            policy: None,
+            details: serde_json::Map::new(),
+        };
+        let denied = decision == Decision::Deny && !step.outcome.success;
+        let mut outcome = step.outcome;
+        outcome.denied = denied;
         let flight = InFlight {
             input: truncate(text, 200),
             features,
             view,
             plan: vec![spec.name.clone()],
-            verification: Verification::skipped("an outcome recorded after an external execution"),
+            verification,
             entities,
-            propensity: 1.0,
+            propensity,
             explored: false,
             started,
             timeout_ms: spec.timeout_ms.unwrap_or(self.config.handler_timeout_ms),
+            seq,
+            would_deny: decision == Decision::Deny && !denied,
+            params: step.params,
             action: spec,
             session,
         };
@@ -1017,6 +1122,13 @@ impl Engine {
             )?;
         }
         let success = outcome.success && learn_error.is_none();
+        let kind = if outcome.denied {
+            StepKind::Denied
+        } else if success {
+            StepKind::Succeeded
+        } else {
+            StepKind::Failed
+        };
         let now = now_ms();
         flight.session.record(
             crate::agent::HistoryEntry {
@@ -1027,6 +1139,8 @@ impl Engine {
                 reward,
                 timestamp: now,
             },
+            kind,
+            &flight.params,
             &flight.action.effects,
         );
         self.counters.actions.fetch_add(1, Ordering::Relaxed);
@@ -1035,6 +1149,9 @@ impl Engine {
         }
         if outcome.denied {
             self.counters.denied.fetch_add(1, Ordering::Relaxed);
+        }
+        if flight.would_deny {
+            self.counters.would_deny.fetch_add(1, Ordering::Relaxed);
         }
         self.counters
             .reward_micros
@@ -1049,8 +1166,11 @@ impl Engine {
             decision: flight.verification.decision.as_str().to_string(),
             latency_us: latency.as_micros() as u64,
             at_ms: now,
+            would_deny: flight.would_deny,
+            policies: determining_ids_json(&flight.verification),
+            nums: numeric_params_json(&flight.params),
         })?;
-        self.remember(&action_id, &flight);
+        self.remember(&flight, learned.then_some(reward));
         if let Some(e) = learn_error {
             return Err(e);
         }
@@ -1079,18 +1199,20 @@ impl Engine {
             propensity: flight.propensity,
             explored: flight.explored,
             learned,
+            would_deny: flight.would_deny,
             latency_us: flight.started.elapsed().as_micros() as u64,
         })
     }
 
-    fn remember(&self, action_id: &str, flight: &InFlight) {
+    fn remember(&self, flight: &InFlight, learned: Option<f64>) {
         self.finished.remember(
-            action_id,
+            flight.seq,
             Finished {
                 session: flight.session.id.clone(),
                 features: flight.features.clone(),
                 action: flight.action.name.clone(),
                 propensity: flight.propensity,
+                learned,
             },
         );
     }
@@ -1131,11 +1253,14 @@ impl Engine {
             propensity: 1.0,
             explored: false,
             learned: false,
+            would_deny: false,
             latency_us: started.elapsed().as_micros() as u64,
         }
     }
 
-    /// Applies a delayed reward to a finished step.
+    /// Applies a delayed reward to a finished step. A step the learner already learned from
+    /// has its reward *replaced* (the learner moves as if the step had earned `reward`, see
+    /// [`Learner::replace_reward`]); a step it did not learn from is learned now.
     pub fn feedback(&self, action_id: &str, reward: f64) -> Result<FeedbackResult> {
         self.ensure_open()?;
         if !reward.is_finite() {
@@ -1144,23 +1269,44 @@ impl Engine {
                 format!("reward must be a finite number, got {reward}"),
             );
         }
+        let not_found = || {
+            let why = if StepIds::is_step_id(action_id) && self.ids.seq_of(action_id).is_none() {
+                "it was issued by another system (another process, or before a reopen)".to_string()
+            } else {
+                format!(
+                    "feedback applies to the last {} steps of this system",
+                    FinishedSteps::WINDOW
+                )
+            };
+            Error::new(
+                ErrorCode::NotFound,
+                format!("unknown action id {action_id:?}: {why}"),
+            )
+        };
+        let seq = self.ids.seq_of(action_id).ok_or_else(not_found)?;
         let Finished {
             session,
             features,
             action: action_name,
             propensity,
-        } = self.finished.get(action_id).ok_or_else(|| {
-            Error::new(
-                ErrorCode::NotFound,
-                format!(
-                    "unknown action id {action_id:?}: feedback applies to the last {} steps",
-                    FinishedSteps::WINDOW
-                ),
-            )
-        })?;
+            learned,
+        } = self.finished.get(seq).ok_or_else(not_found)?;
         let before = self.learner.predict(&session, &features, &action_name);
-        self.learner
-            .update(&session, &features, &action_name, reward, propensity)?;
+        match learned {
+            Some(old) => self.learner.replace_reward(
+                &session,
+                &features,
+                &action_name,
+                old,
+                reward,
+                propensity,
+            )?,
+            None => {
+                self.learner
+                    .update(&session, &features, &action_name, reward, propensity)?;
+            }
+        }
+        self.finished.set_learned(seq, reward);
         let after = self.learner.predict(&session, &features, &action_name);
         Ok(FeedbackResult {
             action_id: action_id.to_string(),
@@ -1190,6 +1336,7 @@ impl Engine {
             sessions: self.sessions.len() as u64,
             successful_actions: self.counters.successes.load(Ordering::Relaxed),
             denied_actions: self.counters.denied.load(Ordering::Relaxed),
+            would_deny_actions: self.counters.would_deny.load(Ordering::Relaxed),
         })
     }
 
@@ -1257,6 +1404,18 @@ impl Engine {
     /// Whether `close` was called.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// What became of a step, from its decision, whether a denial ran anyway (observe mode) and
+/// whether it succeeded: a denial that was enforced did not run.
+fn step_kind(decision: &str, would_deny: bool, success: bool) -> StepKind {
+    if decision == "deny" && !would_deny {
+        StepKind::Denied
+    } else if success {
+        StepKind::Succeeded
+    } else {
+        StepKind::Failed
     }
 }
 
@@ -1332,15 +1491,18 @@ fn parameters(chunk: &str, entities: &[Entity]) -> Value {
 }
 
 /// Executes an action that has no JS handler. Its result records what it acted on; it
-/// succeeds when it was relevant to the chunk, with a reward equal to that relevance (in
-/// (0, 1]), and fails with −1 when it was not relevant at all. Without `with_result` (a
-/// summary is wanted) the result is left `null`: nothing else depends on it.
+/// succeeds when it was relevant to the chunk — or ran as the prerequisite of a relevant plan
+/// — with a reward equal to its own relevance (in [0, 1]), and fails with −1 when it was
+/// neither. Without `with_result` (a summary is wanted) the result is left `null`: nothing
+/// else depends on it.
 fn builtin_execute(
     action: &ActionSpec,
     entities: &[Entity],
     relevance: f64,
+    prerequisite: bool,
     with_result: bool,
 ) -> Outcome {
+    let useful = relevance > 0.0 || prerequisite;
     let result = if with_result {
         let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
         json!({
@@ -1349,20 +1511,66 @@ fn builtin_execute(
             "summary": format!("{}: {}", action.name, action.description),
             "entities": names,
             "relevance": relevance,
+            "prerequisite": prerequisite,
         })
     } else {
         Value::Null
     };
     Outcome {
-        success: relevance > 0.0,
+        success: useful,
         result,
-        reward: Some(if relevance > 0.0 { relevance } else { -1.0 }),
+        reward: Some(if useful { relevance } else { -1.0 }),
         changes: Value::Null,
-        error: if relevance > 0.0 {
+        error: if useful {
             None
         } else {
             Some("the action was not relevant to the chunk".into())
         },
         ..Outcome::default()
     }
+}
+
+/// The probability that the selection policy ran `action`: the sum of the probabilities of
+/// the candidates whose plan starts with it (clamped to (0, 1] against rounding).
+fn ran_propensity(
+    candidates: &[crate::agent::Candidate],
+    probabilities: &[f64],
+    action: &str,
+) -> f64 {
+    let p: f64 = candidates
+        .iter()
+        .zip(probabilities)
+        .filter(|(c, _)| c.plan.first().is_some_and(|f| f == action))
+        .map(|(_, p)| p)
+        .sum();
+    p.clamp(f64::MIN_POSITIVE, 1.0)
+}
+
+/// The determining policy ids of a verification, as a JSON array.
+fn determining_ids_json(v: &Verification) -> String {
+    let ids: Vec<&str> = v
+        .policy
+        .as_deref()
+        .map(|p| {
+            p.determining_policies
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+}
+
+/// The numeric top-level parameters of a step as a JSON object (at most 32 of them).
+fn numeric_params_json(params: &Value) -> String {
+    let Some(obj) = params.as_object() else {
+        return "{}".into();
+    };
+    let nums: serde_json::Map<String, Value> = obj
+        .iter()
+        .filter(|(_, v)| v.is_number())
+        .take(32)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(nums).to_string()
 }

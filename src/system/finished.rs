@@ -1,6 +1,6 @@
 //! The steps that stay addressable for delayed `feedback`.
 //!
-//! Step ids are `act-<n>` with `n` from one counter, so the window is a ring of
+//! Steps are numbered by the engine's step counter (see `step_ids`), so the window is a ring of
 //! [`FinishedSteps::WINDOW`] slots indexed by `n`: remembering a step and finding it again
 //! are one lock and one slot, with no map of string keys and no eviction queue. A slot keeps
 //! the newest step mapped to it, so a step finished long after it started (a slow handler)
@@ -24,6 +24,8 @@ pub(crate) struct Finished {
     pub action: String,
     /// The probability it was chosen with.
     pub propensity: f64,
+    /// The reward the learner learned from it, if it learned (feedback replaces it).
+    pub learned: Option<f64>,
 }
 
 /// The ring of recently finished steps.
@@ -42,16 +44,8 @@ impl FinishedSteps {
         }
     }
 
-    /// The number in a step id `act-<n>`.
-    fn number(action_id: &str) -> Option<u64> {
-        action_id.strip_prefix("act-")?.parse().ok()
-    }
-
-    /// Remembers step `action_id` (ids not of the form `act-<n>` are not addressable).
-    pub(crate) fn remember(&self, action_id: &str, step: Finished) {
-        let Some(n) = Self::number(action_id) else {
-            return;
-        };
+    /// Remembers step number `n`.
+    pub(crate) fn remember(&self, n: u64, step: Finished) {
         let mut slots = self.slots.lock();
         if slots.is_empty() {
             slots.resize_with(Self::WINDOW, || None);
@@ -62,9 +56,18 @@ impl FinishedSteps {
         }
     }
 
-    /// The step `action_id`, if it is still in the window.
-    pub(crate) fn get(&self, action_id: &str) -> Option<Finished> {
-        let n = Self::number(action_id)?;
+    /// Records that step `n` was learned from with `reward` (when it is still in the window).
+    pub(crate) fn set_learned(&self, n: u64, reward: f64) {
+        let mut slots = self.slots.lock();
+        if let Some(Some((held, step))) = slots.get_mut((n % Self::WINDOW as u64) as usize) {
+            if *held == n {
+                step.learned = Some(reward);
+            }
+        }
+    }
+
+    /// Step number `n`, if it is still in the window.
+    pub(crate) fn get(&self, n: u64) -> Option<Finished> {
         let slots = self.slots.lock();
         match slots.get((n % Self::WINDOW as u64) as usize) {
             Some(Some((held, step))) if *held == n => Some(step.clone()),
@@ -88,23 +91,25 @@ mod tests {
             ),
             action: action.into(),
             propensity: 0.5,
+            learned: None,
         }
     }
 
     #[test]
     fn a_step_is_found_until_a_newer_one_takes_its_slot() {
         let ring = FinishedSteps::new();
-        ring.remember("act-1", step("a"));
-        assert_eq!(ring.get("act-1").map(|s| s.action), Some("a".into()));
-        assert!(ring.get("act-2").is_none());
-        assert!(ring.get("nope").is_none());
-        let later = format!("act-{}", 1 + FinishedSteps::WINDOW);
-        ring.remember(&later, step("b"));
-        assert!(ring.get("act-1").is_none(), "displaced by a newer step");
-        assert_eq!(ring.get(&later).map(|s| s.action), Some("b".into()));
+        ring.remember(1, step("a"));
+        assert_eq!(ring.get(1).map(|s| s.action), Some("a".into()));
+        assert!(ring.get(2).is_none());
+        let later = 1 + FinishedSteps::WINDOW as u64;
+        ring.remember(later, step("b"));
+        assert!(ring.get(1).is_none(), "displaced by a newer step");
+        assert_eq!(ring.get(later).map(|s| s.action), Some("b".into()));
         // A step that finishes late never displaces a newer one.
-        ring.remember("act-1", step("late"));
-        assert_eq!(ring.get(&later).map(|s| s.action), Some("b".into()));
-        assert!(ring.get("act-1").is_none());
+        ring.remember(1, step("late"));
+        assert_eq!(ring.get(later).map(|s| s.action), Some("b".into()));
+        assert!(ring.get(1).is_none());
+        ring.set_learned(later, 0.5);
+        assert_eq!(ring.get(later).and_then(|s| s.learned), Some(0.5));
     }
 }

@@ -5,18 +5,19 @@
 //! - principal: `Agent::"<agentId>"` — the session's `agentId`, else the session id;
 //! - action: `Action::"<action name>"`;
 //! - resource: `Resource::"<session id>"` unless the caller names one;
-//! - context: `{ params, priorSteps, approvals, session: {id, preferences, environment}, stepIndex }`.
+//! - context: built by [`super::cedar_context::StepContext`] (params, the session's ledger,
+//!   runs, approvals, session, stepIndex).
 //!
-//! Cedar has no floating-point numbers, so non-integer numbers in the context are passed as
-//! strings. A verification error (a malformed request, an engine failure) fails closed: deny.
+//! A verification error (a malformed request, an engine failure, a policy that cannot be
+//! evaluated, a request that does not conform to the schema) fails closed: deny.
 
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::cedar_context::StepContext;
 use super::verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
-use crate::agent::Session;
 use crate::error::Result;
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine};
 use crate::reasoning::{DecisionKind, PolicyEngine};
@@ -60,24 +61,6 @@ pub struct CheckContext {
     pub extra: Map<String, Value>,
 }
 
-/// Converts a value for Cedar, in place: numbers that are not 64-bit integers become strings;
-/// `null` an empty string.
-pub fn make_cedar_safe(v: &mut Value) {
-    match v {
-        // Cedar's Long is i64: other numbers (fractions, or integers outside i64) go as strings.
-        Value::Number(n) if n.as_i64().is_none() => {
-            *v = match n.as_f64() {
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
-                _ => Value::String(n.to_string()),
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(make_cedar_safe),
-        Value::Object(o) => o.values_mut().for_each(make_cedar_safe),
-        Value::Null => *v = Value::String(String::new()),
-        _ => {}
-    }
-}
-
 /// Turns a Cedar decision into the engine's verification answer.
 pub fn to_verification(d: crate::reasoning::Decision) -> Verification {
     let decision = match d.decision {
@@ -118,9 +101,8 @@ pub fn authorize_parts(
     agent: &str,
     action: &str,
     resource: &str,
-    mut context: Value,
+    context: Value,
 ) -> Result<Verification> {
-    make_cedar_safe(&mut context);
     let req = policies
         .mapping()
         .request(agent, action, resource, context)?;
@@ -193,51 +175,9 @@ pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// The `session` part of a Cedar context: `{id, preferences, environment}` (inserted in key
-/// order, so its canonical text needs no sorting).
-pub fn session_json(session: &Session) -> Value {
-    let mut m = Map::with_capacity(3);
-    m.insert(
-        "environment".into(),
-        Value::Object(session.context.environment.clone()),
-    );
-    m.insert("id".into(), Value::String(session.id.clone()));
-    m.insert(
-        "preferences".into(),
-        Value::Object(session.context.preferences.clone()),
-    );
-    Value::Object(m)
-}
-
-/// The approvals a session's environment grants (`[]` when none).
-pub fn session_approvals(session: &Session) -> Value {
-    session
-        .context
-        .environment
-        .get("approvals")
-        .cloned()
-        .unwrap_or_else(|| json!([]))
-}
-
 /// The default resource of a request about session (or agent) `id`: `Resource::"<id>"`.
 pub fn default_resource(policies: &PolicyEngine, id: &str) -> String {
     format!("{}::{:?}", policies.mapping().resource_type, id)
-}
-
-/// The Cedar context of a session step (the request's parts moved in; the session's cloned),
-/// its keys inserted in order so that its canonical text (certificates, cache keys) needs no
-/// sorting.
-pub fn step_context(req: VerifyRequest<'_>) -> Value {
-    let mut m = Map::with_capacity(5);
-    m.insert("approvals".into(), session_approvals(req.session));
-    m.insert("params".into(), req.params.into_owned());
-    m.insert(
-        "priorSteps".into(),
-        Value::Array(req.prior_steps.into_iter().map(Value::String).collect()),
-    );
-    m.insert("session".into(), session_json(req.session));
-    m.insert("stepIndex".into(), Value::from(req.step_index));
-    Value::Object(m)
 }
 
 impl Verifier for FormalVerifier {
@@ -258,12 +198,19 @@ impl Verifier for FormalVerifier {
         } else {
             let (session, action) = (req.session, req.action);
             let resource = default_resource(&self.policies, &session.id);
+            let mut context = StepContext::of_session(session, req.params.into_owned());
+            if self.policies.reads(&action.name, "runs") {
+                context.runs = Some(session.runs_json(
+                    req.known_actions.iter().map(|a| a.name.as_str()),
+                    req.now_ms,
+                ));
+            }
             match authorize_parts(
                 &self.policies,
                 session.agent_id(),
                 &action.name,
                 &resource,
-                step_context(req),
+                context.build(),
             ) {
                 Ok(v) => v,
                 Err(e) => fail_closed(e.to_string()),

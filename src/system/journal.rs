@@ -38,6 +38,30 @@ pub struct JournalRow {
     pub latency_us: u64,
     /// Completion time, ms since the epoch.
     pub at_ms: i64,
+    /// Whether verification denied the step and it ran anyway (observe mode).
+    pub would_deny: bool,
+    /// Ids of the policies that determined the decision, as a JSON array (`[]` without).
+    pub policies: String,
+    /// The step's numeric top-level parameters as a JSON object (`{}` when none): what the
+    /// session ledger's running sums are rebuilt from.
+    pub nums: String,
+}
+
+/// One step of a session as the ledger needs it back from the journal.
+#[derive(Debug, Clone)]
+pub struct LedgerRow {
+    /// The action.
+    pub action: String,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// The verification decision (`allow`, `deny`, `skipped`).
+    pub decision: String,
+    /// Whether a denied step ran anyway (observe mode).
+    pub would_deny: bool,
+    /// Completion time, ms since the epoch.
+    pub at_ms: i64,
+    /// The numeric parameters (JSON object).
+    pub nums: serde_json::Value,
 }
 
 /// Buffered, transactional journal in the system's store.
@@ -163,6 +187,19 @@ impl Journal {
                     decision TEXT NOT NULL, latency_us INTEGER NOT NULL, created_at INTEGER NOT NULL);
                  CREATE INDEX IF NOT EXISTS la_steps_session ON la_steps(session, created_at);",
             )?;
+            // Columns added after the first release: stores made before get them on open.
+            for (column, ddl) in [
+                ("would_deny", "ALTER TABLE la_steps ADD COLUMN would_deny INTEGER NOT NULL DEFAULT 0"),
+                ("policies", "ALTER TABLE la_steps ADD COLUMN policies TEXT NOT NULL DEFAULT '[]'"),
+                ("nums", "ALTER TABLE la_steps ADD COLUMN nums TEXT NOT NULL DEFAULT '{}'"),
+            ] {
+                let present: bool = conn
+                    .prepare("SELECT 1 FROM pragma_table_info('la_steps') WHERE name = ?1")?
+                    .exists([column])?;
+                if !present {
+                    conn.execute_batch(ddl)?;
+                }
+            }
             Ok(())
         })?;
         Ok(Journal {
@@ -207,8 +244,8 @@ impl Journal {
         let tx = conn.transaction()?;
         {
             let mut st = tx.prepare_cached(
-                "INSERT INTO la_steps (id, session, action, success, reward, propensity, decision, latency_us, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO la_steps (id, session, action, success, reward, propensity, decision, latency_us, created_at, would_deny, policies, nums)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT(id) DO UPDATE SET reward = excluded.reward, success = excluded.success",
             )?;
             for r in rows {
@@ -221,12 +258,39 @@ impl Journal {
                     r.propensity,
                     r.decision,
                     r.latency_us as i64,
-                    r.at_ms
+                    r.at_ms,
+                    r.would_deny,
+                    r.policies,
+                    r.nums
                 ])?;
             }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Every journaled step of `session`, oldest first (after flushing the buffer): what a
+    /// re-created session's ledger is rebuilt from.
+    pub fn session_rows(&self, session: &str) -> Result<Vec<LedgerRow>> {
+        self.flush()?;
+        self.store.with_conn(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT action, success, decision, would_deny, created_at, nums FROM la_steps
+                 WHERE session = ?1 ORDER BY created_at, rowid",
+            )?;
+            let rows = st.query_map([session], |r| {
+                let nums: String = r.get(5)?;
+                Ok(LedgerRow {
+                    action: r.get(0)?,
+                    success: r.get(1)?,
+                    decision: r.get(2)?,
+                    would_deny: r.get(3)?,
+                    at_ms: r.get(4)?,
+                    nums: serde_json::from_str(&nums).unwrap_or(serde_json::Value::Null),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     /// Rows persisted so far (after flushing the buffer).

@@ -14,23 +14,26 @@
 //! journal is written by a thread of its own (`journal`).
 
 mod batch_workers;
+pub mod cedar_context;
 mod config;
 mod engine;
 mod finished;
 mod formal;
+mod graph_facts;
 mod journal;
 mod slice_chain;
 mod step;
+mod step_ids;
 mod verify;
 
-pub use config::{closest, json_type, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
+pub use config::{closest, json_type, Enforcement, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
 pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
 pub use slice_chain::{SliceTicket, SKIPPED_SLICE_JSON};
 pub use step::{
-    ActionView, BatchProgress, Begun, Observation, PendingStep, ResultDetail, StepResult,
-    StepSummary, StepView,
+    ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
+    StepResult, StepSummary, StepView,
 };
 pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
 

@@ -1,7 +1,7 @@
 //! The shapes a step takes on its way out: the finished [`StepResult`] and the
 //! [`PendingStep`] handed to a JS handler.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::verify::Verification;
@@ -71,8 +71,29 @@ pub struct StepResult {
     pub explored: bool,
     /// Whether the learner was updated from this step.
     pub learned: bool,
+    /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
+}
+
+/// What a caller tells about a step it executed outside the engine (`recordOutcome`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedStep {
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: crate::agent::Outcome,
+    /// The action's parameters (numeric ones feed `runs` sums).
+    #[serde(default)]
+    pub params: Value,
+    /// The caller's verification decision before it ran, if it verified.
+    #[serde(default)]
+    pub decision: Option<super::verify::Decision>,
+    /// The probability with which the caller chose the action (default 1).
+    #[serde(default)]
+    pub propensity: Option<f64>,
 }
 
 /// A step waiting for its JS handler.
@@ -93,6 +114,9 @@ pub struct PendingStep {
     pub entities: Vec<Entity>,
     /// How long the handler may take.
     pub timeout_ms: u64,
+    /// Verification denied the step and it runs anyway (`enforcement: 'observe'`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_deny: bool,
 }
 
 /// Either a finished step or one that waits for a handler.
@@ -191,6 +215,9 @@ pub struct StepSummary<'a> {
     pub explored: bool,
     /// Whether the learner was updated from this step.
     pub learned: bool,
+    /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
     /// Why it failed, when it did.
@@ -224,6 +251,7 @@ impl<'a> From<&'a StepResult> for StepSummary<'a> {
             propensity: r.propensity,
             explored: r.explored,
             learned: r.learned,
+            would_deny: r.would_deny,
             latency_us: r.latency_us,
             error: r.observation.error.as_deref(),
             error_code: r.observation.error_code.as_deref(),

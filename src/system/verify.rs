@@ -6,14 +6,14 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::agent::{ActionSpec, Session};
 use crate::reasoning::policy::{Certificate, NearMiss, PolicyRef};
 
 /// The verdict of a verifier.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// The action may run.
@@ -87,10 +87,10 @@ pub struct VerifyRequest<'a> {
     pub action: &'a ActionSpec,
     /// The action's parameters (owned when the step has no further use for them).
     pub params: Cow<'a, Value>,
-    /// Names of actions this session ran before, oldest first (within the history window).
-    pub prior_steps: Vec<String>,
-    /// The step's index in its session.
-    pub step_index: u64,
+    /// The registered actions (each gets a `runs` entry when policies read `runs`).
+    pub known_actions: &'a [std::sync::Arc<ActionSpec>],
+    /// The time of the step (ms since the epoch), for `runs`' windows and recency.
+    pub now_ms: i64,
 }
 
 /// Decides whether an action may run. Implementations must be cheap and thread-safe.

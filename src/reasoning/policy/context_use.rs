@@ -150,6 +150,11 @@ impl ContextUse {
 
     /// The same attributes, each keyed by its value (for answers whose explanations may
     /// quote values, such as near misses).
+    /// These attributes, each read exactly.
+    pub(crate) fn exact_attrs(attrs: impl IntoIterator<Item = String>) -> ContextUse {
+        ContextUse::Attrs(attrs.into_iter().map(|a| (a, AttrUse::Exact)).collect())
+    }
+
     pub(crate) fn exact(&self) -> ContextUse {
         match self {
             ContextUse::Whole => ContextUse::Whole,

@@ -21,7 +21,7 @@ use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
 use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::NearMissProbes;
-use super::request::{AuthzRequest, EntityRef, RequestMapping, TypeNameCache};
+use super::request::{AuthzRequest, Built, EntityRef, RequestMapping, TypeNameCache};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// Default number of memoised decisions.
@@ -90,6 +90,17 @@ struct ActionSlice {
     /// What the key of a default deny holds: `context_use` and what the near-miss probes
     /// read, all by value (near misses may quote values).
     deny_context_use: ContextUse,
+}
+
+/// What Cedar said about a request, after fail-closed.
+struct Evaluation {
+    decision: DecisionKind,
+    /// Sorted ids: the matching permits (allow), forbids (deny) or erroring policies.
+    determining: Vec<String>,
+    /// Sorted `policy "<id>": <message>` texts.
+    errors: Vec<String>,
+    /// True when an evaluation error decided (the determining policies are the erroring ones).
+    failed_closed: bool,
 }
 
 /// At most this many per-action policy slices are memoised per snapshot.
@@ -274,6 +285,22 @@ impl PolicyEngine {
         self.cache.clear();
     }
 
+    /// Whether a decision about `action` can read context attribute `attr` (a policy of the
+    /// action, a near-miss probe, or the schema's context type names it). The engine builds
+    /// costly attributes (`runs`) only when this is true.
+    pub fn reads(&self, action: &str, attr: &str) -> bool {
+        let snapshot = self.snapshot();
+        let Ok(uid) =
+            EntityRef::new(&self.mapping.action_type, action).to_uid("action", &self.type_names)
+        else {
+            return true;
+        };
+        match self.slice_for_uid(&snapshot, &uid) {
+            Some(slice) => slice.context_use.reads(attr) || slice.deny_context_use.reads(attr),
+            None => true,
+        }
+    }
+
     /// Decides a request, memoising the decision until policies or entities change.
     ///
     /// The cache key holds the context attributes the action's policies read. A decision,
@@ -398,15 +425,32 @@ impl PolicyEngine {
 
     /// [`Self::decide`] giving Cedar only the context attributes in `reads`, which must cover
     /// everything the action's policies and the near-miss probes read.
+    ///
+    /// Fail closed: a policy whose scope matches and whose condition cannot be evaluated
+    /// denies the request (Cedar itself would skip it); with a schema, a request that does
+    /// not conform to it is denied with the validation error, before any policy runs.
     fn decide_reading(
         &self,
         snapshot: &Snapshot,
         req: AuthzRequest,
         reads: &ContextUse,
     ) -> Result<Decision> {
-        let cedar_request =
-            req.to_cedar_reading(&self.mapping.action_type, &self.type_names, reads)?;
-        let (kind, ids, errors) = self.evaluate(snapshot, &cedar_request);
+        let schema = snapshot.policies.schema.as_ref();
+        let cedar_request = match req.to_cedar_checked(
+            &self.mapping.action_type,
+            &self.type_names,
+            reads,
+            schema,
+        )? {
+            Built::Request(r) => r,
+            Built::Nonconforming(why) => return Ok(self.nonconforming(snapshot, req, why)),
+        };
+        let Evaluation {
+            decision: kind,
+            determining: ids,
+            errors,
+            failed_closed,
+        } = self.evaluate(snapshot, &cedar_request);
         let policies = &snapshot.policies;
         let determining_policies: Vec<PolicyRef> = ids
             .iter()
@@ -430,18 +474,34 @@ impl PolicyEngine {
         if policies.set.is_empty() {
             reasons.push("no policies are loaded, so the request is denied by default".into());
         }
-        for policy in &determining_policies {
-            let verb = match kind {
-                DecisionKind::Allow => "permitted",
-                DecisionKind::Deny => "forbidden",
-            };
-            let mut sentence = format!("{verb} by policy \"{}\"", policy.id);
-            if let Some(description) = policy.annotations.get("description") {
-                sentence.push_str(&format!(" ({description})"));
+        if failed_closed {
+            for policy in &determining_policies {
+                let why: Vec<&str> = errors
+                    .iter()
+                    .filter(|e| e.starts_with(&format!("policy \"{}\": ", policy.id)))
+                    .map(String::as_str)
+                    .collect();
+                reasons.push(format!(
+                    "policy \"{}\" could not be evaluated ({}), so the request is denied (fail closed: \
+                     a policy that errors never lets an action through)",
+                    policy.id,
+                    why.join("; ")
+                ));
             }
-            reasons.push(sentence);
+        } else {
+            for policy in &determining_policies {
+                let verb = match kind {
+                    DecisionKind::Allow => "permitted",
+                    DecisionKind::Deny => "forbidden",
+                };
+                let mut sentence = format!("{verb} by policy \"{}\"", policy.id);
+                if let Some(description) = policy.annotations.get("description") {
+                    sentence.push_str(&format!(" ({description})"));
+                }
+                reasons.push(sentence);
+            }
         }
-        if kind == DecisionKind::Deny && !ids.is_empty() {
+        if kind == DecisionKind::Deny && !ids.is_empty() && !failed_closed {
             let overridden = self.overridden_permits(snapshot, &cedar_request);
             if !overridden.is_empty() {
                 reasons.push(format!(
@@ -464,12 +524,6 @@ impl PolicyEngine {
                 ));
             }
         }
-        if !errors.is_empty() {
-            reasons.push(format!(
-                "{} policy evaluation(s) failed and those policies were skipped (see errors)",
-                errors.len()
-            ));
-        }
         let certificate = self.certify(snapshot, req, kind, ids);
         Ok(Decision {
             decision: kind,
@@ -481,12 +535,25 @@ impl PolicyEngine {
         })
     }
 
-    /// Runs Cedar: decision, sorted determining policy ids, sorted error messages.
-    fn evaluate(
-        &self,
-        snapshot: &Snapshot,
-        request: &Request,
-    ) -> (DecisionKind, Vec<String>, Vec<String>) {
+    /// The denial of a request that does not conform to the schema.
+    fn nonconforming(&self, snapshot: &Snapshot, req: AuthzRequest, why: String) -> Decision {
+        let error = format!("the request does not conform to the schema: {why}");
+        Decision {
+            decision: DecisionKind::Deny,
+            determining_policies: Vec::new(),
+            reasons: vec![format!(
+                "{error}; it is denied before any policy is evaluated (fix the action's \
+                 parameters or the schema's context type)"
+            )],
+            errors: vec![error],
+            near_miss: Vec::new(),
+            certificate: self.certify(snapshot, req, DecisionKind::Deny, Vec::new()),
+        }
+    }
+
+    /// Runs Cedar and applies fail-closed: a policy that errored denies, and the erroring
+    /// policies are the determining ones. Ids and errors are sorted.
+    fn evaluate(&self, snapshot: &Snapshot, request: &Request) -> Evaluation {
         let slice = self.slice_for(snapshot, request);
         let policies = slice
             .as_deref()
@@ -494,19 +561,41 @@ impl PolicyEngine {
         let response =
             self.authorizer
                 .is_authorized(request, policies, &snapshot.entities.entities);
-        let mut ids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(policy_id_text)
-            .collect();
-        ids.sort();
         let mut errors: Vec<String> = response
             .diagnostics()
             .errors()
             .map(authorization_error_text)
             .collect();
         errors.sort();
-        (response.decision().into(), ids, errors)
+        let mut erroring: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| match e {
+                AuthorizationError::PolicyEvaluationError(e) => policy_id_text(e.policy_id()),
+            })
+            .collect();
+        if !erroring.is_empty() {
+            erroring.sort();
+            erroring.dedup();
+            return Evaluation {
+                decision: DecisionKind::Deny,
+                determining: erroring,
+                errors,
+                failed_closed: true,
+            };
+        }
+        let mut ids: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(policy_id_text)
+            .collect();
+        ids.sort();
+        Evaluation {
+            decision: response.decision().into(),
+            determining: ids,
+            errors,
+            failed_closed: false,
+        }
     }
 
     /// Permit policies that matched a request a forbid policy denied (sorted ids).
@@ -564,11 +653,22 @@ impl PolicyEngine {
             }
         }
         let uses = &snapshot.policies.context_use;
-        let context_use = ContextUse::union(all.policies().map(|p| {
-            uses.get(&policy_id_text(p.id()))
-                .cloned()
-                .unwrap_or(ContextUse::Whole)
-        }));
+        // With a schema the request is validated against the action's declared context, so
+        // every declared attribute can change the answer.
+        let declared = snapshot
+            .policies
+            .schema
+            .as_ref()
+            .map(|schema| ContextUse::exact_attrs(declared_context_attrs(schema, action)));
+        let context_use = ContextUse::union(
+            all.policies()
+                .map(|p| {
+                    uses.get(&policy_id_text(p.id()))
+                        .cloned()
+                        .unwrap_or(ContextUse::Whole)
+                })
+                .chain(declared),
+        );
         // Near misses may quote values, so default denies are keyed by value.
         let deny_context_use = ContextUse::union([
             context_use.exact(),
@@ -593,10 +693,21 @@ impl PolicyEngine {
             action: req.action.id.clone(),
             resource: req.resource.clone(),
             context: req.context.clone(),
+        };
+        let snapshot = self.snapshot();
+        let built = request.to_cedar_checked(
+            &req.action.entity_type,
+            &self.type_names,
+            &ContextUse::Whole,
+            snapshot.policies.schema.as_ref(),
+        )?;
+        match built {
+            Built::Request(request) => {
+                let e = self.evaluate(&snapshot, &request);
+                Ok((e.decision, e.determining))
+            }
+            Built::Nonconforming(_) => Ok((DecisionKind::Deny, Vec::new())),
         }
-        .to_cedar(&req.action.entity_type, &self.type_names)?;
-        let (kind, ids, _) = self.evaluate(&self.snapshot(), &request);
-        Ok((kind, ids))
     }
 
     /// Hashes of the loaded policies, schema and entities.
@@ -607,6 +718,17 @@ impl PolicyEngine {
             s.policies.schema_hash.clone(),
             s.entities.hash.clone(),
         )
+    }
+}
+
+/// The top-level context attributes the schema declares for `action` (none when the action
+/// is not declared: its requests do not conform).
+pub(crate) fn declared_context_attrs(schema: &Schema, action: &EntityUid) -> Vec<String> {
+    use cedar_policy_core::validator::types::Type;
+    let core: &cedar_policy_core::validator::ValidatorSchema = schema.as_ref();
+    match core.context_type(action.as_ref()) {
+        Some(Type::Record { attrs, .. }) => attrs.keys().map(|k| k.to_string()).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -117,6 +117,14 @@ fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
 
+/// A Cedar request, or why it does not conform to the schema.
+pub(crate) enum Built {
+    /// The request, ready to evaluate.
+    Request(Box<Request>),
+    /// The schema's request validation refused it (the message says why).
+    Nonconforming(String),
+}
+
 /// How agent ids, action names and resource ids become Cedar entity uids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -175,9 +183,57 @@ impl AuthzRequest {
         Ok(())
     }
 
-    /// Builds the Cedar request (no schema-based request validation, see module docs).
-    pub(crate) fn to_cedar(&self, action_type: &str, types: &TypeNameCache) -> Result<Request> {
-        self.to_cedar_reading(action_type, types, &ContextUse::Whole)
+    /// The Cedar request for a decision: without a schema, [`Self::to_cedar_reading`]; with
+    /// one, the context restricted to the attributes the action's context type declares
+    /// (strictly validated policies can read no other) and validated by Cedar's request
+    /// validation, so a value of the wrong type is reported as such. A request that does
+    /// not conform is [`Built::Nonconforming`] (the caller denies it); an `Err` is a malformed
+    /// request (bad type names, a context that is not an object).
+    pub(crate) fn to_cedar_checked(
+        &self,
+        action_type: &str,
+        types: &TypeNameCache,
+        reads: &ContextUse,
+        schema: Option<&cedar_policy::Schema>,
+    ) -> Result<Built> {
+        let Some(schema) = schema else {
+            return self
+                .to_cedar_reading(action_type, types, reads)
+                .map(|r| Built::Request(Box::new(r)));
+        };
+        self.validate()?;
+        let principal = self.principal.to_uid("principal", types)?;
+        let action = EntityRef::new(action_type, &self.action).to_uid("action", types)?;
+        let resource = self.resource.to_uid("resource", types)?;
+        let declared = super::engine::declared_context_attrs(schema, &action);
+        let projected: serde_json::Map<String, serde_json::Value> = self
+            .context
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| declared.iter().any(|d| d == *k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let context = match Context::from_json_value(
+            serde_json::Value::Object(projected),
+            Some((schema, &action)),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                let hint = if has_float(&self.context) {
+                    FLOAT_HINT
+                } else {
+                    ""
+                };
+                return Ok(Built::Nonconforming(format!("{e}{hint}")));
+            }
+        };
+        match Request::new(principal, action, resource, context, Some(schema)) {
+            Ok(r) => Ok(Built::Request(Box::new(r))),
+            Err(e) => Ok(Built::Nonconforming(e.to_string())),
+        }
     }
 
     /// [`Self::to_cedar`] with only the context attributes `reads` names, when the context is
@@ -200,7 +256,7 @@ impl AuthzRequest {
         }
         let context = Context::from_json_value(self.context.clone(), None).map_err(|e| {
             let hint = if has_float(&self.context) {
-                " (Cedar has no floating-point numbers: send integers, e.g. amounts in cents)"
+                FLOAT_HINT
             } else {
                 ""
             };
@@ -261,6 +317,10 @@ fn fast_value(value: &serde_json::Value) -> Option<cedar_policy::RestrictedExpre
         Value::Null => None,
     }
 }
+
+/// Said when a context holding a raw non-integer number cannot be converted.
+const FLOAT_HINT: &str = " (Cedar has no floating-point numbers: send integers, e.g. amounts in \
+     cents, or decimals as {\"__extn\": {\"fn\": \"decimal\", \"arg\": \"1.5\"}})";
 
 /// True when a JSON value contains a non-integer number anywhere.
 fn has_float(value: &serde_json::Value) -> bool {

@@ -127,7 +127,23 @@ struct State {
     rules: Vec<Rule>,
     strata: Vec<Stratum>,
     facts: BTreeSet<Atom>,
+    /// Facts kept in step with an outside source (the knowledge graph): replaced as a whole by
+    /// [`RuleEngine::set_layer`], never touched by `assert`/`retract`.
+    layer: BTreeSet<Atom>,
     snapshot: Option<Arc<Snapshot>>,
+}
+
+impl State {
+    /// Stored facts and layer facts together (what proofs are built from).
+    fn all_facts(&self) -> std::borrow::Cow<'_, BTreeSet<Atom>> {
+        if self.layer.is_empty() {
+            std::borrow::Cow::Borrowed(&self.facts)
+        } else {
+            let mut all = self.facts.clone();
+            all.extend(self.layer.iter().cloned());
+            std::borrow::Cow::Owned(all)
+        }
+    }
 }
 
 #[derive(Default)]
@@ -281,6 +297,41 @@ impl RuleEngine {
         Ok(removed)
     }
 
+    /// Replaces the layer of outside facts (e.g. the knowledge graph's) with `atoms`; returns
+    /// whether it changed. Facts asserted by callers are not touched, so a graph fact that is
+    /// retracted here stays if a caller asserted it too.
+    pub fn set_layer(&self, atoms: BTreeSet<Atom>) -> Result<bool> {
+        for atom in &atoms {
+            atom.validate_fact()?;
+        }
+        let mut state = self.state.write();
+        if state.layer == atoms {
+            return Ok(false);
+        }
+        state.layer = atoms;
+        state.snapshot = None;
+        Ok(true)
+    }
+
+    /// Predicates the rules mention (heads and bodies).
+    pub fn rule_predicates(&self) -> BTreeSet<String> {
+        let state = self.state.read();
+        let mut out = BTreeSet::new();
+        for r in &state.rules {
+            out.insert(r.head.pred.clone());
+            for l in &r.body {
+                out.insert(l.atom.pred.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether the engine has any rule, stored fact or layer fact.
+    pub fn is_active(&self) -> bool {
+        let state = self.state.read();
+        !(state.rules.is_empty() && state.facts.is_empty() && state.layer.is_empty())
+    }
+
     /// Number of stored facts (not counting derived ones).
     pub fn facts_count(&self) -> usize {
         self.state.read().facts.len()
@@ -391,7 +442,7 @@ impl RuleEngine {
             let snapshot = Arc::new(Snapshot::build(
                 state.rules.clone(),
                 &state.strata,
-                &state.facts,
+                &state.all_facts(),
                 Vec::new(),
             ));
             state.snapshot = Some(Arc::clone(&snapshot));
@@ -419,7 +470,7 @@ impl RuleEngine {
         Ok(Arc::new(Snapshot::build(
             rules,
             &strata,
-            &state.facts,
+            &state.all_facts(),
             premises,
         )))
     }

@@ -12,12 +12,14 @@
 //!    execution model);
 //! 4. checks `allReachable` and the given [`Property`]s exactly on those ancestor sets, giving
 //!    a concrete execution order as counterexample (see [`properties`]);
-//! 5. optionally asks a [`PolicyEngine`] about every reachable step with the context
-//!    `{ params: inputs, priorSteps: [actions guaranteed to run before it on every path],
-//!    stepIndex: position in a topological order, workflowId }`; a denied step is a violation
-//!    with property `{"type": "policy", "step": id}`.
+//! 5. optionally asks a [`PolicyEngine`] about every reachable step with the context the
+//!    caller builds from the step, the actions guaranteed to run before it on every path and
+//!    its position in a topological order (the engine builds the same record a step meets at
+//!    run time); a denied step is a violation with property `{"type": "policy", "step": id}`.
 //!
-//! Properties name steps by id or by action (see [`Selector`]).
+//! Properties name steps by id or by action (see [`Selector`]). A property whose selector
+//! matches no step is a violation of kind `absent` (with the closest step id or action as a
+//! hint), never a vacuous pass.
 
 mod graph;
 mod model;
@@ -25,8 +27,13 @@ pub mod paths;
 pub mod properties;
 
 pub use model::{
-    Branch, Property, Selector, StepCheck, Violation, Workflow, WorkflowReport, WorkflowStep,
+    Branch, Property, Selector, StepCheck, Violation, ViolationKind, Workflow, WorkflowReport,
+    WorkflowStep,
 };
+
+/// Builds a step's Cedar context from the step, the actions guaranteed to run before it, and
+/// its position in a topological order.
+pub type StepContextFn<'a> = dyn Fn(&WorkflowStep, &[String], usize) -> serde_json::Value + 'a;
 
 use serde_json::json;
 
@@ -35,12 +42,33 @@ use crate::reasoning::policy::{EntityRef, PolicyEngine};
 use graph::Graph;
 use paths::{enumerate_paths, PathView};
 
-/// Verifies `wf` against `props` (plus `noCycles` and `allReachable`), and checks each
-/// reachable step against `engine` when one with loaded policies is given.
+/// [`verify_workflow_with`] on the plain context `{ params: inputs, priorSteps, stepIndex,
+/// workflowId }` and no registered actions (the engine passes its own builder).
 pub fn verify_workflow(
     wf: &Workflow,
     props: &[Property],
     engine: Option<&PolicyEngine>,
+) -> Result<WorkflowReport> {
+    let context = |step: &WorkflowStep, prior: &[String], position: usize| {
+        json!({
+            "params": if step.inputs.is_null() { json!({}) } else { step.inputs.clone() },
+            "priorSteps": prior,
+            "stepIndex": position,
+            "workflowId": wf.id,
+        })
+    };
+    verify_workflow_with(wf, props, engine, &[], &context)
+}
+
+/// Verifies `wf` against `props` (plus `noCycles` and `allReachable`), and checks each
+/// reachable step against `engine` when one with loaded policies is given, on the context
+/// `context` builds. `known_actions` (registered action names) feed "did you mean" hints.
+pub fn verify_workflow_with(
+    wf: &Workflow,
+    props: &[Property],
+    engine: Option<&PolicyEngine>,
+    known_actions: &[String],
+    context: &StepContextFn<'_>,
 ) -> Result<WorkflowReport> {
     let graph = Graph::build(wf)?;
     let mut report = WorkflowReport {
@@ -54,6 +82,7 @@ pub fn verify_workflow(
         let ids: Vec<String> = cycle.iter().map(|&s| wf.steps[s].id.clone()).collect();
         report.violations.push(Violation {
             property: json!({"type": "noCycles"}),
+            kind: ViolationKind::Violated,
             message: format!(
                 "steps {} form a dependency cycle (each must run before the next), so none of \
                  them can ever run; other properties were not checked",
@@ -71,6 +100,7 @@ pub fn verify_workflow(
         wf,
         topo: &topo,
         paths: &paths,
+        known_actions,
     };
     let unreachable = ctx.unreachable();
     if !unreachable.is_empty() {
@@ -80,6 +110,7 @@ pub fn verify_workflow(
             .collect();
         report.violations.push(Violation {
             property: json!({"type": "allReachable"}),
+            kind: ViolationKind::Violated,
             message: format!(
                 "steps {} run on no path: under every branch choice either their own branch \
                  option is not chosen or none of their dependencies runs",
@@ -89,13 +120,13 @@ pub fn verify_workflow(
         });
     }
     for property in props {
-        if let Some(violation) = ctx.check(property, &mut report.warnings) {
+        if let Some(violation) = ctx.check(property) {
             report.violations.push(violation);
         }
     }
     if let Some(engine) = engine {
         if engine.has_policies() {
-            check_steps(wf, &topo, &paths, engine, &mut report)?;
+            check_steps(wf, &topo, &paths, engine, context, &mut report)?;
         } else {
             report
                 .warnings
@@ -112,6 +143,7 @@ fn check_steps(
     topo: &[usize],
     paths: &[PathView],
     engine: &PolicyEngine,
+    context: &StepContextFn<'_>,
     report: &mut WorkflowReport,
 ) -> Result<()> {
     let mapping = engine.mapping();
@@ -122,11 +154,6 @@ fn check_steps(
             continue;
         };
         let prior_steps = guaranteed_prior_actions(wf, s, &running);
-        let params = if step.inputs.is_null() {
-            json!({})
-        } else {
-            step.inputs.clone()
-        };
         let resource = match &step.resource {
             Some(r) => EntityRef::parse(r, &mapping.resource_type),
             None => Ok(EntityRef::new(&mapping.resource_type, &wf.id)),
@@ -136,12 +163,7 @@ fn check_steps(
             principal: EntityRef::new(&mapping.principal_type, &step.agent_id),
             action: step.action.clone(),
             resource,
-            context: json!({
-                "params": params,
-                "priorSteps": prior_steps,
-                "stepIndex": position,
-                "workflowId": wf.id,
-            }),
+            context: context(step, &prior_steps, position),
         };
         let decision = engine
             .authorize(&request)
@@ -154,6 +176,7 @@ fn check_steps(
                 .map_or(order.len(), |i| i + 1);
             report.violations.push(Violation {
                 property: json!({"type": "policy", "step": step.id}),
+                kind: ViolationKind::Denied,
                 message: format!(
                     "step \"{}\" ({} by {}) is denied: {}",
                     step.id,

@@ -115,12 +115,29 @@ pub enum Property {
     AllReachable,
 }
 
+/// What kind of failure a [`Violation`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ViolationKind {
+    /// An execution order exists that breaks the property (the counterexample).
+    #[default]
+    Violated,
+    /// A selector of the property matches no step of the workflow: the property would hold
+    /// vacuously, which is never taken as a pass (often a misspelt action or step id).
+    Absent,
+    /// A step the policies deny (`{"type": "policy"}`).
+    Denied,
+}
+
 /// A property that fails, with an execution order showing it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
     /// The property JSON (`{"type": "policy", "step": ...}` for a denied step).
     pub property: serde_json::Value,
+    /// Counterexample, absent selector or policy denial.
+    #[serde(default)]
+    pub kind: ViolationKind,
     /// What goes wrong, naming steps and the branch choice.
     pub message: String,
     /// Step ids in a valid execution order that exhibits the violation (for `noCycles` the

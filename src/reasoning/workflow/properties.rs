@@ -12,7 +12,7 @@
 use serde_json::Value;
 
 use super::graph::BitSet;
-use super::model::{Property, Selector, Violation, Workflow};
+use super::model::{Property, Selector, Violation, ViolationKind, Workflow};
 use super::paths::PathView;
 
 /// Everything the property checks need about a workflow.
@@ -20,6 +20,8 @@ pub(crate) struct Context<'a> {
     pub(crate) wf: &'a Workflow,
     pub(crate) topo: &'a [usize],
     pub(crate) paths: &'a [PathView],
+    /// Registered action names (for "did you mean" on absent selectors).
+    pub(crate) known_actions: &'a [String],
 }
 
 impl Context<'_> {
@@ -32,8 +34,9 @@ impl Context<'_> {
         format!("step \"{}\" ({})", step.id, step.action)
     }
 
-    /// Steps matched by a selector; `None` plus a warning when nothing matches.
-    fn select(&self, selector: &Selector, warnings: &mut Vec<String>) -> Option<BitSet> {
+    /// Steps matched by a selector, or the `absent` violation of `property` when nothing
+    /// matches (a property over no step would hold vacuously).
+    fn select(&self, selector: &Selector, property: &Value) -> Result<BitSet, Box<Violation>> {
         let steps = &self.wf.steps;
         let mut set = BitSet::new(steps.len());
         let mut any = false;
@@ -66,41 +69,59 @@ impl Context<'_> {
                 }
             },
         }
-        if !any {
-            warnings.push(format!(
-                "{selector} matches no step id or action of workflow \"{}\"; \
-                 properties using it hold trivially",
-                self.wf.id
-            ));
-            return None;
+        if any {
+            return Ok(set);
         }
-        Some(set)
+        let wanted = match selector {
+            Selector::Step { step } => step,
+            Selector::Action { action } => action,
+            Selector::Name(name) => name,
+        };
+        let mut names: Vec<&str> = steps
+            .iter()
+            .flat_map(|s| [s.id.as_str(), s.action.as_str()])
+            .chain(self.known_actions.iter().map(String::as_str))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        let hint = crate::text::closest(wanted, &names)
+            .map(|n| format!("; did you mean \"{n}\"?"))
+            .unwrap_or_default();
+        Err(Box::new(Violation {
+            property: property.clone(),
+            kind: ViolationKind::Absent,
+            message: format!(
+                "{selector} matches no step id or action of workflow \"{}\", so the property \
+                 would hold vacuously{hint}",
+                self.wf.id
+            ),
+            counterexample: Vec::new(),
+        }))
     }
 
     /// Checks one property (not `noCycles`/`allReachable`, which the caller handles).
-    pub(crate) fn check(
-        &self,
-        property: &Property,
-        warnings: &mut Vec<String>,
-    ) -> Option<Violation> {
+    pub(crate) fn check(&self, property: &Property) -> Option<Violation> {
         let json = serde_json::to_value(property).unwrap_or(Value::Null);
-        match property {
-            Property::Precedes { before, after } => {
-                let a = self.select(before, warnings)?;
-                let b = self.select(after, warnings)?;
-                self.precedes(&a, &b, before, json)
-            }
-            Property::NeverAfter { first, then } => {
-                let c = self.select(first, warnings)?;
-                let w = self.select(then, warnings)?;
-                self.never_after(&c, &w, json)
-            }
-            Property::AtMost { action, count } => {
-                let x = self.select(action, warnings)?;
-                self.at_most(&x, *count, action, json)
-            }
-            Property::NoCycles | Property::AllReachable => None,
-        }
+        let run = || -> Result<Option<Violation>, Box<Violation>> {
+            Ok(match property {
+                Property::Precedes { before, after } => {
+                    let a = self.select(before, &json)?;
+                    let b = self.select(after, &json)?;
+                    self.precedes(&a, &b, before, json.clone())
+                }
+                Property::NeverAfter { first, then } => {
+                    let c = self.select(first, &json)?;
+                    let w = self.select(then, &json)?;
+                    self.never_after(&c, &w, json.clone())
+                }
+                Property::AtMost { action, count } => {
+                    let x = self.select(action, &json)?;
+                    self.at_most(&x, *count, action, json.clone())
+                }
+                Property::NoCycles | Property::AllReachable => None,
+            })
+        };
+        run().unwrap_or_else(|absent| Some(*absent))
     }
 
     fn precedes(
@@ -118,6 +139,7 @@ impl Context<'_> {
                 let order = path.order_with_first(self.topo, s);
                 return Some(Violation {
                     property: json,
+                    kind: ViolationKind::Violated,
                     message: format!(
                         "{} can run before any {before} step {}",
                         self.name(s),
@@ -146,6 +168,7 @@ impl Context<'_> {
                     let order = path.order_with_first(self.topo, closer);
                     return Some(Violation {
                         property: json,
+                        kind: ViolationKind::Violated,
                         message: format!(
                             "{} can run after {} {}",
                             self.name(later),
@@ -177,6 +200,7 @@ impl Context<'_> {
             if running.len() > count {
                 return Some(Violation {
                     property: json,
+                    kind: ViolationKind::Violated,
                     message: format!(
                         "{} steps matching {action} run {} (steps {}), at most {count} allowed",
                         running.len(),

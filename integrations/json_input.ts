@@ -1,0 +1,70 @@
+/**
+ * JSON text of values callers hand to the engine (action parameters, contexts, handler
+ * results), refusing what JSON cannot carry instead of letting `JSON.stringify` throw an
+ * uncoded `TypeError` (BigInt, cycles) or silently turn it into something else (`NaN` and
+ * `Infinity` into `null`, functions into nothing).
+ *
+ * A parameter that silently changed value could pass a policy it should fail (`NaN` becoming
+ * `null`), so every value that is not plain JSON is a coded `ERR_INVALID_INPUT` that names
+ * where it was found. Nesting is bounded ({@link MAX_JSON_DEPTH}) so that no input can
+ * exhaust a stack on either side of the boundary.
+ */
+
+import { LeanAgenticError } from './errors';
+
+/** Deepest nesting of objects and arrays accepted in a value handed to the engine. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The JSON text of `value`, or a coded `ERR_INVALID_INPUT` naming `what` and the path of the
+ * first value JSON cannot carry (BigInt, non-finite number, function, symbol, a cycle) or of
+ * nesting deeper than {@link MAX_JSON_DEPTH}. `undefined` object members are left out, as
+ * `JSON.stringify` does; objects with `toJSON` (e.g. `Date`) are serialised through it.
+ */
+export function toJsonText(value: unknown, what: string): string {
+  checkJson(value, what, '', 0, new Set());
+  return JSON.stringify(value);
+}
+
+function fail(what: string, path: string, problem: string): never {
+  const where = path === '' ? what : `${what} at ${path}`;
+  throw new LeanAgenticError('ERR_INVALID_INPUT', `${where} ${problem}; pass plain JSON values (strings, finite numbers, booleans, null, arrays, objects)`);
+}
+
+function checkJson(value: unknown, what: string, path: string, depth: number, seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) fail(what, path, `is ${String(value)}, which JSON cannot carry`);
+      return;
+    case 'bigint':
+      fail(what, path, `is a BigInt (${String(value)}n), which JSON cannot carry (send a number or a string)`);
+    // eslint-disable-next-line no-fallthrough
+    case 'function':
+    case 'symbol':
+      fail(what, path, `is a ${typeof value}`);
+    // eslint-disable-next-line no-fallthrough
+    default:
+      break;
+  }
+  if (value === null) return;
+  const obj = value as { toJSON?: () => unknown };
+  if (typeof obj.toJSON === 'function') {
+    checkJson(obj.toJSON(), what, path, depth, seen);
+    return;
+  }
+  if (depth >= MAX_JSON_DEPTH) fail(what, path, `is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  if (seen.has(value as object)) fail(what, path, 'refers back to itself (a cycle)');
+  seen.add(value as object);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJson(value[i], what, `${path}[${i}]`, depth + 1, seen);
+  } else {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      checkJson(v, what, path === '' ? k : `${path}.${k}`, depth + 1, seen);
+    }
+  }
+  seen.delete(value as object);
+}
