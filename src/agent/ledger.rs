@@ -185,21 +185,27 @@ pub struct Ledger {
     /// Window lengths in buckets, in `config.windows` order.
     window_slots: Vec<i64>,
     bucket_secs: i64,
-    succeeded: Vec<String>,
-    denied: Vec<String>,
-    failed: Vec<String>,
-    seen: HashSet<(StepKindKey, String)>,
+    /// Distinct names per outcome, in order of first occurrence, with a set for lookups.
+    succeeded: Names,
+    denied: Names,
+    failed: Names,
     runs: HashMap<String, ActionRuns>,
     steps: u64,
 }
 
-type StepKindKey = u8;
+/// Distinct action names in order of first occurrence.
+#[derive(Debug, Clone, Default)]
+struct Names {
+    order: Vec<String>,
+    set: HashSet<String>,
+}
 
-fn key(kind: StepKind) -> StepKindKey {
-    match kind {
-        StepKind::Succeeded => 0,
-        StepKind::Denied => 1,
-        StepKind::Failed => 2,
+impl Names {
+    fn add(&mut self, name: &str) {
+        if !self.set.contains(name) {
+            self.set.insert(name.to_string());
+            self.order.push(name.to_string());
+        }
     }
 }
 
@@ -216,10 +222,9 @@ impl Ledger {
             config,
             window_slots,
             bucket_secs,
-            succeeded: Vec::new(),
-            denied: Vec::new(),
-            failed: Vec::new(),
-            seen: HashSet::new(),
+            succeeded: Names::default(),
+            denied: Names::default(),
+            failed: Names::default(),
             runs: HashMap::new(),
             steps: 0,
         }
@@ -229,12 +234,10 @@ impl Ledger {
     /// (numeric top-level parameters named in the config are summed).
     pub fn record(&mut self, action: &str, kind: StepKind, at_ms: i64, params: &Value) {
         self.steps += 1;
-        if self.seen.insert((key(kind), action.to_string())) {
-            match kind {
-                StepKind::Succeeded => self.succeeded.push(action.to_string()),
-                StepKind::Denied => self.denied.push(action.to_string()),
-                StepKind::Failed => self.failed.push(action.to_string()),
-            }
+        match kind {
+            StepKind::Succeeded => self.succeeded.add(action),
+            StepKind::Denied => self.denied.add(action),
+            StepKind::Failed => self.failed.add(action),
         }
         let sums: Vec<i64> = self
             .config
@@ -244,10 +247,12 @@ impl Ledger {
             .collect();
         let n_windows = self.window_slots.len();
         let n_sums = sums.len();
-        let runs = self
-            .runs
-            .entry(action.to_string())
-            .or_insert_with(|| ActionRuns {
+        if !self.runs.contains_key(action) {
+            self.runs.insert(action.to_string(), ActionRuns::default());
+        }
+        let runs = self.runs.get_mut(action).expect("inserted above");
+        if runs.windows.len() != n_windows {
+            *runs = ActionRuns {
                 windows: vec![
                     WindowTotal {
                         sums: vec![0; n_sums],
@@ -256,7 +261,8 @@ impl Ledger {
                     n_windows
                 ],
                 ..ActionRuns::default()
-            });
+            };
+        }
         match kind {
             StepKind::Denied => runs.denied += 1,
             StepKind::Failed => runs.failed += 1,
@@ -295,22 +301,22 @@ impl Ledger {
 
     /// Distinct actions that succeeded, in order of first success.
     pub fn succeeded(&self) -> &[String] {
-        &self.succeeded
+        &self.succeeded.order
     }
 
     /// Distinct actions that were denied, in order of first denial.
     pub fn denied(&self) -> &[String] {
-        &self.denied
+        &self.denied.order
     }
 
     /// Distinct actions that failed, in order of first failure.
     pub fn failed(&self) -> &[String] {
-        &self.failed
+        &self.failed.order
     }
 
     /// Whether `action` succeeded at least once.
     pub fn has_succeeded(&self, action: &str) -> bool {
-        self.seen.contains(&(0, action.to_string()))
+        self.succeeded.set.contains(action)
     }
 
     /// Actions the ledger knows of (any outcome).
@@ -405,16 +411,20 @@ impl Ledger {
     }
 }
 
-/// What a parameter value adds to a running sum: integers as they are, other numbers rounded
-/// up (so a `sum + amount > limit` rule stays conservative), anything else nothing.
+/// What a parameter value adds to a running sum: integers as they are, fractions rounded up
+/// (so a `sum + amount > limit` rule stays conservative); numbers outside Cedar's `Long` range
+/// and non-numbers add nothing (a rule that reads such a value itself errors, and denies).
 fn summand(v: &Value) -> i64 {
+    const LONG_RANGE: std::ops::Range<f64> =
+        -9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0;
     match v {
         Value::Number(n) => n
             .as_i64()
             .or_else(|| {
                 n.as_f64()
-                    .filter(|f| f.is_finite())
-                    .map(|f| f.ceil() as i64)
+                    .map(f64::ceil)
+                    .filter(|c| LONG_RANGE.contains(c))
+                    .map(|c| c as i64)
             })
             .unwrap_or(0),
         _ => 0,
@@ -513,9 +523,17 @@ mod tests {
         assert_eq!(v["pay"]["secondsSinceLast"], json!(NEVER_RAN_SECONDS));
         l.record("pay", StepKind::Succeeded, 1000, &json!({"amount": 10.25}));
         l.record("pay", StepKind::Succeeded, 5000, &json!({"amount": "12"}));
+        l.record("pay", StepKind::Succeeded, 5000, &json!({"amount": 1e300}));
+        l.record(
+            "pay",
+            StepKind::Succeeded,
+            5000,
+            &json!({"amount": -1.2e21}),
+        );
         let v = l.runs_json(["pay"], 9000);
         assert_eq!(v["pay"]["sumLastHour"]["amount"], json!(11));
         assert_eq!(v["pay"]["secondsSinceLast"], json!(4));
+        assert_eq!(v["pay"]["count"], json!(4));
     }
 
     #[test]

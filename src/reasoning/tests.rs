@@ -1572,3 +1572,70 @@ fn source_positions_and_entity_refs() {
         ErrorCode::InvalidInput
     );
 }
+
+#[test]
+fn history_and_runs_attributes_decide_alike_cached_and_uncached() {
+    // The session ledger's attributes (priorSteps, deniedSteps, failedSteps, runs, stepIndex)
+    // reach policies through the decision cache: over seeded random ledgers, often repeated,
+    // every cached answer equals an uncached decision, including fail-closed errors (a `runs`
+    // entry that is missing, a sum that is not a Long) and decisions that flip as counts grow.
+    use rand::{Rng, SeedableRng};
+    let engine = PolicyEngine::new();
+    engine
+        .load(
+            r#"@id("pay-after-approve") permit(principal, action == Action::"pay", resource)
+                 when { context.priorSteps.contains("approve") };
+               @id("rate-limit") forbid(principal, action == Action::"pay", resource)
+                 when { context.runs.pay.countLastHour >= 3 };
+               @id("daily-cap") forbid(principal, action == Action::"pay", resource)
+                 when { context.runs.pay.sumLastDay.amount + context.params.amount > 500 };
+               @id("no-retry-after-denial") forbid(principal, action == Action::"approve", resource)
+                 when { context.deniedSteps.contains("approve") && context.failedSteps.contains("pay") };
+               @id("approve") permit(principal, action == Action::"approve", resource)
+                 when { context.stepIndex < 40 };"#,
+            None,
+        )
+        .unwrap();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(13);
+    let names = ["approve", "pay", "note"];
+    let mut seen = 0u64;
+    for _ in 0..3000 {
+        let pick = |rng: &mut rand::rngs::SmallRng| -> Vec<&str> {
+            names.iter().copied().filter(|_| rng.gen_bool(0.4)).collect()
+        };
+        let count = rng.gen_range(0..5);
+        let mut runs = json!({
+            "approve": {"count": rng.gen_range(0..3), "countLastHour": 0, "sumLastDay": {"amount": 0}},
+        });
+        if rng.gen_bool(0.9) {
+            let sum = match rng.gen_range(0..10) {
+                0 => json!("300"),
+                _ => json!(rng.gen_range(0..6) * 100),
+            };
+            runs["pay"] = json!({"count": count, "countLastHour": count, "sumLastDay": {"amount": sum}});
+        }
+        let amount = match rng.gen_range(0..8) {
+            0 => json!("50"),
+            1 => json!({"__extn": {"fn": "decimal", "arg": "10.5"}}),
+            _ => json!(rng.gen_range(0..4) * 100),
+        };
+        let context = json!({
+            "params": {"amount": amount},
+            "priorSteps": pick(&mut rng),
+            "deniedSteps": pick(&mut rng),
+            "failedSteps": pick(&mut rng),
+            "runs": runs,
+            "stepIndex": rng.gen_range(30..50),
+        });
+        let action = if rng.gen_bool(0.7) { "pay" } else { "approve" };
+        let req = request("agent", action, "session", context);
+        let cached = engine.authorize(&req).unwrap();
+        let fresh = engine.authorize_uncached(&req).unwrap();
+        assert_same_answer(&cached, &fresh, &format!("{action} {}", req.context));
+        seen += 1;
+    }
+    // Contexts holding a decimal are decided without the cache (not plain Cedar values).
+    let stats = engine.cache_stats();
+    assert!(stats.hits + stats.misses <= seen);
+    assert!(stats.hits > 500, "{stats:?}");
+}

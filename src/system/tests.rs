@@ -368,3 +368,53 @@ fn journal_rows_survive_a_drop_without_close() {
     e.close().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
+    // Facts of the knowledge graph reach preconditions as soon as the graph has them (no
+    // proveTheorem call needed), and a relation known only through a temporal fact stops
+    // holding when its validity ends.
+    let e = engine();
+    let mut board = action("board", &["board"], false);
+    board.preconditions = vec![r#"ceo_of("person:ada_lovelace", "organization:acme_corp")"#.into()];
+    e.register_action(board).unwrap();
+    let mut hire = action("hire", &["hire"], false);
+    hire.preconditions = vec![r#"works_at("person:ada_lovelace", "organization:acme_corp")"#.into()];
+    e.register_action(hire).unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let check = |name: &str| {
+        e.verify_action(
+            &ActionCheck {
+                name: name.into(),
+                ..ActionCheck::default()
+            },
+            &CheckContext {
+                session_id: Some("s".into()),
+                ..CheckContext::default()
+            },
+        )
+        .unwrap()
+        .decision
+    };
+    assert_eq!(check("hire"), Decision::Deny, "nothing in the graph yet");
+    e.begin("s", "Ada Lovelace works at Acme Corp.").unwrap();
+    assert_eq!(check("hire"), Decision::Skipped, "proved from the graph");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let graph = e.graph().unwrap();
+    graph
+        .add_fact(
+            "person:ada_lovelace",
+            "ceo_of",
+            "organization:acme_corp",
+            Some(now - 1000),
+            Some(now + 400),
+        )
+        .unwrap();
+    assert_eq!(check("board"), Decision::Skipped, "valid now");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(check("board"), Decision::Deny, "the fact expired and was retracted");
+    assert_eq!(check("hire"), Decision::Skipped, "untimed relations stay");
+}
