@@ -219,7 +219,8 @@ export class LeanAgenticSystem {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'processBatch takes an array of strings');
     }
     const detail = batchDetail(options);
-    chunks.forEach((c, i) => checkChunk(c, i));
+    // Every index, holes of a sparse array included (forEach would skip them).
+    for (let i = 0; i < chunks.length; i++) checkChunk(chunks[i], i);
     const id = sessionIdOf(ctx);
     const out: Array<StepResult | StepSummary> = [];
     if (chunks.length < ASYNC_BATCH_MIN) {

@@ -1601,7 +1601,11 @@ fn history_and_runs_attributes_decide_alike_cached_and_uncached() {
     let mut seen = 0u64;
     for _ in 0..3000 {
         let pick = |rng: &mut rand::rngs::SmallRng| -> Vec<&str> {
-            names.iter().copied().filter(|_| rng.gen_bool(0.4)).collect()
+            names
+                .iter()
+                .copied()
+                .filter(|_| rng.gen_bool(0.4))
+                .collect()
         };
         let count = rng.gen_range(0..5);
         let mut runs = json!({
@@ -1612,7 +1616,8 @@ fn history_and_runs_attributes_decide_alike_cached_and_uncached() {
                 0 => json!("300"),
                 _ => json!(rng.gen_range(0..6) * 100),
             };
-            runs["pay"] = json!({"count": count, "countLastHour": count, "sumLastDay": {"amount": sum}});
+            runs["pay"] =
+                json!({"count": count, "countLastHour": count, "sumLastDay": {"amount": sum}});
         }
         let amount = match rng.gen_range(0..8) {
             0 => json!("50"),

@@ -175,9 +175,10 @@ pub fn premises_of(facts: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// The default resource of a request about session (or agent) `id`: `Resource::"<id>"`.
+/// The default resource of a request about session (or agent) `id`: `Resource::"<id>"`,
+/// quoted so that it reads back as exactly `id` (whatever characters it holds).
 pub fn default_resource(policies: &PolicyEngine, id: &str) -> String {
-    format!("{}::{:?}", policies.mapping().resource_type, id)
+    crate::reasoning::policy::quoted_ref(&policies.mapping().resource_type, id)
 }
 
 impl Verifier for FormalVerifier {

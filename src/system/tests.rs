@@ -379,7 +379,8 @@ fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
     board.preconditions = vec![r#"ceo_of("person:ada_lovelace", "organization:acme_corp")"#.into()];
     e.register_action(board).unwrap();
     let mut hire = action("hire", &["hire"], false);
-    hire.preconditions = vec![r#"works_at("person:ada_lovelace", "organization:acme_corp")"#.into()];
+    hire.preconditions =
+        vec![r#"works_at("person:ada_lovelace", "organization:acme_corp")"#.into()];
     e.register_action(hire).unwrap();
     e.create_session("s", SessionContext::default()).unwrap();
     let check = |name: &str| {
@@ -415,6 +416,10 @@ fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
         .unwrap();
     assert_eq!(check("board"), Decision::Skipped, "valid now");
     std::thread::sleep(std::time::Duration::from_millis(600));
-    assert_eq!(check("board"), Decision::Deny, "the fact expired and was retracted");
+    assert_eq!(
+        check("board"),
+        Decision::Deny,
+        "the fact expired and was retracted"
+    );
     assert_eq!(check("hire"), Decision::Skipped, "untimed relations stay");
 }

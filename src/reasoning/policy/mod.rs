@@ -56,4 +56,4 @@ pub use certificate::{
 };
 pub use engine::{PolicyEngine, PolicySetInfo};
 pub use model::{Decision, DecisionKind, NearMiss, PolicyRef};
-pub use request::{AuthzRequest, EntityRef, RequestMapping};
+pub use request::{quoted_ref, AuthzRequest, EntityRef, RequestMapping};
