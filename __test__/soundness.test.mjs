@@ -344,3 +344,48 @@ test('graph facts reach preconditions without a proveTheorem call', async () => 
   assert.equal(after.action.actionType, 'fly');
   await sys.close();
 });
+
+test('with a schema, a request that does not conform is denied with the validation error', async () => {
+  const schema = `
+entity Agent; entity Resource;
+action pay appliesTo { principal: Agent, resource: Resource, context: { params: { amount: Long }, priorSteps: Set<String> } };
+action note appliesTo { principal: Agent, resource: Resource, context: {} };`;
+  const policies = `
+@id("pay") permit(principal, action == Action::"pay", resource) when { context.params.amount < 1000 };
+@id("note") permit(principal, action == Action::"note", resource);`;
+  const sys = await openMemory({ policies, schema });
+  const pay = (params) => sys.verifyAction({ name: 'pay', params }, { agentId: 'a' });
+  assert.equal(pay({ amount: 5 }).decision, 'allow');
+  assert.equal(pay({ amount: 5000 }).decision, 'deny');
+  for (const params of [{ amount: '5' }, { amount: 5.5 }, {}, { amount: 5, extra: 1 }]) {
+    const v = pay(params);
+    assert.equal(v.decision, 'deny', JSON.stringify(params));
+    assert.match(v.errors[0], /does not conform to the schema/, JSON.stringify(params));
+    assert.deepEqual(v.determiningPolicies, []);
+  }
+  // Attributes the schema does not declare (the engine's own) are not Cedar's business here.
+  assert.equal(sys.verifyAction({ name: 'note', params: { anything: [1, 'x'] } }, { agentId: 'a' }).decision, 'allow');
+  // An action the schema does not declare is denied, not allowed.
+  assert.equal(sys.verifyAction({ name: 'fly' }, { agentId: 'a' }).decision, 'deny');
+  await sys.close();
+});
+
+test('a workflow step is checked on the context it meets at run time (ledger attributes present)', async () => {
+  const policies = `
+@id("all") permit(principal, action, resource);
+@id("not-after-denial") forbid(principal, action == Action::"pay", resource)
+  when { context.deniedSteps.contains("approve") || context.runs.pay.count >= 2 };`;
+  const sys = await openMemory({ policies });
+  const wf = { id: 'w', steps: [{ id: 'a', agentId: 'x', action: 'approve' }, { id: 'p', agentId: 'x', action: 'pay', dependsOn: ['a'] }] };
+  const report = sys.verifyWorkflow(wf, [{ type: 'precedes', before: 'approve', after: 'pay' }]);
+  assert.equal(report.ok, true, JSON.stringify(report.violations));
+  const three = { id: 'w3', steps: [
+    { id: 'p1', agentId: 'x', action: 'pay' },
+    { id: 'p2', agentId: 'x', action: 'pay', dependsOn: ['p1'] },
+    { id: 'p3', agentId: 'x', action: 'pay', dependsOn: ['p2'] },
+  ] };
+  const r3 = sys.verifyWorkflow(three, []);
+  assert.equal(r3.ok, false, 'the third payment follows two guaranteed ones');
+  assert.deepEqual(r3.violations.map((v) => [v.kind, v.property.step]), [['denied', 'p3']]);
+  await sys.close();
+});

@@ -455,20 +455,21 @@ impl Engine {
         // A step is checked on the context it will meet at run time (see `cedar_context`):
         // the actions guaranteed to have run before it as prior steps and runs.
         let context = |step: &crate::reasoning::WorkflowStep, prior: &[String], position: usize| {
+            // `prior` holds each action as often as it is guaranteed to have run.
+            let now = now_ms();
+            let mut ledger = Ledger::new(runs_config.clone());
+            for a in prior {
+                ledger.record(a, StepKind::Succeeded, now, &Value::Null);
+            }
             let mut ctx = StepContext {
                 params: step.inputs.clone(),
                 approvals: json!([]),
                 ..StepContext::default()
             };
-            ctx.prior.succeeded = prior.to_vec();
+            ctx.prior.succeeded = ledger.succeeded().to_vec();
             ctx.prior.step_index = position as u64;
             ctx.extra.insert("workflowId".into(), json!(workflow.id));
             if reads_runs(&step.action) {
-                let mut ledger = Ledger::new(runs_config.clone());
-                let now = now_ms();
-                for a in prior {
-                    ledger.record(a, StepKind::Succeeded, now, &Value::Null);
-                }
                 let names = known
                     .iter()
                     .map(String::as_str)

@@ -52,7 +52,7 @@ pub fn verify_workflow(
     let context = |step: &WorkflowStep, prior: &[String], position: usize| {
         json!({
             "params": if step.inputs.is_null() { json!({}) } else { step.inputs.clone() },
-            "priorSteps": prior,
+            "priorSteps": prior.iter().collect::<std::collections::BTreeSet<_>>(),
             "stepIndex": position,
             "workflowId": wf.id,
         })
@@ -199,29 +199,38 @@ fn check_steps(
                 .map(|p| p.id.clone())
                 .collect(),
             reasons: decision.reasons,
-            prior_steps,
+            prior_steps: {
+                let mut distinct = prior_steps;
+                distinct.dedup();
+                distinct
+            },
         });
     }
     Ok(())
 }
 
-/// Actions of steps that run before `s` on every path where `s` runs (sorted, unique).
+/// Actions of steps that run before `s` on every path where `s` runs, each as many times as
+/// it runs before `s` at least (the minimum over those paths), sorted.
 fn guaranteed_prior_actions(wf: &Workflow, s: usize, running: &[&PathView]) -> Vec<String> {
-    let mut common: Option<std::collections::BTreeSet<&str>> = None;
+    use std::collections::BTreeMap;
+    let mut common: Option<BTreeMap<&str, usize>> = None;
     for path in running {
-        let actions: std::collections::BTreeSet<&str> = (0..wf.steps.len())
-            .filter(|&x| path.ancestors[s].contains(x))
-            .map(|x| wf.steps[x].action.as_str())
-            .collect();
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for x in (0..wf.steps.len()).filter(|&x| path.ancestors[s].contains(x)) {
+            *counts.entry(wf.steps[x].action.as_str()).or_default() += 1;
+        }
         common = Some(match common {
-            None => actions,
-            Some(prev) => prev.intersection(&actions).copied().collect(),
+            None => counts,
+            Some(prev) => prev
+                .into_iter()
+                .filter_map(|(a, n)| counts.get(a).map(|m| (a, n.min(*m))))
+                .collect(),
         });
     }
     common
         .unwrap_or_default()
         .into_iter()
-        .map(str::to_string)
+        .flat_map(|(a, n)| std::iter::repeat_n(a.to_string(), n))
         .collect()
 }
 
