@@ -42,12 +42,27 @@ export class LeanAgenticError extends Error {
 
 const PREFIX = /^(ERR_[A-Z_]+): ([\s\S]*)$/;
 
-/** Turns anything thrown by the native layer into a {@link LeanAgenticError}. */
+/** Codes napi-rs gives an argument it cannot convert (a wrong type from the caller). */
+const NAPI_ARGUMENT_CODES = new Set(['InvalidArg', 'StringExpected', 'NumberExpected', 'BooleanExpected', 'ObjectExpected', 'ArrayExpected', 'BigintExpected', 'FunctionExpected']);
+
+/**
+ * Turns anything thrown by the native layer into a {@link LeanAgenticError}. An argument of the
+ * wrong type (napi-rs's conversion errors), and what reading or serialising a caller's value
+ * threw (a `TypeError` from a cycle or a BigInt, a `RangeError` from depth, a throwing getter or
+ * proxy), is the caller's input: `ERR_INVALID_INPUT`. Only what is left is `ERR_INTERNAL`.
+ */
 export function toError(e: unknown): LeanAgenticError {
   if (e instanceof LeanAgenticError) return e;
   const message = e instanceof Error ? e.message : String(e);
   const m = PREFIX.exec(message);
   if (m) return new LeanAgenticError(m[1] as ErrorCode, m[2]);
+  const code = (e as { code?: unknown } | null)?.code;
+  if ((typeof code === 'string' && NAPI_ARGUMENT_CODES.has(code)) || /^Failed to convert JavaScript value/.test(message)) {
+    return new LeanAgenticError('ERR_INVALID_INPUT', `an argument has the wrong type: ${message}; check the argument types in index.d.ts`);
+  }
+  if (e instanceof TypeError || e instanceof RangeError) {
+    return new LeanAgenticError('ERR_INVALID_INPUT', `an argument could not be read as JSON: ${message}`);
+  }
   return new LeanAgenticError('ERR_INTERNAL', message);
 }
 

@@ -22,8 +22,14 @@ export const MAX_JSON_DEPTH = 64;
  * `JSON.stringify` does; objects with `toJSON` (e.g. `Date`) are serialised through it.
  */
 export function toJsonText(value: unknown, what: string): string {
-  checkJson(value, what, '', 0, new Set());
-  return JSON.stringify(value);
+  try {
+    checkJson(value, what, '', 0, new Set());
+    return JSON.stringify(value);
+  } catch (e) {
+    if (e instanceof LeanAgenticError) throw e;
+    // A getter, proxy or toJSON of the caller's that throws.
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function fail(what: string, path: string, problem: string): never {
@@ -67,4 +73,35 @@ function checkJson(value: unknown, what: string, path: string, depth: number, se
     }
   }
   seen.delete(value as object);
+}
+
+/** `value` if it is a string, else a coded `ERR_INVALID_INPUT` naming `what`. */
+export function requireString(value: unknown, what: string): string {
+  if (typeof value !== 'string') {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} must be a string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The options object a method was given (`undefined` and `null` are no options), with its
+ * fields copied out — so a getter or proxy of the caller's that throws is a coded
+ * `ERR_INVALID_INPUT` here, not a stray error later.
+ */
+export function optionsObject<T extends object>(value: unknown, what: string): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} must be an object, got ${describe(value)}`);
+  }
+  try {
+    return { ...(value as T) };
+  } catch (e) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
 }

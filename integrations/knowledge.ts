@@ -4,6 +4,7 @@
  */
 
 import { toMs } from './bank';
+import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
 import type { Entity } from './types';
@@ -48,27 +49,29 @@ export class KnowledgeGraph {
 
   /** Entities by type and/or name (or id, with `:`) prefix. */
   entities(query: { type?: string; prefix?: string; limit?: number } = {}): EntityRecord[] {
-    const q = { entityType: query.type ?? null, prefix: query.prefix ?? null, limit: query.limit ?? 100 };
-    return JSON.parse(call(() => this.nat.kgEntities(JSON.stringify(q))));
+    const o = optionsObject<{ type?: string; prefix?: string; limit?: number }>(query, 'the entity query');
+    const q = { entityType: o.type ?? null, prefix: o.prefix ?? null, limit: o.limit ?? 100 };
+    return JSON.parse(call(() => this.nat.kgEntities(toJsonText(q, 'the entity query'))));
   }
 
   /** One entity, or null. */
   entity(id: string): EntityRecord | null {
-    return JSON.parse(call(() => this.nat.kgEntity(String(id))));
+    return JSON.parse(call(() => this.nat.kgEntity(requireString(id, 'the entity id'))));
   }
 
   /** Entities within `depth` hops (default 1), optionally along one relation. */
   related(id: string, options: { depth?: number; relation?: string } = {}): Related[] {
-    const depth = options.depth ?? 1;
+    const o = optionsObject<{ depth?: number; relation?: string }>(options, 'related options');
+    const depth = o.depth ?? 1;
     if (!Number.isInteger(depth) || depth < 1) {
       throw new LeanAgenticError('ERR_INVALID_INPUT', `depth must be a positive integer, got ${depth}`);
     }
-    return JSON.parse(call(() => this.nat.kgRelated(String(id), depth, options.relation ?? null)));
+    return JSON.parse(call(() => this.nat.kgRelated(requireString(id, 'the entity id'), depth, o.relation ?? null)));
   }
 
   /** The shortest path of entity ids from one entity to another, or null. */
   path(fromId: string, toId: string): string[] | null {
-    return JSON.parse(call(() => this.nat.kgPath(String(fromId), String(toId))));
+    return JSON.parse(call(() => this.nat.kgPath(requireString(fromId, 'the start id'), requireString(toId, 'the end id'))));
   }
 
   /** Facts valid at a time (Date, ms or ISO string). */
@@ -78,9 +81,12 @@ export class KnowledgeGraph {
 
   /** Adds a temporal fact between two known entities; true when new. */
   addFact(subject: string, relation: string, object: string, validity: { validFrom?: number | Date | string; validUntil?: number | Date | string } = {}): boolean {
-    const from = validity.validFrom === undefined ? null : toMs(validity.validFrom);
-    const until = validity.validUntil === undefined ? null : toMs(validity.validUntil);
-    return call(() => this.nat.kgAddFact(subject, relation, object, from, until));
+    const v = optionsObject<{ validFrom?: number | Date | string; validUntil?: number | Date | string }>(validity, 'the validity');
+    const from = v.validFrom === undefined ? null : toMs(v.validFrom);
+    const until = v.validUntil === undefined ? null : toMs(v.validUntil);
+    return call(() =>
+      this.nat.kgAddFact(requireString(subject, 'the subject id'), requireString(relation, 'the relation'), requireString(object, 'the object id'), from, until),
+    );
   }
 
   /** Counts of entities, relations, facts and entities by type. */
@@ -93,7 +99,7 @@ export class KnowledgeGraph {
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'addDictionary takes a type and an array of names');
     }
-    return call(() => this.nat.kgAddDictionary(String(type), names));
+    return call(() => this.nat.kgAddDictionary(requireString(type, 'the entity type'), names));
   }
 
   /** Entities in a text, without changing the graph. */

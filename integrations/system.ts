@@ -12,7 +12,7 @@ import { native, NativeSystemHandle } from './native';
 import { processStream, StreamOptions } from './stream';
 import { checkDetail } from './result_detail';
 import { ReasoningBank } from './bank';
-import { toJsonText } from './json_input';
+import { optionsObject, requireString, toJsonText } from './json_input';
 import { KnowledgeGraph } from './knowledge';
 import type {
   Proof,
@@ -66,7 +66,7 @@ function batchDetail(options: BatchOptions | undefined): ResultDetail {
   if (typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_CONFIG', 'processBatch options must be an object like { detail: "summary" }');
   }
-  return checkDetail(options.detail);
+  return checkDetail(optionsObject<BatchOptions>(options, 'processBatch options').detail);
 }
 
 /** Large batches go to a worker thread; small ones are cheaper inline. */
@@ -82,7 +82,8 @@ let nextSliceBatch = 1;
 
 function sessionIdOf(ctx: SessionHandle | string): string {
   if (typeof ctx === 'string') return ctx;
-  if (ctx && typeof ctx === 'object' && typeof ctx.sessionId === 'string') return ctx.sessionId;
+  const id = ctx && typeof ctx === 'object' ? optionsObject<SessionHandle>(ctx, 'the session handle').sessionId : undefined;
+  if (typeof id === 'string') return id;
   throw new LeanAgenticError(
     'ERR_INVALID_INPUT',
     'context must be a session handle from createContext() or a session id string',
@@ -127,7 +128,7 @@ export class LeanAgenticSystem {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
       throw new LeanAgenticError('ERR_INVALID_CONFIG', 'config must be an object');
     }
-    const nat = call(() => native.NativeSystem.open(JSON.stringify(config)));
+    const nat = call(() => native.NativeSystem.open(toJsonText(config, 'config')));
     return new LeanAgenticSystem(nat);
   }
 
@@ -146,11 +147,11 @@ export class LeanAgenticSystem {
     if (def === null || typeof def !== 'object') {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'registerAction takes an action definition object');
     }
-    const { handler, ...spec } = def;
+    const { handler, ...spec } = optionsObject<ActionDefinition>(def, 'the action definition');
     if (handler !== undefined && typeof handler !== 'function') {
       throw new LeanAgenticError('ERR_INVALID_INPUT', `handler of action ${JSON.stringify(def.name)} must be a function`);
     }
-    call(() => this.nat.registerAction(JSON.stringify({ ...spec, hasHandler: handler !== undefined })));
+    call(() => this.nat.registerAction(toJsonText({ ...spec, hasHandler: handler !== undefined }, 'the action definition')));
     if (handler) this.handlers.set(String(def.name).trim(), handler);
     else this.handlers.delete(String(def.name).trim());
   }
@@ -351,7 +352,7 @@ export class LeanAgenticSystem {
 
   /** Replaces the Cedar entities (array or JSON text); returns how many were loaded. */
   setEntities(entities: unknown[] | string): number {
-    const text = typeof entities === 'string' ? entities : JSON.stringify(entities);
+    const text = typeof entities === 'string' ? entities : toJsonText(entities, 'entities');
     return call(() => this.nat.setEntities(text));
   }
 
@@ -380,9 +381,9 @@ export class LeanAgenticSystem {
     if (workflow === null || typeof workflow !== 'object') {
       throw new LeanAgenticError('ERR_INVALID_WORKFLOW', 'verifyWorkflow takes a workflow object { id, steps: [...] }');
     }
-    const { properties: own, ...wf } = workflow;
+    const { properties: own, ...wf } = optionsObject<Workflow>(workflow, 'the workflow');
     const props = properties ?? own ?? [];
-    return JSON.parse(call(() => this.nat.verifyWorkflow(JSON.stringify(wf), JSON.stringify(props))));
+    return JSON.parse(call(() => this.nat.verifyWorkflow(toJsonText(wf, 'the workflow'), toJsonText(props, 'the properties'))));
   }
 
   /**
@@ -395,9 +396,10 @@ export class LeanAgenticSystem {
     schema?: string | null,
     entities?: unknown[] | string | null,
   ): { valid: boolean; reasons: string[] } {
-    const ents = entities == null ? null : typeof entities === 'string' ? entities : JSON.stringify(entities);
-    const cert = typeof certificate === 'string' ? certificate : JSON.stringify(certificate);
-    return JSON.parse(call(() => native.checkCertificate(cert, policies, schema ?? null, ents)));
+    const ents = entities == null ? null : typeof entities === 'string' ? entities : toJsonText(entities, 'entities');
+    const cert = typeof certificate === 'string' ? certificate : toJsonText(certificate, 'the certificate');
+    const schemaText = schema == null ? null : requireString(schema, 'the schema');
+    return JSON.parse(call(() => native.checkCertificate(cert, requireString(policies, 'the policies'), schemaText, ents)));
   }
 
   /**
@@ -409,9 +411,10 @@ export class LeanAgenticSystem {
    * is), the `params` it ran with (numeric ones feed `context.runs` sums) and, if the action was
    * chosen at random, its `propensity`.
    */
-  recordOutcome(ctx: SessionHandle | string, outcome: RecordedOutcome): StepResult {
+  recordOutcome(ctx: SessionHandle | string, given: RecordedOutcome): StepResult {
     const id = sessionIdOf(ctx);
-    if (outcome === null || typeof outcome !== 'object' || typeof outcome.success !== 'boolean') {
+    const outcome = optionsObject<RecordedOutcome>(given, 'the recorded outcome') as RecordedOutcome;
+    if (typeof outcome.success !== 'boolean') {
       throw new LeanAgenticError('ERR_INVALID_INPUT', 'recordOutcome takes { action, text, success, reward?, result?, error?, latencyMs?, params?, decision?, propensity? }');
     }
     if (typeof outcome.action !== 'string' || typeof outcome.text !== 'string') {
@@ -450,7 +453,7 @@ export class LeanAgenticSystem {
 
   /** Retracts an asserted fact; true when it was there. */
   retractFact(fact: string): boolean {
-    return call(() => this.nat.retractFact(String(fact)));
+    return call(() => this.nat.retractFact(requireString(fact, 'the fact')));
   }
 
   /**
@@ -459,12 +462,13 @@ export class LeanAgenticSystem {
    */
   proveTheorem(goal: string, options: { premises?: string[]; rules?: string[] | string; maxDepth?: number } = {}): Theorem | ProofFailure {
     if (typeof goal !== 'string') throw new LeanAgenticError('ERR_RULE_PARSE', 'the goal must be text like `can_pay(alice, tx1)`');
+    const o = optionsObject<{ premises?: string[]; rules?: string[] | string; maxDepth?: number }>(options, 'proveTheorem options');
     const opts = {
-      premises: options.premises ?? [],
-      rules: typeof options.rules === 'string' ? [options.rules] : options.rules ?? [],
-      ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+      premises: o.premises ?? [],
+      rules: typeof o.rules === 'string' ? [o.rules] : o.rules ?? [],
+      ...(o.maxDepth === undefined ? {} : { maxDepth: o.maxDepth }),
     };
-    return JSON.parse(call(() => this.nat.proveTheorem(goal, JSON.stringify(opts))));
+    return JSON.parse(call(() => this.nat.proveTheorem(goal, toJsonText(opts, 'proveTheorem options'))));
   }
 
   /** The stored theorems, oldest first. */
@@ -477,9 +481,12 @@ export class LeanAgenticSystem {
    * of clauses). A tampered proof gives `{ valid: false, reason }`.
    */
   static checkProof(proof: Proof | string, rules: string | string[], facts: string | string[]): { valid: boolean; reason?: string } {
-    const text = (v: string | string[]) => (Array.isArray(v) ? v.map((c) => (c.trim().endsWith('.') ? c : c + '.')).join('\n') : v);
-    const p = typeof proof === 'string' ? proof : JSON.stringify(proof);
-    return JSON.parse(call(() => native.checkProof(p, text(rules), text(facts))));
+    const text = (v: string | string[], what: string) =>
+      Array.isArray(v)
+        ? v.map((c, i) => requireString(c, `${what}[${i}]`)).map((c) => (c.trim().endsWith('.') ? c : c + '.')).join('\n')
+        : requireString(v, what);
+    const p = typeof proof === 'string' ? proof : toJsonText(proof, 'the proof');
+    return JSON.parse(call(() => native.checkProof(p, text(rules, 'the rules'), text(facts, 'the facts'))));
   }
 
   /** Sends a delayed reward for a finished step to the learner. */
@@ -568,9 +575,10 @@ function verifyArgs(action: ActionToVerify, context: VerifyContext): [string, st
   let a: Record<string, unknown>;
   if (typeof action === 'string') a = { name: action };
   else if (action && typeof action === 'object') {
-    const name = action.name ?? action.actionType;
-    a = { name, params: action.params ?? action.parameters ?? {} };
-    if (action.resource !== undefined) a.resource = action.resource;
+    const o = optionsObject<Exclude<ActionToVerify, string>>(action, 'the action to verify');
+    const name = o.name ?? o.actionType;
+    a = { name, params: o.params ?? o.parameters ?? {} };
+    if (o.resource !== undefined) a.resource = o.resource;
   } else {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'verifyAction takes an action name or { name, params?, resource? }');
   }
@@ -580,7 +588,7 @@ function verifyArgs(action: ActionToVerify, context: VerifyContext): [string, st
   let c: Record<string, unknown>;
   if (typeof context === 'string') c = { sessionId: context };
   else if (context && typeof context === 'object') {
-    c = { ...context };
+    c = optionsObject<Record<string, unknown>>(context, 'the verification context');
     // A session handle carries preferences/environment natively; send only its id.
     if (Object.isFrozen(context) && typeof c.sessionId === 'string') c = { sessionId: c.sessionId };
   } else {
