@@ -869,8 +869,8 @@ impl ReasoningBank {
     /// Copies every reasoning memory (with embedding and links) from an agentic-flow database.
     pub fn import_agentic_flow(&self, db_path: &str) -> Result<ImportReport> {
         let foreign = interop::open_agentic_flow(db_path, false)?;
-        let mut rows = interop::read_memory_rows(&foreign)?;
-        let links = interop::read_links(&foreign)?;
+        let mut rows = interop::read_memory_rows(&foreign.conn)?;
+        let links = interop::read_links(&foreign.conn)?;
         drop(foreign);
         let mut st = self.state.lock();
         let report = self.store.with_conn(|conn| {
@@ -900,10 +900,11 @@ impl ReasoningBank {
             .store
             .with_conn(|conn| Ok((interop::read_memory_rows(conn)?, interop::read_links(conn)?)))?;
         let mut foreign = interop::open_agentic_flow(db_path, true)?;
-        let tx = foreign.transaction()?;
+        let tx = foreign.conn.transaction()?;
         let (memories, embeddings) = interop::write_memory_rows(&tx, &rows, false)?;
         let (links, _) = interop::write_links(&tx, &links)?;
         tx.commit()?;
+        foreign.close()?;
         Ok(ExportReport {
             path: db_path.to_string(),
             memories,

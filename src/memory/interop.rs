@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::clock::{now_ms, parse_datetime, sqlite_datetime};
+use super::file_claims::FileClaim;
 use super::fts::{self, KIND_LEARNING};
 use super::memory::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
 use super::schema::{self, MEMORY_TYPE};
@@ -338,8 +339,28 @@ pub fn check_embedding_dims(
     Ok(dropped)
 }
 
+/// An open agentic-flow database: the connection, then the engine's claim on the file (field
+/// order: the connection closes first). Refused with `ERR_STORE_IN_USE` while another SQLite
+/// library in this process (agentic-flow's own) has the file open (see `file_claims`).
+pub(crate) struct AgenticFlowDb {
+    /// The connection.
+    pub conn: Connection,
+    _claim: Option<FileClaim>,
+}
+
+impl AgenticFlowDb {
+    /// Checkpoints what this connection wrote (TRUNCATE) and closes it: closing alone leaves
+    /// the WAL in place (no connection deletes it, see `store.rs`).
+    pub fn close(self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let AgenticFlowDb { conn, _claim } = self;
+        conn.close().map_err(|(_, e)| Error::from(e))
+    }
+}
+
 /// Opens a foreign agentic-flow database; `create` makes the file and its schema if missing.
-pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
+pub(crate) fn open_agentic_flow(db_path: &str, create: bool) -> Result<AgenticFlowDb> {
     if db_path.trim().is_empty() {
         return err(
             ErrorCode::InvalidInput,
@@ -354,9 +375,14 @@ pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
             ),
         );
     }
-    let conn = open_connection(db_path)?;
+    let (conn, claim) = open_connection(db_path)?;
+    let db = AgenticFlowDb {
+        conn,
+        _claim: claim,
+    };
+    let conn = &db.conn;
     if create {
-        schema::create_agentic_flow(&conn)?;
+        schema::create_agentic_flow(conn)?;
     } else {
         let has: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'patterns'",
@@ -369,10 +395,10 @@ pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
         let has_emb: i64 =
             conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'pattern_embeddings'", [], |r| r.get(0))?;
         if has_emb == 0 {
-            schema::create_agentic_flow(&conn)?;
+            schema::create_agentic_flow(conn)?;
         }
     }
-    Ok(conn)
+    Ok(db)
 }
 
 // ---------- JSON ----------

@@ -446,6 +446,71 @@ fn store_opens_in_memory_and_creates_parent_dirs() {
 }
 
 #[test]
+fn a_file_another_sqlite_library_holds_is_refused_and_a_held_file_is_guarded() {
+    let dir = TempDir::new();
+    let path = dir.file("held.db");
+    Store::open(&path).expect("create").close().expect("close");
+    // A descriptor the engine's registry does not know: in an app, agentic-flow's
+    // better-sqlite3 connection.
+    let other = std::fs::File::open(&path).expect("open");
+    if cfg!(target_os = "linux") {
+        let e = Store::open(&path).expect_err("held by another library");
+        assert_eq!(e.code, ErrorCode::StoreInUse);
+        assert!(e.message.contains(&path) && e.message.contains("syncWithAgenticFlow"));
+        let bank = mem_bank();
+        for e in [
+            bank.export_agentic_flow(&path).expect_err("export"),
+            bank.import_agentic_flow(&path).expect_err("import"),
+        ] {
+            assert_eq!(e.code, ErrorCode::StoreInUse);
+        }
+    }
+    drop(other);
+    let store = Store::open(&path).expect("free again");
+    // The engine's own second connection to a file it holds is safe (one library).
+    let second = Store::open(&path).expect("second store on the same file");
+    second.close().expect("close");
+    #[cfg(target_os = "linux")]
+    {
+        // Another library closing the file would take EXCLUSIVE (a POSIX write lock on the
+        // SHARED range) to checkpoint and delete the WAL: the guard makes that fail, in this
+        // process too.
+        use std::os::fd::AsRawFd;
+        let probe = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .expect("probe");
+        let exclusive = |fd: i32| {
+            // SAFETY: zeroed `flock` is valid; fields set below; `fd` is open.
+            let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+            fl.l_type = libc::F_WRLCK as libc::c_short;
+            fl.l_whence = libc::SEEK_SET as libc::c_short;
+            fl.l_start = 0x4000_0002;
+            fl.l_len = 510;
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd, libc::F_SETLK, &fl) }
+        };
+        assert_eq!(
+            exclusive(probe.as_raw_fd()),
+            -1,
+            "EXCLUSIVE refused while held"
+        );
+        store.close().expect("close");
+        assert_eq!(exclusive(probe.as_raw_fd()), 0, "free once released");
+    }
+    #[cfg(not(target_os = "linux"))]
+    store.close().expect("close");
+    // Closing leaves the WAL (empty) and -shm in place: deleting them is only safe for a
+    // file's last user, which a connection cannot know about another library.
+    assert_eq!(
+        std::fs::metadata(format!("{path}-wal")).expect("wal").len(),
+        0
+    );
+    assert!(std::path::Path::new(&format!("{path}-shm")).exists());
+}
+
+#[test]
 fn corrupt_truncated_or_foreign_files_are_store_corrupt() {
     let dir = TempDir::new();
     let garbage = dir.file("garbage.db");
@@ -620,7 +685,11 @@ fn agentic_flow_database_is_used_in_place_and_retrieval_matches_its_algorithm() 
     )
     .expect("backdate");
 
+    // A connection the store's registry does not know counts as another SQLite library in this
+    // process (see `file_claims`): close it before the store opens the file, reopen it after.
+    drop(af);
     let store = Arc::new(Store::open(&path).expect("open in place"));
+    let af = Connection::open(&path).expect("af reopen");
     let cfg = BankConfig {
         record_usage: false,
         ..Default::default()
