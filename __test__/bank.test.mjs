@@ -486,6 +486,11 @@ test('sys.bank error codes and edge cases', async () => {
   await rejectsWithCode(() => sys.bank.storeLearning({ pattern: 'p', outcome: 'success', reward: NaN }), 'ERR_INVALID_REWARD');
   await rejectsWithCode(() => sys.bank.storeLearning({ pattern: 'p', outcome: 'success', reward: Infinity }), 'ERR_INVALID_REWARD');
   assert.equal(sys.bank.count().learnings, 0);
+  // NaN and Infinity become null in JSON; they must not turn into the default 0.5.
+  for (const confidence of [NaN, Infinity, -Infinity, -5, 1.5, '0.5', null]) {
+    await rejectsWithCode(() => sys.bank.store({ title: 'bad confidence', confidence }), 'ERR_INVALID_INPUT');
+  }
+  assert.equal(sys.bank.count().memories, 0, 'nothing stored for a bad confidence');
 
   const v384 = Array.from(await embed('dims'));
   sys.bank.store({ id: 'd1', title: 'three-eighty-four', embedding: v384 });

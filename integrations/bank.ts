@@ -129,6 +129,7 @@ export class ReasoningBank {
 
   /** Stores (upserts, keeping `createdAt` and the embedding) a memory. */
   store(memory: MemoryInput): MemoryRecord {
+    checkConfidence(memory);
     return JSON.parse(call(() => this.nat.bankStore(json('memory', memory))));
   }
 
@@ -198,6 +199,19 @@ export class ReasoningBank {
   /** Links duplicates and contradictions, prunes old unused low-confidence items. */
   consolidate(): { itemsProcessed: number; duplicatesFound: number; contradictionsFound: number; itemsPruned: number; durationMs: number } {
     return JSON.parse(call(() => this.nat.bankConsolidate()));
+  }
+}
+
+/**
+ * A present `confidence` must be a number in [0, 1]: `JSON.stringify` would turn `NaN` and
+ * `Infinity` into `null`, which reads as "absent" (the default 0.5).
+ */
+function checkConfidence(memory: unknown): void {
+  if (memory === null || typeof memory !== 'object' || !('confidence' in memory)) return;
+  const c = (memory as { confidence?: unknown }).confidence;
+  if (c === undefined) return;
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `confidence must be a number in [0, 1], got ${typeof c === 'string' ? JSON.stringify(c) : String(c)}`);
   }
 }
 

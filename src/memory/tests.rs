@@ -1474,6 +1474,27 @@ fn eviction_keeps_high_value_items() {
     );
 }
 
+#[test]
+fn memory_input_refuses_a_null_confidence() {
+    // JSON.stringify turns NaN and Infinity into null: that must not read as "absent" (0.5).
+    let e = serde_json::from_str::<MemoryInput>(r#"{"title":"t","confidence":null}"#)
+        .expect_err("null confidence");
+    assert!(e.to_string().contains("NaN"), "{e}");
+    let absent: MemoryInput = serde_json::from_str(r#"{"title":"t"}"#).expect("absent");
+    assert_eq!(absent.confidence, None);
+    let bank = mem_bank();
+    for c in [f64::NAN, f64::INFINITY, -5.0, 1.5] {
+        let e = bank
+            .store(MemoryInput {
+                confidence: Some(c),
+                ..memory("bad", "confidence")
+            })
+            .expect_err("bad confidence");
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+    }
+    assert_eq!(bank.count().expect("count").memories, 0);
+}
+
 // ---------- consolidation ----------
 
 #[test]
