@@ -301,7 +301,7 @@ test('round trips through JSON and agentic-flow databases lose no field', async 
   // JSON → fresh store → JSON.
   const b = await open(':memory:');
   const r1 = b.bank.importJson(doc);
-  assert.deepEqual(r1, { memories: N + 1, embeddings: N + 1, learnings: 5, links: doc.links.length, skipped: 0 });
+  assert.deepEqual(r1, { memories: N + 1, embeddings: N + 1, learnings: 5, links: doc.links.length, skipped: 0, evicted: 0 });
   assert.deepEqual(b.bank.exportJson(), doc);
   assert.deepEqual(b.bank.importJson(JSON.stringify(doc)), r1, 'importing twice reports the same');
   assert.deepEqual(b.bank.exportJson(), doc);
@@ -357,7 +357,7 @@ test('round trips through JSON and agentic-flow databases lose no field', async 
   // agentic-flow DB → fresh store: equal again (learnings do not live in agentic-flow's DB).
   const c = await open(':memory:');
   const i1 = c.bank.importAgenticFlow(afPath);
-  assert.deepEqual(i1, { memories: N + 1, embeddings: N + 1, learnings: 0, links: doc.links.length, skipped: 0 });
+  assert.deepEqual(i1, { memories: N + 1, embeddings: N + 1, learnings: 0, links: doc.links.length, skipped: 0, evicted: 0 });
   assert.deepEqual(c.bank.importAgenticFlow(afPath), i1, 'importing twice reports the same');
   const back = c.bank.exportJson();
   assert.deepEqual(back.memories, doc.memories);

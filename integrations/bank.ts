@@ -2,8 +2,14 @@
  * `sys.bank`: the reasoning bank — agentic-flow's `.swarm/memory.db` schema in the system's
  * store, searched natively (agentic-flow's scoring and MMR), with full-text query, eviction,
  * consolidation and import/export to agentic-flow memory databases.
+ *
+ * Eviction is never silent: `bank.stats()` counts it, and the bank is an `EventEmitter` whose
+ * `'evict'` event fires (synchronously, before the call returns) after every `store`,
+ * `storeLearning`, `importJson` or `importAgenticFlow` that evicted something. With the default
+ * `bank.evict: 'own'` only memories this engine wrote are ever evicted.
  */
 
+import { EventEmitter } from 'node:events';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
 
@@ -111,6 +117,63 @@ export interface Retrieved {
   components: { similarity: number; recency: number; reliability: number };
 }
 
+/** Which memories eviction may delete: the config key `bank.evict`. */
+export type EvictMode = 'own' | 'all' | 'none';
+
+/** One eviction run: the payload of the bank's `'evict'` event. */
+export interface EvictionEvent {
+  kind: 'memory' | 'learning';
+  /** The bank's `evict` mode. */
+  mode: EvictMode;
+  /** The call that went over the cap. */
+  cause: 'store' | 'storeLearning' | 'importJson' | 'importAgenticFlow';
+  /** How many items were deleted. */
+  count: number;
+  /** Their ids, lowest value first (at most 10,000; see `idsTruncated`). */
+  ids: string[];
+  idsTruncated: boolean;
+  /** `maxMemories` or `maxLearnings`. */
+  cap: number;
+  /** What the cap counts that remains (own memories with `'own'`, every memory with `'all'`). */
+  remaining: number;
+  /** Unix milliseconds. */
+  atMs: number;
+}
+
+/** Counts, caps and evictions ({@link ReasoningBank.stats}). */
+export interface BankStats {
+  /** Memories in the store, whoever wrote them. */
+  memories: number;
+  /** Those this engine wrote (by `store` or an import, in any process). */
+  ownMemories: number;
+  learnings: number;
+  maxMemories: number;
+  maxLearnings: number;
+  evict: EvictMode;
+  /** Evicted by this bank since the system opened. */
+  evictedMemories: number;
+  evictedLearnings: number;
+  /** Eviction runs since the system opened. */
+  evictions: number;
+  lastEviction: EvictionEvent | null;
+}
+
+/** What an import wrote (and evicted). */
+export interface ImportReport {
+  memories: number;
+  embeddings: number;
+  learnings: number;
+  links: number;
+  skipped: number;
+  /** Memories and learnings evicted because the import went over a cap (see the `'evict'` event). */
+  evicted: number;
+}
+
+/** Events of {@link ReasoningBank}. */
+export interface ReasoningBankEvents {
+  evict: [EvictionEvent];
+}
+
 /** A full-text hit. */
 export interface QueryHit {
   kind: 'memory' | 'learning';
@@ -122,15 +185,20 @@ export interface QueryHit {
   createdAtMs: number;
 }
 
-/** The reasoning bank of a system. */
-export class ReasoningBank {
+/**
+ * The reasoning bank of a system. It emits `'evict'` ({@link EvictionEvent}) whenever a call
+ * evicted memories or learnings over a cap; listeners run before that call returns.
+ */
+export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
   /** @internal */
-  constructor(private readonly nat: NativeSystemHandle) {}
+  constructor(private readonly nat: NativeSystemHandle) {
+    super();
+  }
 
   /** Stores (upserts, keeping `createdAt` and the embedding) a memory. */
   store(memory: MemoryInput): MemoryRecord {
     checkConfidence(memory);
-    return JSON.parse(call(() => this.nat.bankStore(json('memory', memory))));
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStore(json('memory', memory)))));
   }
 
   /** Stores a learning (pattern, outcome, reward). */
@@ -138,7 +206,20 @@ export class ReasoningBank {
     if (learning && typeof learning === 'object' && typeof learning.reward === 'number' && !Number.isFinite(learning.reward)) {
       throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${learning.reward}`);
     }
-    return JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning))));
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning)))));
+  }
+
+  /** Counts (as the file holds them now), caps, and what this bank evicted since the system opened. */
+  stats(): BankStats {
+    return JSON.parse(call(() => this.nat.bankStats()));
+  }
+
+  /** Runs a call that may evict, then emits one `'evict'` event per eviction run it caused. */
+  private evicting<T>(f: () => T): T {
+    const result = f();
+    const runs: EvictionEvent[] = JSON.parse(call(() => this.nat.bankTakeEvictions()));
+    for (const run of runs) this.emit('evict', run);
+    return result;
   }
 
   /** A memory by id, or null. */
@@ -182,16 +263,24 @@ export class ReasoningBank {
   }
 
   /** Imports a document from {@link exportJson} (idempotent). */
-  importJson(doc: unknown): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
-    return JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc))));
+  importJson(doc: unknown): ImportReport {
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc)))));
   }
 
-  /** Copies an agentic-flow memory DB (default `CLAUDE_FLOW_DB_PATH` or `./.swarm/memory.db`) into this store. */
-  importAgenticFlow(dbPath?: string): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
-    return JSON.parse(call(() => this.nat.bankImportAgenticFlow(dbPath ?? null)));
+  /**
+   * Copies an agentic-flow memory DB (default `CLAUDE_FLOW_DB_PATH` or `./.swarm/memory.db`) into
+   * this store. Refused with `ERR_STORE_IN_USE` while agentic-flow has that file open in this
+   * process: use the bridge's `syncWithAgenticFlow({ direction: 'import', database: db.getDb() })`.
+   */
+  importAgenticFlow(dbPath?: string): ImportReport {
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportAgenticFlow(dbPath ?? null))));
   }
 
-  /** Copies this store's memories into an agentic-flow memory DB (creating its schema if needed). */
+  /**
+   * Copies this store's memories into an agentic-flow memory DB (creating its schema if needed).
+   * Refused with `ERR_STORE_IN_USE` while agentic-flow has that file open in this process: use
+   * the bridge's `syncWithAgenticFlow({ direction: 'export', database: db.getDb() })`.
+   */
   exportAgenticFlow(dbPath?: string): { path: string; memories: number; embeddings: number; links: number } {
     return JSON.parse(call(() => this.nat.bankExportAgenticFlow(dbPath ?? null)));
   }

@@ -15,6 +15,7 @@
  */
 
 import { LeanAgenticError } from './errors';
+import type { ImportReport } from './bank';
 import type { LeanAgenticSystem } from './system';
 
 /** The part of a better-sqlite3 `Database` used here. */
@@ -99,7 +100,7 @@ function linkEndsMissing(has: { get(...p: unknown[]): any }, l: DocLink): boolea
 }
 
 /** Copies agentic-flow's reasoning memories (with embeddings and links) into the bank. */
-export function importThroughConnection(sys: LeanAgenticSystem, db: SqliteConnection): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
+export function importThroughConnection(sys: LeanAgenticSystem, db: SqliteConnection): ImportReport {
   checkSchema(db);
   const rows = db
     .prepare(

@@ -41,6 +41,9 @@ pub struct ImportReport {
     pub links: usize,
     /// Items skipped (unreadable embedding blobs, links to missing memories).
     pub skipped: usize,
+    /// Memories and learnings evicted because the import went over a cap (the bank's `evict`
+    /// event lists them).
+    pub evicted: usize,
 }
 
 /// What an export wrote.
@@ -217,15 +220,18 @@ pub fn learning_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Learn
     }))
 }
 
-/// Writes memory rows (and their embeddings) as they are; indexes them for full-text search
-/// when `index_fts`. Returns `(memories, embeddings)` written.
+/// Writes memory rows (and their embeddings) as they are. `into_store`: the target is the
+/// engine's own store — rows are indexed for full-text search, and the rows this write creates
+/// are recorded as the engine's (`la_owned_memories`; rows that existed keep their owner).
+/// Returns `(memories, embeddings)` written.
 pub fn write_memory_rows(
     tx: &Transaction<'_>,
     rows: &[PatternRow],
-    index_fts: bool,
+    into_store: bool,
 ) -> Result<(usize, usize)> {
     let mut embeddings = 0;
     for row in rows {
+        let created = into_store && !row_exists(tx, &row.id)?;
         tx.execute(
             "INSERT INTO patterns (id, type, pattern_data, confidence, usage_count, created_at, last_used)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -243,11 +249,32 @@ pub fn write_memory_rows(
             )?;
             embeddings += 1;
         }
-        if index_fts {
+        if created {
+            mark_owned(tx, &row.id)?;
+        }
+        if into_store {
             fts::upsert_memory_row(tx, &row.id, &row.pattern_data, &row.created_at)?;
         }
     }
     Ok((rows.len(), embeddings))
+}
+
+/// Whether a `patterns` row with this id exists.
+pub fn row_exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM patterns WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records that the engine created the `patterns` row `id` (see `schema.rs`).
+pub fn mark_owned(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO la_owned_memories (id) VALUES (?1)",
+        [id],
+    )?;
+    Ok(())
 }
 
 /// Writes links whose both ends exist; returns `(written, skipped)`.

@@ -38,11 +38,12 @@ mod vector_index;
 #[cfg(test)]
 mod tests;
 
-pub use bank::{ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
+pub use bank::{BankStats, ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
 pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
-pub use config::{BankConfig, RetrieveOptions, ScoreWeights, MAX_K};
+pub use config::{BankConfig, EvictMode, RetrieveOptions, ScoreWeights, MAX_K};
 pub use consolidate::ConsolidateReport;
 pub use embed::{HashEmbedder, HASH_DIMS};
+pub use eviction::{EvictedKind, EvictionCause, EvictionReport, MAX_REPORTED_IDS};
 pub use fts::{QueryHit, QueryOptions, QueryOrder};
 pub use interop::{
     default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,

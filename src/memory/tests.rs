@@ -1495,6 +1495,215 @@ fn memory_input_refuses_a_null_confidence() {
     assert_eq!(bank.count().expect("count").memories, 0);
 }
 
+/// Writes `ids` into the file at `path` the way agentic-flow does (its own connection with
+/// foreign keys on, `INSERT OR REPLACE`, no ownership record), with `created_at` set to
+/// `created` (an SQL expression).
+fn foreign_rows(path: &str, ids: &[String], confidence: f64, created: &str) {
+    let c = Connection::open(path).expect("foreign connection");
+    c.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy");
+    c.pragma_update(None, "foreign_keys", "ON").expect("fk");
+    for (i, id) in ids.iter().enumerate() {
+        let mut v = vec![0f32; 384];
+        v[i % 384] = 1.0;
+        agentic_flow_upsert(
+            &c,
+            id,
+            &format!("foreign {id}"),
+            "af",
+            "Success",
+            confidence,
+            &v,
+        );
+        c.execute(
+            &format!("UPDATE patterns SET created_at = {created} WHERE id = ?1"),
+            [id],
+        )
+        .expect("created_at");
+    }
+}
+
+#[test]
+fn eviction_deletes_only_what_the_engine_wrote_unless_asked_and_reports_it() {
+    let dir = TempDir::new();
+    let path = dir.file("shared.db");
+    let cfg = BankConfig {
+        max_memories: 10,
+        evict_to_fraction: 0.5,
+        ..Default::default()
+    };
+    let bank = bank_at(&path, cfg.clone());
+    let foreign: Vec<String> = (0..30).map(|i| format!("af-{i:02}")).collect();
+    foreign_rows(&path, &foreign, 0.01, "CURRENT_TIMESTAMP"); // lowest value of all
+    for i in 0..10 {
+        bank.store(MemoryInput {
+            id: Some(format!("own-{i}")),
+            confidence: Some(0.2 + i as f64 / 20.0),
+            ..memory(&format!("own {i}"), "mine")
+        })
+        .expect("store");
+    }
+    assert!(bank.take_evictions().is_empty(), "at the cap, not over it");
+    let last = bank
+        .store(MemoryInput {
+            id: Some("just-stored".into()),
+            confidence: Some(0.0),
+            ..memory("just stored", "lowest value")
+        })
+        .expect("store");
+    assert!(
+        bank.get(&last.id).expect("get").is_some(),
+        "never its own victim"
+    );
+    let runs = bank.take_evictions();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(
+        (
+            run.kind,
+            run.mode,
+            run.cause,
+            run.count,
+            run.remaining,
+            run.cap
+        ),
+        (
+            EvictedKind::Memory,
+            EvictMode::Own,
+            EvictionCause::Store,
+            6,
+            5,
+            10
+        )
+    );
+    assert_eq!(
+        run.ids,
+        (0..6).map(|i| format!("own-{i}")).collect::<Vec<_>>(),
+        "lowest value first, own rows only"
+    );
+    assert!(bank.take_evictions().is_empty(), "taken once");
+    let stats = bank.stats().expect("stats");
+    assert_eq!(
+        (
+            stats.memories,
+            stats.own_memories,
+            stats.evicted_memories,
+            stats.evictions
+        ),
+        (35, 5, 6, 1)
+    );
+    assert_eq!(stats.last_eviction.as_ref(), Some(run));
+    for id in &foreign {
+        assert!(
+            bank.get(id).expect("get").is_some(),
+            "{id} was another writer's"
+        );
+    }
+
+    // Ownership lives in the file: a second bank (another process, in effect) knows it, and
+    // agentic-flow replacing one of our rows (INSERT OR REPLACE) makes it its own.
+    foreign_rows(&path, &["own-9".to_string()], 0.9, "CURRENT_TIMESTAMP");
+    drop(bank);
+    let again = bank_at(&path, cfg.clone());
+    assert_eq!(again.stats().expect("stats").own_memories, 4);
+
+    // evict: all — every row may go; an unreadable created_at counts as age 0 (recency 1), as
+    // agentic-flow's julianday() makes it, so such rows are not preferred victims.
+    let all_path = dir.file("all.db");
+    let all = bank_at(
+        &all_path,
+        BankConfig {
+            max_memories: 20,
+            evict_to_fraction: 0.55,
+            evict: EvictMode::All,
+            ..Default::default()
+        },
+    );
+    let undated: Vec<String> = (0..10).map(|i| format!("undated-{i}")).collect();
+    let old: Vec<String> = (0..10).map(|i| format!("old-{i}")).collect();
+    foreign_rows(&all_path, &undated, 0.5, "'sometime last spring'");
+    foreign_rows(&all_path, &old, 0.5, "datetime('now', '-400 days')");
+    all.store(memory("pushes it over", "x")).expect("store");
+    let runs = all.take_evictions();
+    assert_eq!(runs.len(), 1);
+    let mut gone = runs[0].ids.clone();
+    gone.sort();
+    assert_eq!(
+        gone, old,
+        "21 rows down to 11: the old ones go, the undated stay"
+    );
+    assert_eq!(runs[0].mode, EvictMode::All);
+    assert_eq!(all.count().expect("count").memories, 11);
+
+    // evict: none — nothing is deleted; the caps are only reported.
+    let none = bank_at(
+        ":memory:",
+        BankConfig {
+            max_memories: 2,
+            max_learnings: 2,
+            evict: EvictMode::None,
+            ..Default::default()
+        },
+    );
+    for i in 0..5 {
+        none.store(memory(&format!("kept {i}"), "x"))
+            .expect("store");
+        none.store_learning(LearningInput {
+            pattern: format!("learning {i}"),
+            outcome: "ok".into(),
+            reward: -1.0,
+            ..Default::default()
+        })
+        .expect("learning");
+    }
+    assert!(none.take_evictions().is_empty());
+    let s = none.stats().expect("stats");
+    assert_eq!((s.memories, s.learnings, s.evictions), (5, 5, 0));
+    assert_eq!(
+        BankConfig::from_json(&json!({"evict": "everything"}))
+            .expect_err("bad mode")
+            .code,
+        ErrorCode::InvalidConfig
+    );
+    assert_eq!(
+        BankConfig::from_json(&json!({"evict": "all"}))
+            .expect("ok")
+            .evict,
+        EvictMode::All
+    );
+}
+
+#[test]
+fn imports_mark_the_rows_they_create_as_the_engines_and_report_evictions() {
+    let src = mem_bank();
+    for i in 0..12 {
+        src.store(MemoryInput {
+            id: Some(format!("m-{i:02}")),
+            confidence: Some(0.2 + i as f64 / 20.0),
+            ..memory(&format!("m {i}"), "x")
+        })
+        .expect("store");
+    }
+    let doc = src.export_json().expect("export");
+    let dst = bank_at(
+        ":memory:",
+        BankConfig {
+            max_memories: 8,
+            evict_to_fraction: 0.5,
+            ..Default::default()
+        },
+    );
+    let report = dst.import_json(&doc).expect("import");
+    assert_eq!((report.memories, report.evicted), (12, 8));
+    let runs = dst.take_evictions();
+    assert_eq!(runs[0].cause, EvictionCause::ImportJson);
+    assert_eq!(
+        runs[0].ids,
+        (0..8).map(|i| format!("m-{i:02}")).collect::<Vec<_>>()
+    );
+    assert_eq!(dst.stats().expect("stats").own_memories, 4);
+}
+
 // ---------- consolidation ----------
 
 #[test]
