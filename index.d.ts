@@ -23,6 +23,10 @@ export declare class NativeSystem {
   bankCount(): string
   /** Top-k memories for a query (agentic-flow scoring + MMR) as JSON. */
   bankRetrieve(query: string, optionsJson?: string | undefined | null): string
+  /** Counts, caps and evictions (`BankStats`) as JSON. */
+  bankStats(): string
+  /** The eviction reports since the last call, oldest first, as a JSON array. */
+  bankTakeEvictions(): string
   /** How retrieval searches the store (exact scan or approximate index) as JSON. */
   bankSearchInfo(): string
   /** Full-text query over memories and learnings as JSON. */

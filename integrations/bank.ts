@@ -2,8 +2,14 @@
  * `sys.bank`: the reasoning bank — agentic-flow's `.swarm/memory.db` schema in the system's
  * store, searched natively (agentic-flow's scoring and MMR), with full-text query, eviction,
  * consolidation and import/export to agentic-flow memory databases.
+ *
+ * Eviction is never silent: `bank.stats()` counts it, and the bank is an `EventEmitter` whose
+ * `'evict'` event fires (synchronously, before the call returns) after every `store`,
+ * `storeLearning`, `importJson` or `importAgenticFlow` that evicted something. With the default
+ * `bank.evict: 'own'` only memories this engine wrote are ever evicted.
  */
 
+import { EventEmitter } from 'node:events';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
 
@@ -111,6 +117,63 @@ export interface Retrieved {
   components: { similarity: number; recency: number; reliability: number };
 }
 
+/** Which memories eviction may delete: the config key `bank.evict`. */
+export type EvictMode = 'own' | 'all' | 'none';
+
+/** One eviction run: the payload of the bank's `'evict'` event. */
+export interface EvictionEvent {
+  kind: 'memory' | 'learning';
+  /** The bank's `evict` mode. */
+  mode: EvictMode;
+  /** The call that went over the cap. */
+  cause: 'store' | 'storeLearning' | 'importJson' | 'importAgenticFlow';
+  /** How many items were deleted. */
+  count: number;
+  /** Their ids, lowest value first (at most 10,000; see `idsTruncated`). */
+  ids: string[];
+  idsTruncated: boolean;
+  /** `maxMemories` or `maxLearnings`. */
+  cap: number;
+  /** What the cap counts that remains (own memories with `'own'`, every memory with `'all'`). */
+  remaining: number;
+  /** Unix milliseconds. */
+  atMs: number;
+}
+
+/** Counts, caps and evictions ({@link ReasoningBank.stats}). */
+export interface BankStats {
+  /** Memories in the store, whoever wrote them. */
+  memories: number;
+  /** Those this engine wrote (by `store` or an import, in any process). */
+  ownMemories: number;
+  learnings: number;
+  maxMemories: number;
+  maxLearnings: number;
+  evict: EvictMode;
+  /** Evicted by this bank since the system opened. */
+  evictedMemories: number;
+  evictedLearnings: number;
+  /** Eviction runs since the system opened. */
+  evictions: number;
+  lastEviction: EvictionEvent | null;
+}
+
+/** What an import wrote (and evicted). */
+export interface ImportReport {
+  memories: number;
+  embeddings: number;
+  learnings: number;
+  links: number;
+  skipped: number;
+  /** Memories and learnings evicted because the import went over a cap (see the `'evict'` event). */
+  evicted: number;
+}
+
+/** Events of {@link ReasoningBank}. */
+export interface ReasoningBankEvents {
+  evict: [EvictionEvent];
+}
+
 /** A full-text hit. */
 export interface QueryHit {
   kind: 'memory' | 'learning';
@@ -122,14 +185,20 @@ export interface QueryHit {
   createdAtMs: number;
 }
 
-/** The reasoning bank of a system. */
-export class ReasoningBank {
+/**
+ * The reasoning bank of a system. It emits `'evict'` ({@link EvictionEvent}) whenever a call
+ * evicted memories or learnings over a cap; listeners run before that call returns.
+ */
+export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
   /** @internal */
-  constructor(private readonly nat: NativeSystemHandle) {}
+  constructor(private readonly nat: NativeSystemHandle) {
+    super();
+  }
 
   /** Stores (upserts, keeping `createdAt` and the embedding) a memory. */
   store(memory: MemoryInput): MemoryRecord {
-    return JSON.parse(call(() => this.nat.bankStore(json('memory', memory))));
+    checkConfidence(memory);
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStore(json('memory', memory)))));
   }
 
   /** Stores a learning (pattern, outcome, reward). */
@@ -137,7 +206,20 @@ export class ReasoningBank {
     if (learning && typeof learning === 'object' && typeof learning.reward === 'number' && !Number.isFinite(learning.reward)) {
       throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${learning.reward}`);
     }
-    return JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning))));
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning)))));
+  }
+
+  /** Counts (as the file holds them now), caps, and what this bank evicted since the system opened. */
+  stats(): BankStats {
+    return JSON.parse(call(() => this.nat.bankStats()));
+  }
+
+  /** Runs a call that may evict, then emits one `'evict'` event per eviction run it caused. */
+  private evicting<T>(f: () => T): T {
+    const result = f();
+    const runs: EvictionEvent[] = JSON.parse(call(() => this.nat.bankTakeEvictions()));
+    for (const run of runs) this.emit('evict', run);
+    return result;
   }
 
   /** A memory by id, or null. */
@@ -181,16 +263,24 @@ export class ReasoningBank {
   }
 
   /** Imports a document from {@link exportJson} (idempotent). */
-  importJson(doc: unknown): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
-    return JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc))));
+  importJson(doc: unknown): ImportReport {
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc)))));
   }
 
-  /** Copies an agentic-flow memory DB (default `CLAUDE_FLOW_DB_PATH` or `./.swarm/memory.db`) into this store. */
-  importAgenticFlow(dbPath?: string): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
-    return JSON.parse(call(() => this.nat.bankImportAgenticFlow(dbPath ?? null)));
+  /**
+   * Copies an agentic-flow memory DB (default `CLAUDE_FLOW_DB_PATH` or `./.swarm/memory.db`) into
+   * this store. Refused with `ERR_STORE_IN_USE` while agentic-flow has that file open in this
+   * process: use the bridge's `syncWithAgenticFlow({ direction: 'import', database: db.getDb() })`.
+   */
+  importAgenticFlow(dbPath?: string): ImportReport {
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportAgenticFlow(dbPath ?? null))));
   }
 
-  /** Copies this store's memories into an agentic-flow memory DB (creating its schema if needed). */
+  /**
+   * Copies this store's memories into an agentic-flow memory DB (creating its schema if needed).
+   * Refused with `ERR_STORE_IN_USE` while agentic-flow has that file open in this process: use
+   * the bridge's `syncWithAgenticFlow({ direction: 'export', database: db.getDb() })`.
+   */
   exportAgenticFlow(dbPath?: string): { path: string; memories: number; embeddings: number; links: number } {
     return JSON.parse(call(() => this.nat.bankExportAgenticFlow(dbPath ?? null)));
   }
@@ -198,6 +288,19 @@ export class ReasoningBank {
   /** Links duplicates and contradictions, prunes old unused low-confidence items. */
   consolidate(): { itemsProcessed: number; duplicatesFound: number; contradictionsFound: number; itemsPruned: number; durationMs: number } {
     return JSON.parse(call(() => this.nat.bankConsolidate()));
+  }
+}
+
+/**
+ * A present `confidence` must be a number in [0, 1]: `JSON.stringify` would turn `NaN` and
+ * `Infinity` into `null`, which reads as "absent" (the default 0.5).
+ */
+function checkConfidence(memory: unknown): void {
+  if (memory === null || typeof memory !== 'object' || !('confidence' in memory)) return;
+  const c = (memory as { confidence?: unknown }).confidence;
+  if (c === undefined) return;
+  if (typeof c !== 'number' || !Number.isFinite(c) || c < 0 || c > 1) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `confidence must be a number in [0, 1], got ${typeof c === 'string' ? JSON.stringify(c) : String(c)}`);
   }
 }
 

@@ -7,12 +7,15 @@
  * per process), so on close it believes it is the last user, checkpoints and deletes the
  * `-wal`/`-shm` files under agentic-flow's open connection: agentic-flow's later writes go to
  * an unlinked WAL, invisible to every other reader until it closes (SQLite's "multiple copies
- * of SQLite in one process" hazard). Going through agentic-flow's connection avoids a second
- * SQLite copy touching the file. Rows are upserted (`ON CONFLICT DO UPDATE`, never `INSERT OR
- * REPLACE`, which would cascade-delete embeddings).
+ * of SQLite in one process" hazard; agentic-flow's next read then failed with SQLITE_CORRUPT).
+ * The engine therefore refuses such a file with `ERR_STORE_IN_USE` (`src/memory/file_claims.rs`),
+ * and this module is the safe way its message names: going through agentic-flow's connection
+ * keeps a second SQLite copy off the file. Rows are upserted (`ON CONFLICT DO UPDATE`, never
+ * `INSERT OR REPLACE`, which would cascade-delete embeddings).
  */
 
 import { LeanAgenticError } from './errors';
+import type { ImportReport } from './bank';
 import type { LeanAgenticSystem } from './system';
 
 /** The part of a better-sqlite3 `Database` used here. */
@@ -97,7 +100,7 @@ function linkEndsMissing(has: { get(...p: unknown[]): any }, l: DocLink): boolea
 }
 
 /** Copies agentic-flow's reasoning memories (with embeddings and links) into the bank. */
-export function importThroughConnection(sys: LeanAgenticSystem, db: SqliteConnection): { memories: number; embeddings: number; learnings: number; links: number; skipped: number } {
+export function importThroughConnection(sys: LeanAgenticSystem, db: SqliteConnection): ImportReport {
   checkSchema(db);
   const rows = db
     .prepare(

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'ERR_INVALID_JSON'
   | 'ERR_EMBEDDING_DIMS'
   | 'ERR_STORE_CORRUPT'
+  | 'ERR_STORE_IN_USE'
   | 'ERR_STORE'
   | 'ERR_STREAM_NETWORK'
   | 'ERR_STREAM_HTTP'

@@ -37,6 +37,8 @@ export interface NativeSystemHandle {
   bankGet(id: string): string;
   bankDelete(id: string): boolean;
   bankCount(): string;
+  bankStats(): string;
+  bankTakeEvictions(): string;
   bankRetrieve(query: string, optionsJson?: string | null): string;
   bankSearchInfo(): string;
   checkChunks(chunks: string[]): void;

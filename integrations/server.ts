@@ -94,6 +94,7 @@ export function statusForCode(code: string): number {
     case 'ERR_METHOD_NOT_ALLOWED':
       return 405;
     case 'ERR_CLOSED':
+    case 'ERR_STORE_IN_USE':
       return 409;
     case 'ERR_PAYLOAD_TOO_LARGE':
     case 'ERR_CHUNK_TOO_LARGE':

@@ -47,6 +47,9 @@ pub enum ErrorCode {
     EmbeddingDims,
     /// The database file is corrupt, truncated or not a database.
     StoreCorrupt,
+    /// The database file is open in this process by another SQLite library (agentic-flow's
+    /// better-sqlite3); the engine's own SQLite must not open it too.
+    StoreInUse,
     /// Any other storage failure (I/O, locking).
     Store,
     /// A bug: an invariant did not hold. Never expected.
@@ -76,6 +79,7 @@ impl ErrorCode {
             ErrorCode::InvalidJson => "ERR_INVALID_JSON",
             ErrorCode::EmbeddingDims => "ERR_EMBEDDING_DIMS",
             ErrorCode::StoreCorrupt => "ERR_STORE_CORRUPT",
+            ErrorCode::StoreInUse => "ERR_STORE_IN_USE",
             ErrorCode::Store => "ERR_STORE",
             ErrorCode::Internal => "ERR_INTERNAL",
         }

@@ -79,6 +79,24 @@ impl NativeSystem {
         )
     }
 
+    /// Counts, caps and evictions (`BankStats`) as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_stats(&self) -> napi::Result<String> {
+        to_json(&self.engine.bank().and_then(|b| b.stats()).map_err(to_js)?)
+    }
+
+    /// The eviction reports since the last call, oldest first, as a JSON array.
+    #[napi(catch_unwind)]
+    pub fn bank_take_evictions(&self) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine
+                .bank()
+                .map(|b| b.take_evictions())
+                .map_err(to_js)?,
+        )
+    }
+
     /// How retrieval searches the store (exact scan or approximate index) as JSON.
     #[napi(catch_unwind)]
     pub fn bank_search_info(&self) -> napi::Result<String> {

@@ -10,19 +10,20 @@
 //! the index and counters are reloaded before use and the full-text index is reconciled before
 //! the next search.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use super::clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
-use super::config::{BankConfig, RetrieveOptions};
+use super::config::{BankConfig, EvictMode, RetrieveOptions};
 use super::consolidate::{self, ConsolidateReport};
 use super::embed::{HashEmbedder, HASH_DIMS};
-use super::eviction;
+use super::eviction::{self, EvictedKind, EvictionCause, EvictionReport};
 use super::fts::{self, QueryHit, QueryOptions, KIND_LEARNING, KIND_MEMORY};
 use super::interop::{self, ExportReport, ImportReport};
 use super::memory::{
@@ -78,10 +79,49 @@ pub struct SearchInfo {
     pub last_retrieve_approximate: bool,
 }
 
+/// Counts, caps and evictions of a bank ([`ReasoningBank::stats`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BankStats {
+    /// Reasoning memories in the store, whoever wrote them.
+    pub memories: usize,
+    /// Those this engine wrote (created by `store` or an import, in any process).
+    pub own_memories: usize,
+    /// Learnings.
+    pub learnings: usize,
+    /// `maxMemories`.
+    pub max_memories: usize,
+    /// `maxLearnings`.
+    pub max_learnings: usize,
+    /// `evict`: which memories eviction may delete.
+    pub evict: EvictMode,
+    /// Memories this bank evicted since it was opened.
+    pub evicted_memories: u64,
+    /// Learnings this bank evicted since it was opened.
+    pub evicted_learnings: u64,
+    /// Eviction runs since it was opened.
+    pub evictions: u64,
+    /// The latest run, if any.
+    pub last_eviction: Option<EvictionReport>,
+}
+
+/// Eviction reports kept for [`ReasoningBank::take_evictions`]; older ones are dropped (they
+/// still count in [`BankStats`]).
+const MAX_PENDING_EVICTIONS: usize = 16;
+
 /// The mutable state guarded by the bank's mutex.
 struct BankState {
     index: VectorIndex,
     counts: BankCounts,
+    /// Memories this engine wrote (what `maxMemories` caps with `evict: 'own'`).
+    own_memories: usize,
+    /// Evicted since open: memories, learnings, runs.
+    evicted_memories: u64,
+    evicted_learnings: u64,
+    evictions: u64,
+    last_eviction: Option<EvictionReport>,
+    /// Reports not yet taken by [`ReasoningBank::take_evictions`].
+    pending_evictions: VecDeque<EvictionReport>,
     data_version: i64,
     /// The store's memory epoch this state reflects.
     epoch: u64,
@@ -252,6 +292,12 @@ impl ReasoningBank {
             Ok(BankState {
                 index,
                 counts: read_counts(conn)?,
+                own_memories: eviction::count_own_memories(conn)?,
+                evicted_memories: 0,
+                evicted_learnings: 0,
+                evictions: 0,
+                last_eviction: None,
+                pending_evictions: VecDeque::new(),
                 data_version: Store::data_version(conn)?,
                 epoch: store.memory_epoch().load(Ordering::SeqCst),
                 index_stale: false,
@@ -303,6 +349,7 @@ impl ReasoningBank {
             st.index_stale = true;
             st.fts_stale = true;
             st.counts = read_counts(conn)?;
+            st.own_memories = eviction::count_own_memories(conn)?;
         }
         Ok(())
     }
@@ -539,12 +586,18 @@ impl ReasoningBank {
             };
             let data_text = serde_json::to_string(&data)?;
 
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Decided inside the write transaction: a row another writer created meanwhile is
+            // updated, not claimed.
+            let created = !interop::row_exists(&tx, &id)?;
             tx.execute(
                 "INSERT INTO patterns (id, type, pattern_data, confidence, usage_count, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)
                  ON CONFLICT(id) DO UPDATE SET type = excluded.type, pattern_data = excluded.pattern_data, confidence = excluded.confidence",
                 params![id, MEMORY_TYPE, data_text, confidence, created_at],
             )?;
+            if created {
+                interop::mark_owned(&tx, &id)?;
+            }
             if write_vector {
                 tx.execute(
                     "INSERT INTO pattern_embeddings (id, model, dims, vector) VALUES (?1, ?2, ?3, ?4)
@@ -555,7 +608,7 @@ impl ReasoningBank {
             fts::upsert_memory_row(&tx, &id, &data_text, &created_at)?;
             tx.commit()?;
             let record = read_record(conn, &id)?.ok_or_else(|| Error::new(ErrorCode::Internal, format!("memory '{id}' vanished after being written")))?;
-            Ok((record, existing.is_none(), vector))
+            Ok((record, created, vector))
         })?;
         self.note_write(&mut st);
         let meta = RowMeta {
@@ -571,8 +624,9 @@ impl ReasoningBank {
         }
         if is_new {
             st.counts.memories += 1;
+            st.own_memories += 1;
         }
-        self.evict_if_needed(&mut st)?;
+        self.evict_if_needed(&mut st, EvictionCause::Store, Some(&record.id))?;
         Ok(record)
     }
 
@@ -582,29 +636,115 @@ impl ReasoningBank {
             .embed(&format!("{}\n{}\n{}", m.title, m.description, m.content))
     }
 
-    /// Runs eviction when a count is over its cap.
-    fn evict_if_needed(&self, st: &mut BankState) -> Result<()> {
+    /// Runs eviction when a count the caps watch is over its cap (see the `eviction` module):
+    /// never with `evict: 'none'`, only among this engine's memories with `'own'`, never the
+    /// item `protect` just written; each run is recorded for [`Self::stats`] and
+    /// [`Self::take_evictions`]. Returns how many items went.
+    fn evict_if_needed(
+        &self,
+        st: &mut BankState,
+        cause: EvictionCause,
+        protect: Option<&str>,
+    ) -> Result<usize> {
+        let mode = self.cfg.evict;
+        if mode == EvictMode::None {
+            return Ok(0);
+        }
         let now = now_ms();
-        if st.counts.memories > self.cfg.max_memories {
+        let half_life = self.cfg.eviction_half_life_days;
+        let own_only = mode == EvictMode::Own;
+        let mut evicted = 0;
+        let watched = if own_only {
+            st.own_memories
+        } else {
+            st.counts.memories
+        };
+        if watched > self.cfg.max_memories {
             let keep = eviction::target_count(self.cfg.max_memories, self.cfg.evict_to_fraction);
-            let gone = self.store.with_conn(|c| {
-                eviction::evict_memories(c, keep, now, self.cfg.eviction_half_life_days)
+            let (gone, counts, own) = self.store.with_conn(|c| {
+                let gone = eviction::evict_memories(c, own_only, keep, protect, now, half_life)?;
+                Ok((gone, read_counts(c)?, eviction::count_own_memories(c)?))
             })?;
-            for id in &gone {
-                st.index.remove(id);
+            if !gone.is_empty() {
+                for id in &gone {
+                    st.index.remove(id);
+                }
+                self.note_write(st);
+                evicted += gone.len();
+                st.evicted_memories += gone.len() as u64;
+                let remaining = if own_only { own } else { counts.memories };
+                let report = EvictionReport::new(
+                    EvictedKind::Memory,
+                    mode,
+                    cause,
+                    gone,
+                    self.cfg.max_memories,
+                    remaining,
+                    now,
+                );
+                Self::record_eviction(st, report);
             }
-            self.note_write(st);
-            st.counts.memories = st.counts.memories.saturating_sub(gone.len());
+            st.counts = counts;
+            st.own_memories = own;
         }
         if st.counts.learnings > self.cfg.max_learnings {
             let keep = eviction::target_count(self.cfg.max_learnings, self.cfg.evict_to_fraction);
-            let gone = self.store.with_conn(|c| {
-                eviction::evict_learnings(c, keep, now, self.cfg.eviction_half_life_days)
+            let (gone, counts) = self.store.with_conn(|c| {
+                let gone = eviction::evict_learnings(c, keep, protect, now, half_life)?;
+                Ok((gone, read_counts(c)?))
             })?;
-            st.counts.learnings = st.counts.learnings.saturating_sub(gone);
-            self.note_write(st);
+            st.counts.learnings = counts.learnings;
+            if !gone.is_empty() {
+                self.note_write(st);
+                evicted += gone.len();
+                st.evicted_learnings += gone.len() as u64;
+                let report = EvictionReport::new(
+                    EvictedKind::Learning,
+                    mode,
+                    cause,
+                    gone,
+                    self.cfg.max_learnings,
+                    counts.learnings,
+                    now,
+                );
+                Self::record_eviction(st, report);
+            }
         }
-        Ok(())
+        Ok(evicted)
+    }
+
+    /// Counts a run and queues its report (the oldest queued one goes beyond the limit).
+    fn record_eviction(st: &mut BankState, report: EvictionReport) {
+        st.evictions += 1;
+        st.last_eviction = Some(report.clone());
+        if st.pending_evictions.len() == MAX_PENDING_EVICTIONS {
+            st.pending_evictions.pop_front();
+        }
+        st.pending_evictions.push_back(report);
+    }
+
+    /// The eviction runs since the last call (at most the latest 16), oldest first. The JS
+    /// layer turns them into `evict` events after each call that can evict.
+    pub fn take_evictions(&self) -> Vec<EvictionReport> {
+        self.state.lock().pending_evictions.drain(..).collect()
+    }
+
+    /// Counts (as the file holds them now), caps and what this bank evicted since it opened.
+    pub fn stats(&self) -> Result<BankStats> {
+        let mut st = self.state.lock();
+        self.store.with_conn(|conn| self.sync(conn, &mut st))?;
+        Ok(BankStats {
+            memories: st.counts.memories,
+            own_memories: st.own_memories,
+            learnings: st.counts.learnings,
+            max_memories: self.cfg.max_memories,
+            max_learnings: self.cfg.max_learnings,
+            evict: self.cfg.evict,
+            evicted_memories: st.evicted_memories,
+            evicted_learnings: st.evicted_learnings,
+            evictions: st.evictions,
+            last_eviction: st.last_eviction.clone(),
+        })
     }
 
     /// Stores (creates or updates) a learning.
@@ -663,7 +803,7 @@ impl ReasoningBank {
         if is_new {
             st.counts.learnings += 1;
         }
-        self.evict_if_needed(&mut st)?;
+        self.evict_if_needed(&mut st, EvictionCause::StoreLearning, Some(&record.id))?;
         Ok(record)
     }
 
@@ -714,6 +854,7 @@ impl ReasoningBank {
         if memories > 0 {
             st.index.remove(id);
             st.counts.memories = st.counts.memories.saturating_sub(memories);
+            st.own_memories = self.store.with_conn(|c| eviction::count_own_memories(c))?;
         }
         st.counts.learnings = st.counts.learnings.saturating_sub(learnings);
         Ok(memories + learnings > 0)
@@ -849,7 +990,9 @@ impl ReasoningBank {
                 st.index.dims(),
                 "the JSON document",
             )?;
-            let tx = conn.transaction()?;
+            // IMMEDIATE: the writes start with reads (which rows exist), and a deferred
+            // transaction could not upgrade after another connection's commit.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (memories, embeddings) = interop::write_memory_rows(&tx, &doc.memories, true)?;
             let learnings = interop::write_learnings(&tx, &doc.learnings)?;
             let (links, skipped_links) = interop::write_links(&tx, &doc.links)?;
@@ -860,24 +1003,25 @@ impl ReasoningBank {
                 learnings,
                 links,
                 skipped: skipped + skipped_links,
+                evicted: 0,
             })
         })?;
-        self.after_bulk_write(&mut st)?;
-        Ok(report)
+        let evicted = self.after_bulk_write(&mut st, EvictionCause::ImportJson)?;
+        Ok(ImportReport { evicted, ..report })
     }
 
     /// Copies every reasoning memory (with embedding and links) from an agentic-flow database.
     pub fn import_agentic_flow(&self, db_path: &str) -> Result<ImportReport> {
         let foreign = interop::open_agentic_flow(db_path, false)?;
-        let mut rows = interop::read_memory_rows(&foreign)?;
-        let links = interop::read_links(&foreign)?;
+        let mut rows = interop::read_memory_rows(&foreign.conn)?;
+        let links = interop::read_links(&foreign.conn)?;
         drop(foreign);
         let mut st = self.state.lock();
         let report = self.store.with_conn(|conn| {
             self.sync(conn, &mut st)?;
             let dims = Self::store_dims(conn, &st)?;
             let skipped = interop::check_embedding_dims(&mut rows, dims, db_path)?;
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (memories, embeddings) = interop::write_memory_rows(&tx, &rows, true)?;
             let (links, skipped_links) = interop::write_links(&tx, &links)?;
             tx.commit()?;
@@ -887,10 +1031,11 @@ impl ReasoningBank {
                 learnings: 0,
                 links,
                 skipped: skipped + skipped_links,
+                evicted: 0,
             })
         })?;
-        self.after_bulk_write(&mut st)?;
-        Ok(report)
+        let evicted = self.after_bulk_write(&mut st, EvictionCause::ImportAgenticFlow)?;
+        Ok(ImportReport { evicted, ..report })
     }
 
     /// Copies every reasoning memory (with embedding and links) into an agentic-flow database,
@@ -900,10 +1045,11 @@ impl ReasoningBank {
             .store
             .with_conn(|conn| Ok((interop::read_memory_rows(conn)?, interop::read_links(conn)?)))?;
         let mut foreign = interop::open_agentic_flow(db_path, true)?;
-        let tx = foreign.transaction()?;
+        let tx = foreign.conn.transaction()?;
         let (memories, embeddings) = interop::write_memory_rows(&tx, &rows, false)?;
         let (links, _) = interop::write_links(&tx, &links)?;
         tx.commit()?;
+        foreign.close()?;
         Ok(ExportReport {
             path: db_path.to_string(),
             memories,
@@ -912,8 +1058,9 @@ impl ReasoningBank {
         })
     }
 
-    /// Reloads the index and counters after a bulk write, then enforces the caps.
-    fn after_bulk_write(&self, st: &mut BankState) -> Result<()> {
+    /// Reloads the index and counters after a bulk write, then enforces the caps; returns how
+    /// many items were evicted.
+    fn after_bulk_write(&self, st: &mut BankState, cause: EvictionCause) -> Result<usize> {
         self.note_write(st);
         self.save_ann(st);
         self.store.with_conn(|conn| {
@@ -922,9 +1069,10 @@ impl ReasoningBank {
             st.skipped_dims = skipped;
             st.index_stale = false;
             st.counts = read_counts(conn)?;
+            st.own_memories = eviction::count_own_memories(conn)?;
             Ok(())
         })?;
-        self.evict_if_needed(st)
+        self.evict_if_needed(st, cause, None)
     }
 
     /// Links duplicates and contradictions and prunes stale memories (see the `consolidate` module).
@@ -939,6 +1087,9 @@ impl ReasoningBank {
             st.index.remove(id);
         }
         st.counts.memories = st.counts.memories.saturating_sub(pruned.len());
+        if !pruned.is_empty() {
+            st.own_memories = self.store.with_conn(|c| eviction::count_own_memories(c))?;
+        }
         Ok(report)
     }
 

@@ -4,12 +4,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{err, Error, ErrorCode, Result};
 
+/// Which memories eviction may delete (`bank.evict`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EvictMode {
+    /// Only memories this bank wrote (created by its `store` or an import into its store,
+    /// in any process); `maxMemories` caps those. Other writers' rows (agentic-flow's) are
+    /// never deleted and do not count against the cap. The default.
+    #[default]
+    Own,
+    /// Any memory in the file, agentic-flow's included; `maxMemories` caps them all.
+    All,
+    /// Nothing is ever evicted; the caps are only reported by `stats()`.
+    None,
+}
+
 /// Configuration of a [`super::ReasoningBank`] (camelCase JSON; unknown keys are rejected).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BankConfig {
-    /// Most memories kept; lowest-value ones are evicted beyond it (default 10,000).
+    /// Most memories kept; lowest-value ones are evicted beyond it (default 10,000). With
+    /// `evict: 'own'` it counts the memories this bank wrote, with `'all'` every memory.
     pub max_memories: usize,
+    /// Which memories eviction may delete (default [`EvictMode::Own`]).
+    pub evict: EvictMode,
     /// Most learnings kept (default 5,000).
     pub max_learnings: usize,
     /// Eviction removes items until this fraction of the cap remains (default 0.95).
@@ -40,6 +58,7 @@ impl Default for BankConfig {
     fn default() -> Self {
         BankConfig {
             max_memories: 10_000,
+            evict: EvictMode::Own,
             max_learnings: 5_000,
             evict_to_fraction: 0.95,
             eviction_half_life_days: 45.0,

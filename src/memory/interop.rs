@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::clock::{now_ms, parse_datetime, sqlite_datetime};
+use super::file_claims::FileClaim;
 use super::fts::{self, KIND_LEARNING};
 use super::memory::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
 use super::schema::{self, MEMORY_TYPE};
@@ -40,6 +41,9 @@ pub struct ImportReport {
     pub links: usize,
     /// Items skipped (unreadable embedding blobs, links to missing memories).
     pub skipped: usize,
+    /// Memories and learnings evicted because the import went over a cap (the bank's `evict`
+    /// event lists them).
+    pub evicted: usize,
 }
 
 /// What an export wrote.
@@ -216,15 +220,18 @@ pub fn learning_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Learn
     }))
 }
 
-/// Writes memory rows (and their embeddings) as they are; indexes them for full-text search
-/// when `index_fts`. Returns `(memories, embeddings)` written.
+/// Writes memory rows (and their embeddings) as they are. `into_store`: the target is the
+/// engine's own store — rows are indexed for full-text search, and the rows this write creates
+/// are recorded as the engine's (`la_owned_memories`; rows that existed keep their owner).
+/// Returns `(memories, embeddings)` written.
 pub fn write_memory_rows(
     tx: &Transaction<'_>,
     rows: &[PatternRow],
-    index_fts: bool,
+    into_store: bool,
 ) -> Result<(usize, usize)> {
     let mut embeddings = 0;
     for row in rows {
+        let created = into_store && !row_exists(tx, &row.id)?;
         tx.execute(
             "INSERT INTO patterns (id, type, pattern_data, confidence, usage_count, created_at, last_used)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -242,11 +249,32 @@ pub fn write_memory_rows(
             )?;
             embeddings += 1;
         }
-        if index_fts {
+        if created {
+            mark_owned(tx, &row.id)?;
+        }
+        if into_store {
             fts::upsert_memory_row(tx, &row.id, &row.pattern_data, &row.created_at)?;
         }
     }
     Ok((rows.len(), embeddings))
+}
+
+/// Whether a `patterns` row with this id exists.
+pub fn row_exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM patterns WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records that the engine created the `patterns` row `id` (see `schema.rs`).
+pub fn mark_owned(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO la_owned_memories (id) VALUES (?1)",
+        [id],
+    )?;
+    Ok(())
 }
 
 /// Writes links whose both ends exist; returns `(written, skipped)`.
@@ -338,8 +366,28 @@ pub fn check_embedding_dims(
     Ok(dropped)
 }
 
+/// An open agentic-flow database: the connection, then the engine's claim on the file (field
+/// order: the connection closes first). Refused with `ERR_STORE_IN_USE` while another SQLite
+/// library in this process (agentic-flow's own) has the file open (see `file_claims`).
+pub(crate) struct AgenticFlowDb {
+    /// The connection.
+    pub conn: Connection,
+    _claim: Option<FileClaim>,
+}
+
+impl AgenticFlowDb {
+    /// Checkpoints what this connection wrote (TRUNCATE) and closes it: closing alone leaves
+    /// the WAL in place (no connection deletes it, see `store.rs`).
+    pub fn close(self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let AgenticFlowDb { conn, _claim } = self;
+        conn.close().map_err(|(_, e)| Error::from(e))
+    }
+}
+
 /// Opens a foreign agentic-flow database; `create` makes the file and its schema if missing.
-pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
+pub(crate) fn open_agentic_flow(db_path: &str, create: bool) -> Result<AgenticFlowDb> {
     if db_path.trim().is_empty() {
         return err(
             ErrorCode::InvalidInput,
@@ -354,9 +402,14 @@ pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
             ),
         );
     }
-    let conn = open_connection(db_path)?;
+    let (conn, claim) = open_connection(db_path)?;
+    let db = AgenticFlowDb {
+        conn,
+        _claim: claim,
+    };
+    let conn = &db.conn;
     if create {
-        schema::create_agentic_flow(&conn)?;
+        schema::create_agentic_flow(conn)?;
     } else {
         let has: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'patterns'",
@@ -369,10 +422,10 @@ pub fn open_agentic_flow(db_path: &str, create: bool) -> Result<Connection> {
         let has_emb: i64 =
             conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'pattern_embeddings'", [], |r| r.get(0))?;
         if has_emb == 0 {
-            schema::create_agentic_flow(&conn)?;
+            schema::create_agentic_flow(conn)?;
         }
     }
-    Ok(conn)
+    Ok(db)
 }
 
 // ---------- JSON ----------

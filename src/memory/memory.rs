@@ -113,11 +113,25 @@ pub struct MemoryInput {
     pub tags: Vec<String>,
     /// Domain label.
     pub domain: Option<String>,
-    /// Confidence in `[0, 1]`; default 0.5 (agentic-flow's column default).
+    /// Confidence in `[0, 1]`; default 0.5 (agentic-flow's column default) when absent. An
+    /// explicit JSON `null` is refused: `JSON.stringify` turns `NaN` and `Infinity` into
+    /// `null`, and they must not silently become the default.
+    #[serde(deserialize_with = "present_number")]
     pub confidence: Option<f64>,
     /// A caller-computed embedding (any dimension, the same for the whole store); computed by
     /// the built-in hash embedder from title, description and content when absent.
     pub embedding: Option<Vec<f32>>,
+}
+
+/// Reads a field that may be absent (`#[serde(default)]` gives `None`) but, when present,
+/// must be a number: `null` is the JSON form of `NaN`/`Infinity` after `JSON.stringify`.
+fn present_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    match Option::<f64>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "confidence is null (NaN and Infinity become null in JSON); pass a number in [0, 1] or omit it",
+        )),
+    }
 }
 
 /// The source of a stored memory.

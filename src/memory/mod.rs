@@ -9,8 +9,10 @@
 //!   an in-memory int8 + f32 matrix (`vector_index.rs`, kernels in `simd.rs`) or, near a
 //!   million memories, a projected int8 sketch index saved beside the store (`sketch.rs`),
 //!   FTS5 search
-//!   (`fts.rs`), caps with eviction (`eviction.rs`), consolidation (`consolidate.rs`) and
-//!   import/export of JSON and agentic-flow databases (`interop.rs`).
+//!   (`fts.rs`), caps with eviction of what the engine wrote (`eviction.rs`), consolidation
+//!   (`consolidate.rs`) and import/export of JSON and agentic-flow databases (`interop.rs`).
+//! - `file_claims.rs`: one SQLite library per file per process — a file agentic-flow's
+//!   better-sqlite3 holds open in this process is refused, a file the engine holds is guarded.
 //! - [`HashEmbedder`] (`embed.rs`): the offline 384-dimension embedder used when callers pass
 //!   no vectors.
 
@@ -20,6 +22,7 @@ mod config;
 mod consolidate;
 mod embed;
 mod eviction;
+mod file_claims;
 mod fts;
 mod interop;
 #[allow(clippy::module_inception)]
@@ -35,11 +38,12 @@ mod vector_index;
 #[cfg(test)]
 mod tests;
 
-pub use bank::{ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
+pub use bank::{BankStats, ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
 pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
-pub use config::{BankConfig, RetrieveOptions, ScoreWeights, MAX_K};
+pub use config::{BankConfig, EvictMode, RetrieveOptions, ScoreWeights, MAX_K};
 pub use consolidate::ConsolidateReport;
 pub use embed::{HashEmbedder, HASH_DIMS};
+pub use eviction::{EvictedKind, EvictionCause, EvictionReport, MAX_REPORTED_IDS};
 pub use fts::{QueryHit, QueryOptions, QueryOrder};
 pub use interop::{
     default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,

@@ -6,6 +6,11 @@
 //! the prefix `la_`:
 //! - `la_meta`: key/value facts about the store;
 //! - `la_learnings`: learning records (pattern, outcome, reward, context, session, action);
+//! - `la_owned_memories`: the ids of the `patterns` rows this engine created (by `store` or an
+//!   import), so eviction can tell them from agentic-flow's in every process. Its foreign key
+//!   cascades: when agentic-flow deletes a row, or replaces it with `INSERT OR REPLACE` (its
+//!   `upsertMemory`; a delete plus an insert), the id stops being ours. agentic-flow never reads
+//!   this table and its own reads and writes of `patterns` are unchanged;
 //! - `la_fts` (FTS5) plus `la_fts_refs`: the full-text index over memories and learnings, kept
 //!   in sync by hand in the same transaction as every write (`la_fts_refs` maps an item to its
 //!   FTS row and a change signature used to reconcile rows written by agentic-flow itself).
@@ -40,6 +45,9 @@ CREATE TABLE IF NOT EXISTS la_learnings (
   created_at_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_la_learnings_created ON la_learnings(created_at_ms);
+CREATE TABLE IF NOT EXISTS la_owned_memories (
+  id TEXT PRIMARY KEY REFERENCES patterns(id) ON DELETE CASCADE
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS la_fts USING fts5(
   title, description, content,
   kind UNINDEXED, ref_id UNINDEXED, created_ms UNINDEXED,
@@ -55,7 +63,9 @@ CREATE TABLE IF NOT EXISTS la_fts_refs (
 "#;
 
 /// The version of our `la_` schema, recorded in `la_meta` under `schema_version`.
-pub const LA_SCHEMA_VERSION: &str = "1";
+/// Version 2 added `la_owned_memories`; rows of a version-1 store count as another writer's
+/// (nothing records who wrote them), so eviction with `evict: 'own'` leaves them alone.
+pub const LA_SCHEMA_VERSION: &str = "2";
 
 /// Creates every table that is missing, in one transaction.
 pub fn create_all(conn: &mut Connection) -> Result<()> {

@@ -6,14 +6,22 @@
 //! `synchronous=NORMAL` (durable at checkpoints, the usual WAL setting). Opening runs
 //! `PRAGMA quick_check`, so a truncated or foreign file is reported as
 //! [`ErrorCode::StoreCorrupt`] at once rather than on a later query.
+//!
+//! Every connection is opened through `file_claims` (a file another SQLite library in this
+//! process holds is refused with [`ErrorCode::StoreInUse`]; a file we hold is guarded) and runs
+//! with `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`: closing never checkpoints-and-deletes the WAL and
+//! `-shm`, which would pull them from under a connection SQLite cannot see (agentic-flow's, in
+//! this process). [`Store::close`] checkpoints explicitly (TRUNCATE) instead.
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 
+use super::file_claims::{open_claimed, FileClaim};
 use super::schema;
 use crate::error::{err, Error, ErrorCode, Result};
 
@@ -26,8 +34,11 @@ pub const IN_MEMORY: &str = ":memory:";
 /// A SQLite database holding agentic-flow's tables and our `la_` tables. `Send + Sync`.
 pub struct Store {
     path: String,
-    /// `None` after [`Store::close`].
+    /// `None` after [`Store::close`]. Dropped before `claim` (field order), so the file's
+    /// guard outlives the connection.
     conn: Mutex<Option<Connection>>,
+    /// The connection's hold on the file (`None` for in-memory stores and after close).
+    claim: Mutex<Option<FileClaim>>,
     /// Bumped by every reasoning-bank write through this store, so several banks sharing one
     /// connection (which never see each other's commits in `data_version`) notice them.
     memory_epoch: AtomicU64,
@@ -64,31 +75,48 @@ fn open_error(path: &str, e: rusqlite::Error) -> Error {
 }
 
 /// Opens a connection with the pragmas every store connection needs and checks its integrity.
-pub(crate) fn open_connection(path: &str) -> Result<Connection> {
+/// A file's connection comes with the engine's claim on it (`None` for `:memory:`); drop the
+/// connection first.
+pub(crate) fn open_connection(path: &str) -> Result<(Connection, Option<FileClaim>)> {
     if path.trim().is_empty() {
         return err(
             ErrorCode::InvalidInput,
             "the store path is empty; pass a file path or ':memory:'",
         );
     }
-    if path != IN_MEMORY {
-        let file = Path::new(path);
-        if let Some(parent) = file.parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::new(
-                        ErrorCode::Store,
-                        format!(
-                            "cannot create the directory '{}' for the store: {e}",
-                            parent.display()
-                        ),
-                    )
-                })?;
-            }
-        }
-        check_header(path)?;
+    if path == IN_MEMORY {
+        return Ok((configure(path)?, None));
     }
+    let file = Path::new(path);
+    if let Some(parent) = file.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::new(
+                    ErrorCode::Store,
+                    format!(
+                        "cannot create the directory '{}' for the store: {e}",
+                        parent.display()
+                    ),
+                )
+            })?;
+        }
+    }
+    let (conn, claim) = open_claimed(path, |already_held| {
+        // Reading the header opens and closes a descriptor of the file, which would drop the
+        // POSIX locks our own open connections hold on it; a file we hold is a database anyway.
+        if !already_held {
+            check_header(path)?;
+        }
+        configure(path)
+    })?;
+    Ok((conn, Some(claim)))
+}
+
+/// Opens `path` and applies the pragmas; checks the file's integrity.
+fn configure(path: &str) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(|e| open_error(path, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| open_error(path, e))?;
     conn.pragma_update(None, "foreign_keys", "ON")
@@ -160,7 +188,7 @@ impl Store {
     /// Opens (creating if needed) the store at `path` (`":memory:"` for a private in-memory
     /// database), creating parent directories and every missing table.
     pub fn open(path: &str) -> Result<Store> {
-        let mut conn = open_connection(path)?;
+        let (mut conn, claim) = open_connection(path)?;
         schema::create_all(&mut conn).map_err(|e| match e.code {
             ErrorCode::StoreCorrupt => corrupt_error(path, &e.message),
             _ => e,
@@ -168,6 +196,7 @@ impl Store {
         Ok(Store {
             path: path.to_string(),
             conn: Mutex::new(Some(conn)),
+            claim: Mutex::new(claim),
             memory_epoch: AtomicU64::new(0),
         })
     }
@@ -193,14 +222,21 @@ impl Store {
     }
 
     /// Checkpoints the WAL and closes the connection now (not at garbage collection), so the
-    /// file is released at once. Later calls fail with `ERR_CLOSED`. Idempotent.
+    /// file is released at once. Later calls fail with `ERR_CLOSED`. Idempotent. The `-wal`
+    /// (left empty) and `-shm` files stay: deleting them is only safe for the file's last
+    /// user, which a connection cannot know when another SQLite library in this process has
+    /// the file open.
     pub fn close(&self) -> Result<()> {
         let conn = self.conn.lock().take();
-        if let Some(conn) = conn {
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            conn.close().map_err(|(_, e)| Error::from(e))?;
-        }
-        Ok(())
+        let result = match conn {
+            Some(conn) => conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(Error::from)
+                .and(conn.close().map_err(|(_, e)| Error::from(e))),
+            None => Ok(()),
+        };
+        drop(self.claim.lock().take());
+        result
     }
 
     /// The path the store was opened with.

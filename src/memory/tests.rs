@@ -446,6 +446,71 @@ fn store_opens_in_memory_and_creates_parent_dirs() {
 }
 
 #[test]
+fn a_file_another_sqlite_library_holds_is_refused_and_a_held_file_is_guarded() {
+    let dir = TempDir::new();
+    let path = dir.file("held.db");
+    Store::open(&path).expect("create").close().expect("close");
+    // A descriptor the engine's registry does not know: in an app, agentic-flow's
+    // better-sqlite3 connection.
+    let other = std::fs::File::open(&path).expect("open");
+    if cfg!(target_os = "linux") {
+        let e = Store::open(&path).expect_err("held by another library");
+        assert_eq!(e.code, ErrorCode::StoreInUse);
+        assert!(e.message.contains(&path) && e.message.contains("syncWithAgenticFlow"));
+        let bank = mem_bank();
+        for e in [
+            bank.export_agentic_flow(&path).expect_err("export"),
+            bank.import_agentic_flow(&path).expect_err("import"),
+        ] {
+            assert_eq!(e.code, ErrorCode::StoreInUse);
+        }
+    }
+    drop(other);
+    let store = Store::open(&path).expect("free again");
+    // The engine's own second connection to a file it holds is safe (one library).
+    let second = Store::open(&path).expect("second store on the same file");
+    second.close().expect("close");
+    #[cfg(target_os = "linux")]
+    {
+        // Another library closing the file would take EXCLUSIVE (a POSIX write lock on the
+        // SHARED range) to checkpoint and delete the WAL: the guard makes that fail, in this
+        // process too.
+        use std::os::fd::AsRawFd;
+        let probe = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .expect("probe");
+        let exclusive = |fd: i32| {
+            // SAFETY: zeroed `flock` is valid; fields set below; `fd` is open.
+            let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+            fl.l_type = libc::F_WRLCK as libc::c_short;
+            fl.l_whence = libc::SEEK_SET as libc::c_short;
+            fl.l_start = 0x4000_0002;
+            fl.l_len = 510;
+            // SAFETY: as above.
+            unsafe { libc::fcntl(fd, libc::F_SETLK, &fl) }
+        };
+        assert_eq!(
+            exclusive(probe.as_raw_fd()),
+            -1,
+            "EXCLUSIVE refused while held"
+        );
+        store.close().expect("close");
+        assert_eq!(exclusive(probe.as_raw_fd()), 0, "free once released");
+    }
+    #[cfg(not(target_os = "linux"))]
+    store.close().expect("close");
+    // Closing leaves the WAL (empty) and -shm in place: deleting them is only safe for a
+    // file's last user, which a connection cannot know about another library.
+    assert_eq!(
+        std::fs::metadata(format!("{path}-wal")).expect("wal").len(),
+        0
+    );
+    assert!(std::path::Path::new(&format!("{path}-shm")).exists());
+}
+
+#[test]
 fn corrupt_truncated_or_foreign_files_are_store_corrupt() {
     let dir = TempDir::new();
     let garbage = dir.file("garbage.db");
@@ -620,7 +685,11 @@ fn agentic_flow_database_is_used_in_place_and_retrieval_matches_its_algorithm() 
     )
     .expect("backdate");
 
+    // A connection the store's registry does not know counts as another SQLite library in this
+    // process (see `file_claims`): close it before the store opens the file, reopen it after.
+    drop(af);
     let store = Arc::new(Store::open(&path).expect("open in place"));
+    let af = Connection::open(&path).expect("af reopen");
     let cfg = BankConfig {
         record_usage: false,
         ..Default::default()
@@ -1403,6 +1472,236 @@ fn eviction_keeps_high_value_items() {
             .max_memories,
         3
     );
+}
+
+#[test]
+fn memory_input_refuses_a_null_confidence() {
+    // JSON.stringify turns NaN and Infinity into null: that must not read as "absent" (0.5).
+    let e = serde_json::from_str::<MemoryInput>(r#"{"title":"t","confidence":null}"#)
+        .expect_err("null confidence");
+    assert!(e.to_string().contains("NaN"), "{e}");
+    let absent: MemoryInput = serde_json::from_str(r#"{"title":"t"}"#).expect("absent");
+    assert_eq!(absent.confidence, None);
+    let bank = mem_bank();
+    for c in [f64::NAN, f64::INFINITY, -5.0, 1.5] {
+        let e = bank
+            .store(MemoryInput {
+                confidence: Some(c),
+                ..memory("bad", "confidence")
+            })
+            .expect_err("bad confidence");
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+    }
+    assert_eq!(bank.count().expect("count").memories, 0);
+}
+
+/// Writes `ids` into the file at `path` the way agentic-flow does (its own connection with
+/// foreign keys on, `INSERT OR REPLACE`, no ownership record), with `created_at` set to
+/// `created` (an SQL expression).
+fn foreign_rows(path: &str, ids: &[String], confidence: f64, created: &str) {
+    let c = Connection::open(path).expect("foreign connection");
+    c.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy");
+    c.pragma_update(None, "foreign_keys", "ON").expect("fk");
+    for (i, id) in ids.iter().enumerate() {
+        let mut v = vec![0f32; 384];
+        v[i % 384] = 1.0;
+        agentic_flow_upsert(
+            &c,
+            id,
+            &format!("foreign {id}"),
+            "af",
+            "Success",
+            confidence,
+            &v,
+        );
+        c.execute(
+            &format!("UPDATE patterns SET created_at = {created} WHERE id = ?1"),
+            [id],
+        )
+        .expect("created_at");
+    }
+}
+
+#[test]
+fn eviction_deletes_only_what_the_engine_wrote_unless_asked_and_reports_it() {
+    let dir = TempDir::new();
+    let path = dir.file("shared.db");
+    let cfg = BankConfig {
+        max_memories: 10,
+        evict_to_fraction: 0.5,
+        ..Default::default()
+    };
+    let bank = bank_at(&path, cfg.clone());
+    let foreign: Vec<String> = (0..30).map(|i| format!("af-{i:02}")).collect();
+    foreign_rows(&path, &foreign, 0.01, "CURRENT_TIMESTAMP"); // lowest value of all
+    for i in 0..10 {
+        bank.store(MemoryInput {
+            id: Some(format!("own-{i}")),
+            confidence: Some(0.2 + i as f64 / 20.0),
+            ..memory(&format!("own {i}"), "mine")
+        })
+        .expect("store");
+    }
+    assert!(bank.take_evictions().is_empty(), "at the cap, not over it");
+    let last = bank
+        .store(MemoryInput {
+            id: Some("just-stored".into()),
+            confidence: Some(0.0),
+            ..memory("just stored", "lowest value")
+        })
+        .expect("store");
+    assert!(
+        bank.get(&last.id).expect("get").is_some(),
+        "never its own victim"
+    );
+    let runs = bank.take_evictions();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(
+        (
+            run.kind,
+            run.mode,
+            run.cause,
+            run.count,
+            run.remaining,
+            run.cap
+        ),
+        (
+            EvictedKind::Memory,
+            EvictMode::Own,
+            EvictionCause::Store,
+            6,
+            5,
+            10
+        )
+    );
+    assert_eq!(
+        run.ids,
+        (0..6).map(|i| format!("own-{i}")).collect::<Vec<_>>(),
+        "lowest value first, own rows only"
+    );
+    assert!(bank.take_evictions().is_empty(), "taken once");
+    let stats = bank.stats().expect("stats");
+    assert_eq!(
+        (
+            stats.memories,
+            stats.own_memories,
+            stats.evicted_memories,
+            stats.evictions
+        ),
+        (35, 5, 6, 1)
+    );
+    assert_eq!(stats.last_eviction.as_ref(), Some(run));
+    for id in &foreign {
+        assert!(
+            bank.get(id).expect("get").is_some(),
+            "{id} was another writer's"
+        );
+    }
+
+    // Ownership lives in the file: a second bank (another process, in effect) knows it, and
+    // agentic-flow replacing one of our rows (INSERT OR REPLACE) makes it its own.
+    foreign_rows(&path, &["own-9".to_string()], 0.9, "CURRENT_TIMESTAMP");
+    drop(bank);
+    let again = bank_at(&path, cfg.clone());
+    assert_eq!(again.stats().expect("stats").own_memories, 4);
+
+    // evict: all — every row may go; an unreadable created_at counts as age 0 (recency 1), as
+    // agentic-flow's julianday() makes it, so such rows are not preferred victims.
+    let all_path = dir.file("all.db");
+    let all = bank_at(
+        &all_path,
+        BankConfig {
+            max_memories: 20,
+            evict_to_fraction: 0.55,
+            evict: EvictMode::All,
+            ..Default::default()
+        },
+    );
+    let undated: Vec<String> = (0..10).map(|i| format!("undated-{i}")).collect();
+    let old: Vec<String> = (0..10).map(|i| format!("old-{i}")).collect();
+    foreign_rows(&all_path, &undated, 0.5, "'sometime last spring'");
+    foreign_rows(&all_path, &old, 0.5, "datetime('now', '-400 days')");
+    all.store(memory("pushes it over", "x")).expect("store");
+    let runs = all.take_evictions();
+    assert_eq!(runs.len(), 1);
+    let mut gone = runs[0].ids.clone();
+    gone.sort();
+    assert_eq!(
+        gone, old,
+        "21 rows down to 11: the old ones go, the undated stay"
+    );
+    assert_eq!(runs[0].mode, EvictMode::All);
+    assert_eq!(all.count().expect("count").memories, 11);
+
+    // evict: none — nothing is deleted; the caps are only reported.
+    let none = bank_at(
+        ":memory:",
+        BankConfig {
+            max_memories: 2,
+            max_learnings: 2,
+            evict: EvictMode::None,
+            ..Default::default()
+        },
+    );
+    for i in 0..5 {
+        none.store(memory(&format!("kept {i}"), "x"))
+            .expect("store");
+        none.store_learning(LearningInput {
+            pattern: format!("learning {i}"),
+            outcome: "ok".into(),
+            reward: -1.0,
+            ..Default::default()
+        })
+        .expect("learning");
+    }
+    assert!(none.take_evictions().is_empty());
+    let s = none.stats().expect("stats");
+    assert_eq!((s.memories, s.learnings, s.evictions), (5, 5, 0));
+    assert_eq!(
+        BankConfig::from_json(&json!({"evict": "everything"}))
+            .expect_err("bad mode")
+            .code,
+        ErrorCode::InvalidConfig
+    );
+    assert_eq!(
+        BankConfig::from_json(&json!({"evict": "all"}))
+            .expect("ok")
+            .evict,
+        EvictMode::All
+    );
+}
+
+#[test]
+fn imports_mark_the_rows_they_create_as_the_engines_and_report_evictions() {
+    let src = mem_bank();
+    for i in 0..12 {
+        src.store(MemoryInput {
+            id: Some(format!("m-{i:02}")),
+            confidence: Some(0.2 + i as f64 / 20.0),
+            ..memory(&format!("m {i}"), "x")
+        })
+        .expect("store");
+    }
+    let doc = src.export_json().expect("export");
+    let dst = bank_at(
+        ":memory:",
+        BankConfig {
+            max_memories: 8,
+            evict_to_fraction: 0.5,
+            ..Default::default()
+        },
+    );
+    let report = dst.import_json(&doc).expect("import");
+    assert_eq!((report.memories, report.evicted), (12, 8));
+    let runs = dst.take_evictions();
+    assert_eq!(runs[0].cause, EvictionCause::ImportJson);
+    assert_eq!(
+        runs[0].ids,
+        (0..8).map(|i| format!("m-{i:02}")).collect::<Vec<_>>()
+    );
+    assert_eq!(dst.stats().expect("stats").own_memories, 4);
 }
 
 // ---------- consolidation ----------
