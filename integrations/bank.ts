@@ -10,6 +10,7 @@
  */
 
 import { EventEmitter } from 'node:events';
+import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
 
@@ -197,16 +198,18 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
 
   /** Stores (upserts, keeping `createdAt` and the embedding) a memory. */
   store(memory: MemoryInput): MemoryRecord {
-    checkConfidence(memory);
-    return this.evicting(() => JSON.parse(call(() => this.nat.bankStore(json('memory', memory)))));
+    const m = readObject<MemoryInput>(memory, 'memory');
+    checkConfidence(m);
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStore(json('memory', m)))));
   }
 
   /** Stores a learning (pattern, outcome, reward). */
   storeLearning(learning: LearningInput): LearningRecord {
-    if (learning && typeof learning === 'object' && typeof learning.reward === 'number' && !Number.isFinite(learning.reward)) {
-      throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${learning.reward}`);
+    const l = readObject<LearningInput>(learning, 'learning');
+    if (typeof l.reward === 'number' && !Number.isFinite(l.reward)) {
+      throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${l.reward}`);
     }
-    return this.evicting(() => JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', learning)))));
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankStoreLearning(json('learning', l)))));
   }
 
   /** Counts (as the file holds them now), caps, and what this bank evicted since the system opened. */
@@ -224,12 +227,12 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
 
   /** A memory by id, or null. */
   get(id: string): MemoryRecord | null {
-    return JSON.parse(call(() => this.nat.bankGet(String(id))));
+    return JSON.parse(call(() => this.nat.bankGet(requireString(id, 'the memory id'))));
   }
 
   /** Deletes a memory or learning; true when something was deleted. */
   delete(id: string): boolean {
-    return call(() => this.nat.bankDelete(String(id)));
+    return call(() => this.nat.bankDelete(requireString(id, 'the id')));
   }
 
   /** How many memories and learnings are stored. */
@@ -245,16 +248,16 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
 
   retrieve(query: string, options: RetrieveOptions = {}): Retrieved[] {
     if (typeof query !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'retrieve takes a query string');
-    return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', options))));
+    return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', optionsObject<RetrieveOptions>(options, 'retrieve options')))));
   }
 
   /** Full-text search (SQLite FTS5) over memories and learnings. */
   query(pattern: string, options: { limit?: number; since?: number | Date | string; order?: 'relevance' | 'reward' } = {}): QueryHit[] {
     if (typeof pattern !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'query takes a pattern string');
-    const { since, ...rest } = options;
+    const { since, ...rest } = optionsObject<{ limit?: number; since?: number | Date | string; order?: 'relevance' | 'reward' }>(options, 'query options');
     const opts: Record<string, unknown> = { ...rest };
     if (since !== undefined) opts.sinceMs = toMs(since);
-    return JSON.parse(call(() => this.nat.bankQuery(pattern, JSON.stringify(opts))));
+    return JSON.parse(call(() => this.nat.bankQuery(pattern, toJsonText(opts, 'query options'))));
   }
 
   /** The whole bank as a JSON document (`{format, version, memories, learnings, links}`). */
@@ -264,7 +267,8 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
 
   /** Imports a document from {@link exportJson} (idempotent). */
   importJson(doc: unknown): ImportReport {
-    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportJson(typeof doc === 'string' ? doc : json('bank document', doc)))));
+    const text = typeof doc === 'string' ? doc : json('bank document', readObject<Record<string, unknown>>(doc, 'bank document'));
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankImportJson(text))));
   }
 
   /**
@@ -304,18 +308,27 @@ function checkConfidence(memory: unknown): void {
   }
 }
 
+/** `v` (an object) copied out of the caller's hands: a throwing getter or proxy is a coded error. */
+function readObject<T extends object>(v: unknown, what: string): T {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} must be an object`);
+  }
+  return optionsObject<T>(v, what) as T;
+}
+
 function json(what: string, v: unknown): string {
   if (v === null || typeof v !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} must be an object`);
   }
-  return JSON.stringify(v);
+  return toJsonText(v, what);
 }
 
 /** Milliseconds since the epoch from a Date, a number or an ISO string. */
 export function toMs(t: number | Date | string): number {
   const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
   if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `not a valid time: ${String(t)}`);
+    const shown = typeof t === 'string' ? JSON.stringify(t) : typeof t === 'number' ? String(t) : typeof t;
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `not a valid time: ${shown} (give a Date, milliseconds since the epoch or an ISO 8601 string)`);
   }
   return ms;
 }

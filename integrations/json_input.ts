@@ -19,16 +19,17 @@ export const MAX_JSON_DEPTH = 64;
  * The JSON text of `value`, or a coded `ERR_INVALID_INPUT` naming `what` and the path of the
  * first value JSON cannot carry (BigInt, non-finite number, function, symbol, a cycle) or of
  * nesting deeper than {@link MAX_JSON_DEPTH}. `undefined` object members are left out, as
- * `JSON.stringify` does; objects with `toJSON` (e.g. `Date`) are serialised through it.
+ * `JSON.stringify` does; objects with `toJSON` (e.g. `Date`) are serialised through it. `code`
+ * is the error code to use (`ERR_INVALID_CONFIG` for a configuration).
  */
-export function toJsonText(value: unknown, what: string): string {
+export function toJsonText(value: unknown, what: string, code: 'ERR_INVALID_INPUT' | 'ERR_INVALID_CONFIG' = 'ERR_INVALID_INPUT'): string {
   try {
     checkJson(value, what, '', 0, new Set());
     return JSON.stringify(value);
   } catch (e) {
-    if (e instanceof LeanAgenticError) throw e;
+    if (e instanceof LeanAgenticError) throw code === e.code ? e : new LeanAgenticError(code, e.message);
     // A getter, proxy or toJSON of the caller's that throws.
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    throw new LeanAgenticError(code, `${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 

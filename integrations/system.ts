@@ -128,7 +128,7 @@ export class LeanAgenticSystem {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
       throw new LeanAgenticError('ERR_INVALID_CONFIG', 'config must be an object');
     }
-    const nat = call(() => native.NativeSystem.open(toJsonText(config, 'config')));
+    const nat = call(() => native.NativeSystem.open(toJsonText(config, 'config', 'ERR_INVALID_CONFIG')));
     return new LeanAgenticSystem(nat);
   }
 
