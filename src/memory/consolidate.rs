@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::BankConfig;
 use super::fts::{self, KIND_MEMORY};
-use super::memory::new_id;
+use super::records::new_id;
 use super::schema::MEMORY_TYPE;
 use super::simd::Kernel;
 use super::vector_index::VectorIndex;

@@ -22,6 +22,7 @@ use super::clock::MS_PER_DAY;
 use super::config::EvictMode;
 use super::fts::{self, KIND_LEARNING, KIND_MEMORY};
 use super::schema::MEMORY_TYPE;
+use super::score::recency;
 use crate::error::Result;
 
 /// At most this many ids are listed in one report (the count is always exact).
@@ -106,15 +107,13 @@ impl EvictionReport {
 
 /// Value of a memory for eviction (higher is kept longer).
 pub fn memory_value(confidence: f64, usage_count: i64, age_days: f64, half_life_days: f64) -> f64 {
-    let recency = (-age_days.max(0.0) / half_life_days).exp();
     let usage = 1.0 + (1.0 + usage_count.max(0) as f64).ln();
-    confidence.max(0.0) * recency * usage
+    confidence.max(0.0) * recency(age_days, half_life_days) * usage
 }
 
 /// Value of a learning for eviction (higher is kept longer).
 pub fn learning_value(reward: f64, age_days: f64, half_life_days: f64) -> f64 {
-    let recency = (-age_days.max(0.0) / half_life_days).exp();
-    (0.5 + 0.5 * reward.tanh()) * recency
+    (0.5 + 0.5 * reward.tanh()) * recency(age_days, half_life_days)
 }
 
 /// The number of items to keep after evicting from a store over `cap`.

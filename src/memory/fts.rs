@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::clock::parse_datetime;
-use super::memory::PatternData;
+use super::records::PatternData;
 use super::schema::MEMORY_TYPE;
 use crate::error::{err, ErrorCode, Result};
 

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use super::clock::{now_ms, parse_datetime, sqlite_datetime};
 use super::file_claims::FileClaim;
 use super::fts::{self, KIND_LEARNING};
-use super::memory::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
+use super::records::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
 use super::schema::{self, MEMORY_TYPE};
 use super::store::open_connection;
 use crate::error::{err, Error, ErrorCode, Result};

@@ -39,6 +39,7 @@ use sha2::{Digest, Sha256};
 
 use super::config::RetrieveOptions;
 use super::parallel::{parallel_map, part_len};
+use super::score::{age_days, recency};
 use super::simd::Kernel;
 use super::vector_index::{quantize, VectorIndex};
 use crate::error::{Error, ErrorCode, Result};
@@ -95,8 +96,8 @@ impl PriorKey {
         if confidence < self.min_confidence {
             return f32::NEG_INFINITY;
         }
-        let age = super::retrieve::age_days(self.now_ms, created_ms) as f64;
-        (self.recency * (-age / self.half_life_days).exp() + self.reliability * confidence.min(1.0))
+        let age = age_days(self.now_ms, created_ms) as f64;
+        (self.recency * recency(age, self.half_life_days) + self.reliability * confidence.min(1.0))
             as f32
     }
 }

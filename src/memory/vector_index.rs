@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::memory::Outcome;
+use super::records::Outcome;
 use super::simd::Kernel;
 use super::sketch::SketchIndex;
 use crate::error::{err, ErrorCode, Result};
