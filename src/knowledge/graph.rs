@@ -701,10 +701,12 @@ impl KnowledgeGraph {
             report.new_entities += usize::from(is_new);
             nodes.push(node);
         }
-        // Co-occurrence among distinct non-value entities.
+        // Co-occurrence among distinct non-value entities (a set finds repeats: a chunk may
+        // hold tens of thousands of entities).
         let mut linked: Vec<u32> = Vec::with_capacity(nodes.len());
+        let mut seen: FastSet<u32> = FastSet::default();
         for (e, &n) in entities.iter().zip(&nodes) {
-            if !e.entity_type.is_value() && !linked.contains(&n) {
+            if !e.entity_type.is_value() && seen.insert(n) {
                 linked.push(n);
             }
         }
