@@ -118,6 +118,27 @@ impl NativeSystem {
         to_json(&detail.view(&result))
     }
 
+    /// [`Self::begin`] on the session's batch thread (for large chunks: the JS thread stays
+    /// free while the step runs; the session's steps stay in order with its batches).
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn begin_async<'env>(
+        &self,
+        env: &'env Env,
+        session_id: String,
+        chunk: String,
+    ) -> napi::Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<String, _>()?;
+        self.engine
+            .spawn_begin(session_id, chunk, move |outcome| {
+                match outcome.map_err(to_js).and_then(begun_json) {
+                    Ok(json) => deferred.resolve(move |_| Ok(json)),
+                    Err(e) => deferred.reject(e),
+                }
+            })
+            .map_err(to_js)?;
+        Ok(promise)
+    }
+
     /// Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
     /// `"full"` (default) or `"summary"`.
     #[napi(catch_unwind)]
