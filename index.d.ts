@@ -129,7 +129,10 @@ export declare class NativeSystem {
   flush(): void
   /** Steps recorded in the store's journal. */
   journalCount(): number
-  /** Flushes and closes. Idempotent. */
+  /**
+   * Flushes and closes, then lets go of the engine (see the module documentation).
+   * Idempotent.
+   */
   close(): void
   /** Whether `close` was called. */
   get closed(): boolean
