@@ -40,3 +40,5 @@ pub use persist::{ensure_schema, load_dictionaries, save_dictionary};
 mod large_chunk_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_cap_tests;
