@@ -94,6 +94,11 @@ export declare class NativeSystem {
    */
   complete(actionId: string, outcomeJson: string, detail?: string | undefined | null): string
   /**
+   * [`Self::begin`] on the session's batch thread (for large chunks: the JS thread stays
+   * free while the step runs; the session's steps stay in order with its batches).
+   */
+  beginAsync(sessionId: string, chunk: string): Promise<string>
+  /**
    * Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
    * `"full"` (default) or `"summary"`.
    */
@@ -128,7 +133,10 @@ export declare class NativeSystem {
   flush(): void
   /** Steps recorded in the store's journal. */
   journalCount(): number
-  /** Flushes and closes. Idempotent. */
+  /**
+   * Flushes and closes, then lets go of the engine (see the module documentation).
+   * Idempotent.
+   */
   close(): void
   /** Whether `close` was called. */
   get closed(): boolean

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'ERR_STREAM_NETWORK'
   | 'ERR_STREAM_HTTP'
   | 'ERR_STREAM_PARSE'
+  | 'ERR_TIMEOUT'
   | 'ERR_INTERNAL';
 
 /** An `Error` with a stable `code`. */

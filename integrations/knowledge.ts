@@ -89,8 +89,11 @@ export class KnowledgeGraph {
     );
   }
 
-  /** Counts of entities, relations, facts and entities by type. */
-  stats(): { entities: number; relations: number; facts: number; byType: Record<string, number> } {
+  /**
+   * Counts of entities, relations, facts and entities by type, and `valuesNotKept`: mentions of new
+   * values (numbers, amounts, dates) that got no node because the graph holds 10,000 values already.
+   */
+  stats(): { entities: number; relations: number; facts: number; valuesNotKept: number; byType: Record<string, number> } {
     return JSON.parse(call(() => this.nat.kgStats()));
   }
 

@@ -11,6 +11,7 @@ export interface NativeSystemHandle {
   endSession(sessionId: string): void;
   history(sessionId: string): string;
   begin(sessionId: string, chunk: string): string;
+  beginAsync(sessionId: string, chunk: string): Promise<string>;
   complete(actionId: string, outcomeJson: string, detail?: string | null): string;
   processBatch(sessionId: string, chunks: string[], detail?: string | null): string;
   processBatchAsync(

@@ -18,6 +18,12 @@
  *
  * Sessions are created on first use (`sys.createContext(id)`); the default session is
  * `"default"`. Steps of one session run one at a time, in arrival order.
+ *
+ * Under load: the event loop stays free while a long step runs (large chunks are processed on the
+ * engine's session threads, see `processChunk`), so `/health` and other sessions keep answering;
+ * a `/process` request or WebSocket message that takes longer than `requestTimeoutMs` is answered
+ * with `ERR_TIMEOUT` (503) while its step completes in the background; a step reports at most
+ * 1,000 entities (`entitiesTruncated`), which bounds each response to about twice its chunk.
  */
 
 import http from 'node:http';
@@ -53,6 +59,12 @@ export interface ServerOptions {
   closeSystem?: boolean;
   /** Session used when a request names none (default `"default"`). */
   defaultSessionId?: string;
+  /**
+   * Longest a `/process` request or a WebSocket message may take, in ms (default 30000). Past it
+   * the client gets `ERR_TIMEOUT` (HTTP 503); the step itself still runs to its end, in order
+   * with the session's other steps, and its result is published on `/events`.
+   */
+  requestTimeoutMs?: number;
   /** Receives one line per notable event (default: none). */
   log?: (line: string) => void;
 }
@@ -100,6 +112,7 @@ export function statusForCode(code: string): number {
     case 'ERR_CHUNK_TOO_LARGE':
       return 413;
     case 'ERR_SHUTTING_DOWN':
+    case 'ERR_TIMEOUT':
       return 503;
     default:
       return 500;
@@ -182,6 +195,8 @@ interface Subscriber {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** The longest delay a Node timer supports. */
+const MAX_TIMER_MS = 2_147_483_647;
 const SESSION_ID_MAX = 256;
 
 /** Creates the service for `sys` (see the module docs); listen with `service.server.listen(port, host)`. */
@@ -197,6 +212,10 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
   const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, 15_000, 0);
   const sseRetryMs = positiveInt('sseRetryMs', options.sseRetryMs, 1000, 0);
   const shutdownTimeoutMs = positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0);
+  const requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+  if (requestTimeoutMs > MAX_TIMER_MS) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `requestTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${requestTimeoutMs}`);
+  }
   const closeSystem = options.closeSystem !== false;
   const defaultSession = options.defaultSessionId ?? 'default';
   const log = options.log ?? (() => {});
@@ -272,12 +291,32 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     }
   }
 
+  /**
+   * One step, answered within `requestTimeoutMs`: past it the promise rejects with `ERR_TIMEOUT`
+   * while the step runs on (it is never abandoned half-way) and is published when it ends.
+   */
   function processOne(sessionId: string, text: string): Promise<StepResult> {
-    return inSession(sessionId, async () => {
+    const step = inSession(sessionId, async () => {
       const r = await onSession(sessionId, () => sys.processChunk(text, sessionId));
       publish(r);
       return r;
     });
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new LeanAgenticError(
+              'ERR_TIMEOUT',
+              `the step did not finish within ${requestTimeoutMs} ms (requestTimeoutMs); it still runs and its result is published on /events`,
+            ),
+          ),
+        requestTimeoutMs,
+      );
+    });
+    // A step that fails after its request timed out has nobody to tell.
+    step.catch(() => undefined);
+    return Promise.race([step, limit]).finally(() => clearTimeout(timer));
   }
 
   /** The system seen through the session order, publishing every result. */

@@ -173,7 +173,10 @@ export interface StepResult {
   reward: number;
   verified: boolean;
   verification: VerificationResult;
+  /** The chunk's entities: at most the first 1,000 (the knowledge graph receives them all). */
   entities: Entity[];
+  /** Present (`true`) when the chunk had more than 1,000 entities and `entities` holds the first 1,000. */
+  entitiesTruncated?: true;
   propensity: number;
   explored: boolean;
   learned: boolean;

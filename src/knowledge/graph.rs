@@ -12,6 +12,15 @@
 //!
 //! A global `BTreeSet<(normalised name, node)>` serves prefix queries without scanning.
 //!
+//! # Bounded values
+//! Values (numbers, amounts, dates) are nodes without co-occurrence edges, and a stream of
+//! chunks can name a new one in every chunk (`ticket #1`, `#2`, ...): a node each made memory
+//! grow with every chunk (~300 bytes, +315 MB over a million chunks). `ingest` therefore gives
+//! at most [`MAX_VALUE_ENTITIES`] values a node; a value first seen after that is counted in
+//! [`GraphStats::values_not_kept`] and left out (it is still in the step's result). Values that
+//! have a node keep counting mentions, and things (people, places, concepts, ...) are never
+//! capped. Loading a store keeps every stored node.
+//!
 //! # Weights
 //! Co-occurrence edges link every non-value entity of a chunk with up to
 //! [`COOCCURRENCE_WINDOW`] following ones (bounding the cost of long entity lists). An edge's
@@ -23,7 +32,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{RwLock, RwLockWriteGuard};
@@ -39,6 +48,8 @@ pub const SHARDS: usize = 16;
 const MAX_NODES_PER_SHARD: usize = (u32::MAX as usize) / SHARDS;
 /// Each entity co-occurs with at most this many following entities of the chunk.
 pub const COOCCURRENCE_WINDOW: usize = 8;
+/// Most value nodes (numbers, money, dates) `ingest` creates (see "Bounded values" above).
+pub const MAX_VALUE_ENTITIES: usize = 10_000;
 /// Deepest accepted `related` search.
 pub const MAX_DEPTH: usize = 6;
 /// Most results `related` returns.
@@ -341,6 +352,9 @@ pub struct GraphStats {
     pub relations: usize,
     /// Number of temporal facts.
     pub facts: usize,
+    /// Mentions of new values that got no node because the graph already holds
+    /// [`MAX_VALUE_ENTITIES`] values.
+    pub values_not_kept: u64,
     /// Nodes per type name.
     pub by_type: BTreeMap<String, usize>,
 }
@@ -362,6 +376,10 @@ pub struct KnowledgeGraph {
     pub(crate) names: RwLock<BTreeSet<(Box<str>, u32)>>,
     pub(crate) facts: RwLock<FactStore>,
     pub(crate) relation_count: AtomicUsize,
+    /// Value nodes (numbers, money, dates) in the graph.
+    value_count: AtomicUsize,
+    /// See [`GraphStats::values_not_kept`].
+    values_not_kept: AtomicU64,
     pub(crate) clock_ms: AtomicI64,
     /// Picks a node's shard from its id.
     shard_hasher: foldhash::fast::RandomState,
@@ -412,6 +430,8 @@ impl KnowledgeGraph {
             names: RwLock::new(BTreeSet::new()),
             facts: RwLock::new(FactStore::default()),
             relation_count: AtomicUsize::new(0),
+            value_count: AtomicUsize::new(0),
+            values_not_kept: AtomicU64::new(0),
             clock_ms: AtomicI64::new(i64::MIN),
             shard_hasher: foldhash::fast::RandomState::default(),
         };
@@ -533,6 +553,9 @@ impl KnowledgeGraph {
         shard.by_key.insert(key, local as u32);
         shard.dirty_nodes.insert(local as u32);
         drop(shard);
+        if ty.is_value() {
+            self.value_count.fetch_add(1, Ordering::Relaxed);
+        }
         let node = join_node(shard_idx, local);
         self.names.write().insert((name_key(id).into(), node));
         Ok((node, true))
@@ -695,17 +718,31 @@ impl KnowledgeGraph {
             return Ok(report);
         }
         self.clock_ms.fetch_max(at_ms, Ordering::Relaxed);
-        let mut nodes: Vec<u32> = Vec::with_capacity(entities.len());
+        // `None`: a new value past the cap (values have no co-occurrence edges or relations
+        // from text, so nothing below needs their node).
+        let mut nodes: Vec<Option<u32>> = Vec::with_capacity(entities.len());
         for e in entities {
+            if e.entity_type.is_value()
+                && self.value_count.load(Ordering::Relaxed) >= MAX_VALUE_ENTITIES
+                && self.node_of(&e.id).is_none()
+            {
+                self.values_not_kept.fetch_add(1, Ordering::Relaxed);
+                nodes.push(None);
+                continue;
+            }
             let (node, is_new) = self.upsert_node(&e.id, &e.name, &e.entity_type, 1, at_ms)?;
             report.new_entities += usize::from(is_new);
-            nodes.push(node);
+            nodes.push(Some(node));
         }
-        // Co-occurrence among distinct non-value entities.
+        // Co-occurrence among distinct non-value entities (a set finds repeats: a chunk may
+        // hold tens of thousands of entities).
         let mut linked: Vec<u32> = Vec::with_capacity(nodes.len());
-        for (e, &n) in entities.iter().zip(&nodes) {
-            if !e.entity_type.is_value() && !linked.contains(&n) {
-                linked.push(n);
+        let mut seen: FastSet<u32> = FastSet::default();
+        for (e, n) in entities.iter().zip(&nodes) {
+            if let Some(n) = *n {
+                if !e.entity_type.is_value() && seen.insert(n) {
+                    linked.push(n);
+                }
             }
         }
         for i in 0..linked.len() {
@@ -721,9 +758,15 @@ impl KnowledgeGraph {
         if sorted {
             for found in find_relations(text, entities) {
                 let rel = self.intern_relation(found.relation)?;
-                let subject = nodes[found.subject];
+                // Relations join things, never values, so both ends have nodes.
+                let Some(subject) = nodes[found.subject] else {
+                    continue;
+                };
                 let (object, object_id) = match &found.object {
-                    RelationObject::Entity(i) => (nodes[*i], entities[*i].id.clone()),
+                    RelationObject::Entity(i) => match nodes[*i] {
+                        Some(n) => (n, entities[*i].id.clone()),
+                        None => continue,
+                    },
                     RelationObject::Concept(name) => {
                         let e = Entity::new(name, EntityType::Concept, 0, 0, 0.5);
                         let (n, is_new) =
@@ -1126,6 +1169,7 @@ impl KnowledgeGraph {
             entities,
             relations: self.relation_count.load(Ordering::Relaxed),
             facts: self.facts.read().facts.len(),
+            values_not_kept: self.values_not_kept.load(Ordering::Relaxed),
             by_type,
         }
     }

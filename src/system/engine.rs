@@ -24,7 +24,7 @@ use super::journal::{Journal, JournalRow};
 use super::slice_chain::{SliceChains, SliceTicket, SKIPPED_SLICE_JSON};
 use super::step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
-    StepResult,
+    StepResult, MAX_STEP_ENTITIES,
 };
 use super::step_ids::StepIds;
 use super::verify::{Decision, Verification, Verifier, VerifyRequest};
@@ -96,6 +96,8 @@ struct InFlight {
     plan: Vec<String>,
     verification: Verification,
     entities: Vec<Entity>,
+    /// The chunk had more than [`MAX_STEP_ENTITIES`] entities.
+    entities_truncated: bool,
     propensity: f64,
     explored: bool,
     started: Instant,
@@ -121,6 +123,7 @@ struct Perception {
     took: std::time::Duration,
 }
 
+mod on_thread;
 mod pipeline;
 
 /// Batches of at least this many chunks are pipelined when no other batch runs.
@@ -648,8 +651,10 @@ impl Engine {
         let entities = self.extractor.extract(chunk);
         let words: FastSet<String> = tokenize(chunk).into_iter().collect();
         let types: FastSet<String> = entities.iter().map(|e| e.entity_type.key()).collect();
-        let features = Arc::new(context_features(chunk, &entities, session)?);
-        let params = parameters(chunk, &entities);
+        // The step sees the first MAX_STEP_ENTITIES entities; the graph gets them all (`act`).
+        let shown = &entities[..entities.len().min(MAX_STEP_ENTITIES)];
+        let features = Arc::new(context_features(chunk, shown, session)?);
+        let params = parameters(chunk, shown);
         Ok(Perception {
             entities,
             words,
@@ -674,7 +679,7 @@ impl Engine {
         pipelined: bool,
     ) -> Result<Begun> {
         let Perception {
-            entities,
+            mut entities,
             words: word_set,
             types: type_set,
             features,
@@ -688,6 +693,8 @@ impl Engine {
         if !pipelined {
             self.graph.ingest(chunk, &entities, now_ms())?;
         }
+        let entities_truncated = entities.len() > MAX_STEP_ENTITIES;
+        entities.truncate(MAX_STEP_ENTITIES);
 
         // Plan.
         let facts = session.facts();
@@ -722,7 +729,12 @@ impl Engine {
                 .map(|(a, missing)| format!("{a} needs {}", missing.join(", ")))
                 .collect();
             return Ok(Begun::Done(Box::new(self.nothing_runnable(
-                action_id, &session, params, entities, reasons, started,
+                action_id,
+                &session,
+                params,
+                (entities, entities_truncated),
+                reasons,
+                started,
             ))));
         }
 
@@ -791,6 +803,7 @@ impl Engine {
             plan: chosen.plan.clone(),
             verification,
             entities,
+            entities_truncated,
             propensity,
             explored: choice.explored,
             started,
@@ -824,6 +837,7 @@ impl Engine {
                 plan: flight.plan.clone(),
                 verification: flight.verification.clone(),
                 entities: flight.entities.clone(),
+                entities_truncated: flight.entities_truncated,
                 timeout_ms,
                 would_deny: flight.would_deny,
             };
@@ -897,8 +911,10 @@ impl Engine {
                 timeout_ms: None,
             })
         });
-        let entities = self.extractor.extract(text);
+        let mut entities = self.extractor.extract(text);
         self.graph.ingest(text, &entities, now_ms())?;
+        let entities_truncated = entities.len() > MAX_STEP_ENTITIES;
+        entities.truncate(MAX_STEP_ENTITIES);
         let features = Arc::new(context_features(text, &entities, &session)?);
         let started = Instant::now()
             .checked_sub(std::time::Duration::from_secs_f64(latency_ms / 1e3))
@@ -936,6 +952,7 @@ impl Engine {
             plan: vec![spec.name.clone()],
             verification,
             entities,
+            entities_truncated,
             propensity,
             explored: false,
             started,
@@ -1197,6 +1214,7 @@ impl Engine {
             reward,
             verification: flight.verification,
             entities: flight.entities,
+            entities_truncated: flight.entities_truncated,
             propensity: flight.propensity,
             explored: flight.explored,
             learned,
@@ -1223,7 +1241,7 @@ impl Engine {
         action_id: String,
         session: &Arc<Session>,
         params: Value,
-        entities: Vec<Entity>,
+        (entities, entities_truncated): (Vec<Entity>, bool),
         reasons: Vec<String>,
         started: Instant,
     ) -> StepResult {
@@ -1251,6 +1269,7 @@ impl Engine {
             verified: false,
             verification: Verification::skipped(message),
             entities,
+            entities_truncated,
             propensity: 1.0,
             explored: false,
             learned: false,

@@ -33,7 +33,7 @@ pub use journal::{Journal, JournalRow};
 pub use slice_chain::{SliceTicket, SKIPPED_SLICE_JSON};
 pub use step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
-    StepResult, StepSummary, StepView,
+    StepResult, StepSummary, StepView, MAX_STEP_ENTITIES,
 };
 pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
 

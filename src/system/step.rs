@@ -7,6 +7,15 @@ use serde_json::Value;
 use super::verify::Verification;
 use crate::knowledge::Entity;
 
+/// Most entities a step reports (in its result, its action's parameters, the handler's view and
+/// the verifier's context); the knowledge graph still receives every entity of the chunk. A
+/// 1 MB chunk can hold 350,000 entities: echoing them all made a 20 MB response.
+pub const MAX_STEP_ENTITIES: usize = 1_000;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// The action as reported to callers and handlers.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,8 +72,11 @@ pub struct StepResult {
     pub verified: bool,
     /// The verifier's answer.
     pub verification: Verification,
-    /// Entities found in the chunk.
+    /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
+    /// The chunk had more entities than `entities` holds (serialised only when true).
+    #[serde(skip_serializing_if = "is_false")]
+    pub entities_truncated: bool,
     /// Probability with which the policy chose this action.
     pub propensity: f64,
     /// Whether the choice was exploration.
@@ -110,8 +122,11 @@ pub struct PendingStep {
     pub plan: Vec<String>,
     /// The verifier's answer (allow or skipped).
     pub verification: Verification,
-    /// Entities found in the chunk.
+    /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
+    /// The chunk had more entities than `entities` holds (serialised only when true).
+    #[serde(skip_serializing_if = "is_false")]
+    pub entities_truncated: bool,
     /// How long the handler may take.
     pub timeout_ms: u64,
     /// Verification denied the step and it runs anyway (`enforcement: 'observe'`).
