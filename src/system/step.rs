@@ -32,6 +32,41 @@ pub struct ActionView {
     pub expected_reward: f64,
 }
 
+impl ActionView {
+    /// The view of `action` with `parameters`. Unless `whole`, only what a summary reads is
+    /// filled in (the name; the parameters go on to verification).
+    pub fn of(
+        action: &crate::agent::ActionSpec,
+        parameters: Value,
+        expected_reward: f64,
+        whole: bool,
+    ) -> ActionView {
+        let mut view = ActionView {
+            action_type: action.name.clone(),
+            description: String::new(),
+            parameters,
+            tool_calls: Vec::new(),
+            expected_reward,
+        };
+        if whole {
+            view.description = action.description.clone();
+            view.tool_calls = action.tool_calls.clone();
+        }
+        view
+    }
+
+    /// The view of a step in which no registered action could run.
+    pub fn none(parameters: Value) -> ActionView {
+        ActionView {
+            action_type: "none".into(),
+            description: "no registered action can run now".into(),
+            parameters,
+            tool_calls: Vec::new(),
+            expected_reward: 0.0,
+        }
+    }
+}
+
 /// What executing the action produced.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
