@@ -279,7 +279,7 @@ impl EntityExtractor {
     }
 
     /// Extracts entities: non-overlapping, sorted by start, spans are byte offsets into `text`.
-    /// Mentions whose id would be longer than the graph accepts ([`MAX_ID_LEN`]) are left out.
+    /// Mentions whose id would be longer than the graph accepts (`MAX_ID_LEN`) are left out.
     /// Takes time linear in the length of `text` (up to a log factor).
     pub fn extract(&self, text: &str) -> Vec<Entity> {
         let gazetteer = self.gazetteer.read().clone();

@@ -353,7 +353,7 @@ pub struct GraphStats {
     /// Number of temporal facts.
     pub facts: usize,
     /// Mentions of new values that got no node because the graph already holds
-    /// [`MAX_VALUE_ENTITIES`] values.
+    /// `MAX_VALUE_ENTITIES` values.
     pub values_not_kept: u64,
     /// Nodes per type name.
     pub by_type: BTreeMap<String, usize>,

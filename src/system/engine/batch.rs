@@ -31,7 +31,7 @@ impl Engine {
     /// (so a caller can serialise and drop it at once); returns the step waiting for a
     /// handler, if any. Every chunk is checked before the first step runs. With
     /// [`ResultDetail::Summary`] a finished step carries only what its
-    /// [`StepSummary`](super::StepSummary) reads.
+    /// [`StepSummary`](crate::system::StepSummary) reads.
     ///
     /// A batch of at least [`PIPELINE_MIN_CHUNKS`] chunks that is the only batch running is
     /// pipelined (see `engine/pipeline.rs`): a helper thread perceives chunks ahead of the
@@ -117,7 +117,7 @@ impl Engine {
     /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a
     /// time into one pre-sized buffer (`{"results":[...],"pending":...}`: `pending` last, so a
     /// caller can tell a finished batch by the text's end without parsing it). With
-    /// [`ResultDetail::Summary`] each finished step is a [`StepSummary`](super::StepSummary).
+    /// [`ResultDetail::Summary`] each finished step is a [`StepSummary`](crate::system::StepSummary).
     pub fn process_batch_json<S: AsRef<str> + Sync>(
         &self,
         session_id: &str,
