@@ -18,12 +18,14 @@
 
 pub mod agent;
 pub mod error;
+pub mod fast_hash;
 pub mod knowledge;
 pub mod learning;
 pub mod memory;
 pub mod reasoning;
 pub mod system;
 pub mod text;
+pub mod time;
 
 #[cfg(feature = "node")]
 mod binding;

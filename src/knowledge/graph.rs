@@ -29,6 +29,7 @@
 //! earlier than `t_last`). Queries report weights decayed to the graph's clock, the latest
 //! `at_ms` seen.
 
+pub(crate) use crate::fast_hash::{FastMap, FastSet};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::ops::Bound;
@@ -58,12 +59,6 @@ pub const MAX_RELATED: usize = 10_000;
 pub const MAX_ID_LEN: usize = 512;
 /// The relation name of co-occurrence edges.
 pub const CO_OCCURS: &str = "co_occurs";
-
-/// Hash map with a fast, per-process seeded hasher (foldhash): ids are short strings and
-/// sit on the hot path.
-pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
-/// Hash set with the same hasher.
-pub(crate) type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
 
 /// Direction of an adjacency entry, seen from the node that holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -214,7 +209,7 @@ pub struct GraphConfig {
 impl Default for GraphConfig {
     fn default() -> Self {
         GraphConfig {
-            half_life_ms: 7 * 86_400_000,
+            half_life_ms: 7 * crate::time::MS_PER_DAY,
         }
     }
 }
@@ -382,7 +377,7 @@ pub struct KnowledgeGraph {
     values_not_kept: AtomicU64,
     pub(crate) clock_ms: AtomicI64,
     /// Picks a node's shard from its id.
-    shard_hasher: foldhash::fast::RandomState,
+    shard_hasher: crate::fast_hash::FastHash,
 }
 
 fn split_node(node: u32) -> (usize, usize) {
@@ -433,7 +428,7 @@ impl KnowledgeGraph {
             value_count: AtomicUsize::new(0),
             values_not_kept: AtomicU64::new(0),
             clock_ms: AtomicI64::new(i64::MIN),
-            shard_hasher: foldhash::fast::RandomState::default(),
+            shard_hasher: crate::fast_hash::FastHash::default(),
         };
         {
             let mut relations = graph.relations.write();

@@ -81,9 +81,7 @@ impl Learner {
             .iter()
             .map(|e| (e.key().clone(), Arc::clone(e.value())))
             .collect();
-        let saved_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let saved_at = crate::time::now_ms();
 
         let tx = conn.transaction()?;
         tx.execute(

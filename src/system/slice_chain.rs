@@ -28,7 +28,7 @@ pub struct SliceTicket {
 /// For each session, the one slice that may run next.
 #[derive(Default)]
 pub(crate) struct SliceChains {
-    next: DashMap<String, SliceTicket, foldhash::fast::RandomState>,
+    next: DashMap<String, SliceTicket, crate::fast_hash::FastHash>,
 }
 
 impl SliceChains {

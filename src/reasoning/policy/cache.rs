@@ -58,7 +58,7 @@ impl CachedDecision {
 
 /// The cache itself.
 pub(crate) struct DecisionCache {
-    map: DashMap<String, Arc<CachedDecision>, foldhash::fast::RandomState>,
+    map: DashMap<String, Arc<CachedDecision>, crate::fast_hash::FastHash>,
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,

@@ -81,10 +81,7 @@ impl Certificate {
         decision: DecisionKind,
         determining_policy_ids: Vec<String>,
     ) -> Self {
-        let issued_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let issued_at_ms = crate::time::now_ms().max(0) as u64;
         let mut cert = Certificate {
             request,
             policy_set_hash,

@@ -77,7 +77,7 @@ struct Snapshot {
     entities: Arc<LoadedEntities>,
     /// Per action uid: the policies whose action constraint can match it (see
     /// [`PolicyEngine::slice_for`]). Filled lazily, bounded by [`MAX_ACTION_SLICES`].
-    action_slices: DashMap<String, Arc<ActionSlice>, foldhash::fast::RandomState>,
+    action_slices: DashMap<String, Arc<ActionSlice>, crate::fast_hash::FastHash>,
 }
 
 /// The policies that can apply to one action: all of them, and the permits alone (used to

@@ -57,7 +57,7 @@ impl EntityRef {
 /// every time.
 #[derive(Default)]
 pub(crate) struct TypeNameCache {
-    names: dashmap::DashMap<String, EntityTypeName, foldhash::fast::RandomState>,
+    names: dashmap::DashMap<String, EntityTypeName, crate::fast_hash::FastHash>,
 }
 
 impl TypeNameCache {

@@ -32,10 +32,10 @@
 //! step in which nothing can run is answered from its `StepStart` alone.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -73,10 +73,9 @@ use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine, Theorem};
 use crate::reasoning::{
     verify_workflow_with, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
 };
+use crate::time::now_ms;
 
-/// The hasher of the engine's maps (short string keys; foldhash, seeded per process).
-type FastHash = foldhash::fast::RandomState;
-type FastSet<T> = HashSet<T, FastHash>;
+use crate::fast_hash::{FastHash, FastSet};
 
 /// Aggregate statistics.
 #[derive(Debug, Clone, Serialize)]
@@ -337,13 +336,6 @@ pub struct Engine {
     /// Batches running now (a batch running alone is pipelined).
     active_batches: AtomicUsize,
     counters: Counters,
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Engine {
