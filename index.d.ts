@@ -150,3 +150,9 @@ export declare function checkCertificate(certificateJson: string, policies: stri
  * `{valid: true}` or `{valid: false, reason}` as JSON.
  */
 export declare function checkProof(proofJson: string, rulesText: string, factsText: string): string
+
+/**
+ * The engine's reward rules as JSON (`{denied, success, failure, maxLatencyPenalty, limit}`):
+ * the one source the TypeScript side reads them from.
+ */
+export declare function rewardConstants(): string

@@ -21,6 +21,7 @@
  */
 
 import { LeanAgenticError } from './errors';
+import { native } from './native';
 import type { BankRecorder } from './bridge_record';
 import { executeAgent, type Execution } from './bridge_execute';
 import { errorMessage, jsonSafe, shortJson } from './bridge_json';
@@ -28,8 +29,8 @@ import type { BridgeAgent, ExecuteWorkflowOptions, RunContext, StepRunResult, Wo
 import type { LeanAgenticSystem } from './system';
 import type { ActionVerification, SessionHandle, Workflow, WorkflowStep } from './types';
 
-/** Reward of a step denied at run time. */
-export const DENIED_REWARD = -0.5;
+/** Reward of a step denied at run time: the engine's rule (`src/agent/reward.rs`). */
+export const DENIED_REWARD: number = JSON.parse(native.rewardConstants()).denied;
 
 /** What the runner needs from the bridge. */
 export interface WorkflowDeps {

@@ -106,3 +106,15 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
 }
+
+/**
+ * An integer option: `dflt` when absent, else `v` if it is an integer ≥ `min` (1 by default),
+ * else a coded `ERR_INVALID_INPUT` naming the option.
+ */
+export function integerOption(name: string, v: unknown, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${name} must be an integer >= ${min}, got ${typeof v === 'number' ? String(v) : describe(v)}`);
+  }
+  return v;
+}

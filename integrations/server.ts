@@ -26,6 +26,7 @@
  * 1,000 entities (`entitiesTruncated`), which bounds each response to about twice its chunk.
  */
 
+import { integerOption } from './json_input';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
@@ -147,14 +148,6 @@ function codeOf(e: unknown): ErrorBody {
   return errorBody(e);
 }
 
-function positiveInt(name: string, v: unknown, dflt: number, min = 1): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `${name} must be an integer >= ${min}, got ${String(v)}`);
-  }
-  return v;
-}
-
 interface StoredEvent {
   id: number;
   sessionId: string;
@@ -204,15 +197,15 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
   if (options === null || typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'createServer options must be an object');
   }
-  const maxBodyBytes = positiveInt('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
-  const ring = new EventRing(positiveInt('eventBufferSize', options.eventBufferSize, 1000));
+  const maxBodyBytes = integerOption('maxBodyBytes', options.maxBodyBytes, 1024 * 1024);
+  const ring = new EventRing(integerOption('eventBufferSize', options.eventBufferSize, 1000));
   const streamOptions: StreamOptions = { batchSize: 64, highWaterMark: 256, ...(options.stream ?? {}) };
-  const wsHighWaterMark = positiveInt('wsHighWaterMark', options.wsHighWaterMark, 64);
-  const maxEventLag = positiveInt('maxEventLagBytes', options.maxEventLagBytes, 8 * 1024 * 1024);
-  const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, 15_000, 0);
-  const sseRetryMs = positiveInt('sseRetryMs', options.sseRetryMs, 1000, 0);
-  const shutdownTimeoutMs = positiveInt('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0);
-  const requestTimeoutMs = positiveInt('requestTimeoutMs', options.requestTimeoutMs, 30_000);
+  const wsHighWaterMark = integerOption('wsHighWaterMark', options.wsHighWaterMark, 64);
+  const maxEventLag = integerOption('maxEventLagBytes', options.maxEventLagBytes, 8 * 1024 * 1024);
+  const heartbeatMs = integerOption('heartbeatMs', options.heartbeatMs, 15_000, 0);
+  const sseRetryMs = integerOption('sseRetryMs', options.sseRetryMs, 1000, 0);
+  const shutdownTimeoutMs = integerOption('shutdownTimeoutMs', options.shutdownTimeoutMs, 10_000, 0);
+  const requestTimeoutMs = integerOption('requestTimeoutMs', options.requestTimeoutMs, 30_000);
   if (requestTimeoutMs > MAX_TIMER_MS) {
     throw new LeanAgenticError('ERR_INVALID_INPUT', `requestTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${requestTimeoutMs}`);
   }

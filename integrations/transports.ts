@@ -22,6 +22,7 @@
  * `ERR_STREAM_PARSE` (a malformed NDJSON line; `line` is its 1-based number).
  */
 
+import { integerOption } from './json_input';
 import WebSocket from 'ws';
 import { createParser } from 'eventsource-parser';
 import { LeanAgenticError } from './errors';
@@ -101,14 +102,6 @@ function describe(e: unknown): string {
     return s;
   }
   return String(e);
-}
-
-function positiveInt(name: string, v: unknown, dflt: number, min = 1): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `${name} must be an integer >= ${min}, got ${String(v)}`);
-  }
-  return v;
 }
 
 function newStats(): SourceStats {
@@ -350,8 +343,8 @@ export function fromWebSocket(target: string | URL | WebSocket, options: WebSock
   if (options === null || typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromWebSocket options must be an object');
   }
-  const hwm = positiveInt('highWaterMark', options.highWaterMark, 1024);
-  const marks = { hwm, lwm: Math.min(positiveInt('lowWaterMark', options.lowWaterMark, Math.floor(hwm / 2), 0), hwm - 1) };
+  const hwm = integerOption('highWaterMark', options.highWaterMark, 1024);
+  const marks = { hwm, lwm: Math.min(integerOption('lowWaterMark', options.lowWaterMark, Math.floor(hwm / 2), 0), hwm - 1) };
   if (target instanceof WebSocket) return new WebSocketSource(target, 'socket', marks);
   const url = String(target);
   let ws: WebSocket;
@@ -535,9 +528,9 @@ export function fromSSE(url: string | URL, options: SSESourceOptions = {}): SSES
   if (typeof fetchImpl !== 'function') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromSSE needs fetch: pass options.fetchImpl on runtimes without a global fetch');
   }
-  const maxRetries = positiveInt('maxRetries', options.maxRetries, 5, 0);
-  const initialRetry = positiveInt('retryMs', options.retryMs, 1000, 0);
-  const maxEventSize = positiveInt('maxEventSize', options.maxEventSize, 16 * 1024 * 1024);
+  const maxRetries = integerOption('maxRetries', options.maxRetries, 5, 0);
+  const initialRetry = integerOption('retryMs', options.retryMs, 1000, 0);
+  const maxEventSize = integerOption('maxEventSize', options.maxEventSize, 16 * 1024 * 1024);
   const filter = options.events ? new Set(options.events) : null;
   if (filter && ![...filter].every((e) => typeof e === 'string')) {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromSSE events must be an array of event names');
@@ -718,7 +711,7 @@ async function* splitLines(
   signal?: AbortSignal,
 ): AsyncGenerator<string, void, undefined> {
   const convert = lineConverter(options);
-  const maxLine = positiveInt('maxLineLength', options.maxLineLength, 8 * 1024 * 1024);
+  const maxLine = integerOption('maxLineLength', options.maxLineLength, 8 * 1024 * 1024);
   const decoder = new TextDecoder('utf-8');
   let carry = '';
   let lineNo = 0;

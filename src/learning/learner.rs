@@ -31,8 +31,7 @@ use super::features::{action_hash, murmur3_32, ContextFeatures};
 use super::model::{for_each_active, predict_sum, AdaGrad, LocalWeights, SharedWeights};
 use crate::error::{err, ErrorCode, Result};
 
-/// Rewards are clamped to ±this before learning (keeps squared gradients finite).
-pub const REWARD_LIMIT: f64 = 1000.0;
+pub use crate::agent::reward::{clamp_reward, REWARD_LIMIT};
 /// Slots of the global per-action update counters (action hash modulo this).
 pub(super) const ACTION_COUNT_SLOTS: usize = 4096;
 /// Smoothing factor of the recent-average reward (≈ the last 100 rewards).
@@ -379,7 +378,7 @@ impl Learner {
                 format!("propensity must be a finite number in (0, 1], got {propensity}"),
             );
         }
-        let reward = reward.clamp(-REWARD_LIMIT, REWARD_LIMIT);
+        let reward = clamp_reward(reward);
         let weight = (1.0 / propensity).min(self.cfg.max_importance_weight) as f32;
         let ah = action_hash(action);
         let state = self.session(session);
@@ -498,10 +497,7 @@ impl Learner {
                 format!("propensity must be a finite number in (0, 1], got {propensity}"),
             );
         }
-        let (old, new) = (
-            old.clamp(-REWARD_LIMIT, REWARD_LIMIT),
-            new.clamp(-REWARD_LIMIT, REWARD_LIMIT),
-        );
+        let (old, new) = (clamp_reward(old), clamp_reward(new));
         let weight = (1.0 / propensity).min(self.cfg.max_importance_weight) as f32;
         let ah = action_hash(action);
         let state = self.session(session);

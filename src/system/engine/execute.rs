@@ -31,7 +31,7 @@ pub(super) fn builtin_execute(
     Outcome {
         success: useful,
         result,
-        reward: Some(if useful { relevance } else { -1.0 }),
+        reward: Some(crate::agent::reward::builtin_reward(relevance, useful)),
         changes: Value::Null,
         error: if useful {
             None
