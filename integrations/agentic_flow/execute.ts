@@ -4,10 +4,10 @@
  * else +1 / −1.
  */
 
-import { LeanAgenticError } from './errors';
-import type { AgentContext, BridgeAgent } from './bridge_types';
-import { errorMessage } from './bridge_json';
-import type { WorkflowStep } from './types';
+import { LeanAgenticError } from '../errors';
+import type { AgentContext, BridgeAgent } from './types';
+import { errorMessage } from './json';
+import type { WorkflowStep } from '../types';
 
 /** What one execution produced. */
 export interface Execution {

@@ -9,7 +9,7 @@
  * lastRunId}`), so a new bridge over the same store reloads them on its first swarm.
  */
 
-import type { LeanAgenticSystem } from './system';
+import type { LeanAgenticSystem } from '../system';
 
 /** The learning pattern prefix of reliability records. */
 export const RELIABILITY_PATTERN = 'swarm-reliability/';

@@ -5,8 +5,8 @@
 
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LeanAgenticError } from './errors';
-import type { SqliteConnection } from './bridge_af_connection';
+import { LeanAgenticError } from '../errors';
+import type { SqliteConnection } from './connection';
 
 /** agentic-flow's memory database: `explicit`, else `CLAUDE_FLOW_DB_PATH`, else `<cwd>/.swarm/memory.db`. */
 export function agenticFlowDbPath(explicit?: string): string {

@@ -15,11 +15,11 @@
  * `PostToolUseFailure` record the outcome with the decision `PreToolUse` gave.
  */
 
-import { errorMessage, jsonSafe, shortJson } from './bridge_json';
-import type { BankRecorder } from './bridge_record';
-import type { BridgeHooks, HookCallback, HookInput, HookOptions, HookOutput } from './bridge_types';
-import type { LeanAgenticSystem } from './system';
-import type { ActionVerification, SessionHandle } from './types';
+import { errorMessage, jsonSafe, shortJson } from './json';
+import type { BankRecorder } from './record';
+import type { BridgeHooks, HookCallback, HookInput, HookOptions, HookOutput } from './types';
+import type { LeanAgenticSystem } from '../system';
+import type { ActionVerification, SessionHandle } from '../types';
 
 interface HookSession {
   handle: SessionHandle | null;

@@ -1,7 +1,7 @@
 /** Public types of the agentic-flow bridge (`lean-agentic-native/agentic-flow`). */
 
-import type { LeanAgenticSystem } from './system';
-import type { ActionVerification, SystemConfig, Workflow, WorkflowReport, WorkflowStep } from './types';
+import type { LeanAgenticSystem } from '../system';
+import type { ActionVerification, SystemConfig, Workflow, WorkflowReport, WorkflowStep } from '../types';
 
 /** What an agent's `execute` receives as its third argument. */
 export interface AgentContext {

@@ -20,14 +20,14 @@
  * −0.5 (as the engine gives denied steps) and is learned from as a failure.
  */
 
-import { LeanAgenticError } from './errors';
-import { native } from './native';
-import type { BankRecorder } from './bridge_record';
-import { executeAgent, type Execution } from './bridge_execute';
-import { errorMessage, jsonSafe, shortJson } from './bridge_json';
-import type { BridgeAgent, ExecuteWorkflowOptions, RunContext, StepRunResult, WorkflowRunResult } from './bridge_types';
-import type { LeanAgenticSystem } from './system';
-import type { ActionVerification, SessionHandle, Workflow, WorkflowStep } from './types';
+import { LeanAgenticError } from '../errors';
+import { native } from '../native';
+import type { BankRecorder } from './record';
+import { executeAgent, type Execution } from './execute';
+import { errorMessage, jsonSafe, shortJson } from './json';
+import type { BridgeAgent, ExecuteWorkflowOptions, RunContext, StepRunResult, WorkflowRunResult } from './types';
+import type { LeanAgenticSystem } from '../system';
+import type { ActionVerification, SessionHandle, Workflow, WorkflowStep } from '../types';
 
 /** Reward of a step denied at run time: the engine's rule (`src/agent/reward.rs`). */
 export const DENIED_REWARD: number = JSON.parse(native.rewardConstants()).denied;

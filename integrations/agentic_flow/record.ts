@@ -4,9 +4,9 @@
  * caller's embedder so agentic-flow's own retrieval compares vectors of one model.
  */
 
-import type { LearningInput, LearningRecord, MemoryInput, MemoryRecord } from './bank';
-import { LeanAgenticError } from './errors';
-import type { LeanAgenticSystem } from './system';
+import type { LearningInput, LearningRecord, MemoryInput, MemoryRecord } from '../bank';
+import { LeanAgenticError } from '../errors';
+import type { LeanAgenticSystem } from '../system';
 
 /** Writes learnings and memories, or nothing when the bank is disabled. */
 export class BankRecorder {

@@ -9,14 +9,14 @@
  * Counting and tie-breaking: see `bridge_consensus.ts`; reliability: `bridge_reliability.ts`.
  */
 
-import { LeanAgenticError } from './errors';
-import { tally, type Ballot } from './bridge_consensus';
-import { executeAgent } from './bridge_execute';
-import { canonicalJson, errorMessage } from './bridge_json';
-import type { ReliabilityBook } from './bridge_reliability';
-import type { BridgeAgent, RunContext, SwarmOptions, SwarmResult, SwarmTask, SwarmVote } from './bridge_types';
-import type { LeanAgenticSystem } from './system';
-import type { ActionVerification, WorkflowStep } from './types';
+import { LeanAgenticError } from '../errors';
+import { tally, type Ballot } from './consensus';
+import { executeAgent } from './execute';
+import { canonicalJson, errorMessage } from './json';
+import type { ReliabilityBook } from './reliability';
+import type { BridgeAgent, RunContext, SwarmOptions, SwarmResult, SwarmTask, SwarmVote } from './types';
+import type { LeanAgenticSystem } from '../system';
+import type { ActionVerification, WorkflowStep } from '../types';
 
 /** What the swarm runner needs from the bridge. */
 export interface SwarmDeps {

@@ -14,9 +14,9 @@
  * `INSERT OR REPLACE`, which would cascade-delete embeddings).
  */
 
-import { LeanAgenticError } from './errors';
-import type { ImportReport } from './bank';
-import type { LeanAgenticSystem } from './system';
+import { LeanAgenticError } from '../errors';
+import type { ImportReport } from '../bank';
+import type { LeanAgenticSystem } from '../system';
 
 /** The part of a better-sqlite3 `Database` used here. */
 export interface SqliteConnection {
