@@ -46,7 +46,7 @@ pub fn builtin_reward(relevance: f64, useful: bool) -> f64 {
 /// What an execution produced, as observed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-pub struct Outcome {
+pub struct HandlerOutcome {
     /// Whether the action achieved what it was for.
     pub success: bool,
     /// The handler's result (any JSON).
@@ -73,7 +73,7 @@ pub struct Outcome {
 }
 
 /// The reward for `outcome` after `latency_ms` out of a `timeout_ms` budget.
-pub fn reward_for(outcome: &Outcome, latency_ms: f64, timeout_ms: f64) -> Result<f64> {
+pub fn reward_for(outcome: &HandlerOutcome, latency_ms: f64, timeout_ms: f64) -> Result<f64> {
     if outcome.denied {
         return Ok(DENIED_REWARD);
     }

@@ -17,7 +17,7 @@ use napi_derive::napi;
 use serde_json::{json, Value};
 
 use super::error::{parse_json, to_js, to_json};
-use crate::agent::{ActionSpec, Outcome, SessionContext};
+use crate::agent::{ActionSpec, HandlerOutcome, SessionContext};
 use crate::error::ErrorCode;
 use crate::reasoning::{Property, Workflow};
 use crate::system::{
@@ -150,7 +150,7 @@ impl NativeSystem {
         detail: Option<String>,
     ) -> napi::Result<String> {
         let detail = result_detail(detail.as_deref())?;
-        let outcome: Outcome = parse_json("handler outcome", &outcome_json)?;
+        let outcome: HandlerOutcome = parse_json("handler outcome", &outcome_json)?;
         let result = self
             .engine()?
             .complete(&action_id, outcome)

@@ -232,7 +232,7 @@ impl BuiltinType {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Candidate {
+struct SpanCandidate {
     start: usize,
     end: usize,
     ty: CandType,
@@ -283,7 +283,7 @@ impl EntityExtractor {
     /// Takes time linear in the length of `text` (up to a log factor).
     pub fn extract(&self, text: &str) -> Vec<Entity> {
         let gazetteer = self.gazetteer.read().clone();
-        let mut candidates: Vec<Candidate> = Vec::with_capacity(16);
+        let mut candidates: Vec<SpanCandidate> = Vec::with_capacity(16);
         collect_patterns(text, &mut candidates);
         collect_dictionary(text, &gazetteer, &mut candidates);
         let mut accepted = resolve(candidates);
@@ -309,7 +309,7 @@ impl EntityExtractor {
     }
 }
 
-fn push(out: &mut Vec<Candidate>, start: usize, end: usize, ty: BuiltinType, source: Source) {
+fn push(out: &mut Vec<SpanCandidate>, start: usize, end: usize, ty: BuiltinType, source: Source) {
     let confidence = match source {
         Source::Structured => CONF_REGEX,
         Source::Number => CONF_NUMBER,
@@ -318,7 +318,7 @@ fn push(out: &mut Vec<Candidate>, start: usize, end: usize, ty: BuiltinType, sou
         Source::Heuristic => CONF_PHRASE_CONCEPT,
     };
     if start < end {
-        out.push(Candidate {
+        out.push(SpanCandidate {
             start,
             end,
             ty: CandType::Builtin(ty),
@@ -329,7 +329,7 @@ fn push(out: &mut Vec<Candidate>, start: usize, end: usize, ty: BuiltinType, sou
 }
 
 /// One pass of the combined pattern regex; see [`PatternKind`] for what each pattern finds.
-fn collect_patterns(text: &str, out: &mut Vec<Candidate>) {
+fn collect_patterns(text: &str, out: &mut Vec<SpanCandidate>) {
     for m in patterns().combined.find_iter(text) {
         let (start, end) = (m.start(), m.end());
         let Some(kind) = PatternKind::ALL.get(m.pattern().as_usize()) else {
@@ -391,9 +391,9 @@ fn collect_patterns(text: &str, out: &mut Vec<Candidate>) {
     }
 }
 
-fn collect_dictionary(text: &str, gazetteer: &Gazetteer, out: &mut Vec<Candidate>) {
+fn collect_dictionary(text: &str, gazetteer: &Gazetteer, out: &mut Vec<SpanCandidate>) {
     gazetteer.find(text, |h: DictMatch| {
-        out.push(Candidate {
+        out.push(SpanCandidate {
             start: h.start,
             end: h.end,
             ty: CandType::Dict(h.entry),
@@ -440,7 +440,7 @@ fn is_stop_word(word: &str) -> bool {
 /// the last one that starts before the candidate ends: one ordered-map lookup per candidate
 /// keeps this O(n log n) (comparing each candidate with every accepted span was quadratic, and
 /// took minutes on a 1 MB chunk of numbers).
-fn resolve(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+fn resolve(mut candidates: Vec<SpanCandidate>) -> Vec<SpanCandidate> {
     candidates.sort_unstable_by(|a, b| {
         (b.end - b.start)
             .cmp(&(a.end - a.start))
@@ -448,7 +448,7 @@ fn resolve(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
             .then(a.start.cmp(&b.start))
     });
     let mut taken: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut accepted: Vec<Candidate> = Vec::with_capacity(candidates.len());
+    let mut accepted: Vec<SpanCandidate> = Vec::with_capacity(candidates.len());
     for c in candidates {
         let free = taken
             .range(..c.end)
@@ -483,7 +483,7 @@ struct Word {
 }
 
 /// Phase 2: capitalised multi-word phrases in the gaps between accepted candidates.
-fn collect_phrases(text: &str, gazetteer: &Gazetteer, accepted: &mut Vec<Candidate>) {
+fn collect_phrases(text: &str, gazetteer: &Gazetteer, accepted: &mut Vec<SpanCandidate>) {
     let mut words = scan_words(text, accepted);
     claim_person_runs(text, gazetteer, &mut words, accepted);
     let mut i = 0;
@@ -537,7 +537,7 @@ fn collect_phrases(text: &str, gazetteer: &Gazetteer, accepted: &mut Vec<Candida
             } else {
                 (BuiltinType::Concept, CONF_PHRASE_CONCEPT)
             };
-            accepted.push(Candidate {
+            accepted.push(SpanCandidate {
                 start,
                 end,
                 ty: CandType::Builtin(ty),
@@ -564,10 +564,10 @@ fn claim_person_runs(
     text: &str,
     gazetteer: &Gazetteer,
     words: &mut [Word],
-    accepted: &mut Vec<Candidate>,
+    accepted: &mut Vec<SpanCandidate>,
 ) {
     // A word is claimable if it is free or exactly one single-word dictionary hit.
-    let claimable = |w: &Word, accepted: &[Candidate]| match w.cover {
+    let claimable = |w: &Word, accepted: &[SpanCandidate]| match w.cover {
         None => true,
         Some(c) => {
             let a = &accepted[c];
@@ -602,7 +602,7 @@ fn claim_person_runs(
                 }
                 w.cover = Some(person);
             }
-            accepted.push(Candidate {
+            accepted.push(SpanCandidate {
                 start: words[i].start,
                 end: words[j - 1].end,
                 ty: CandType::Builtin(BuiltinType::Person),
@@ -620,7 +620,7 @@ fn is_connector(word: &str) -> bool {
 
 /// Splits text into words (letters, digits, internal `'` and `-`), marking sentence starts,
 /// single-space joins and coverage by accepted candidates.
-fn scan_words(text: &str, accepted: &[Candidate]) -> Vec<Word> {
+fn scan_words(text: &str, accepted: &[SpanCandidate]) -> Vec<Word> {
     let mut words = Vec::with_capacity(text.len() / 5);
     let mut sentence_start = true;
     let mut gap_is_single_space = false;
@@ -686,14 +686,14 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The quadratic resolution `resolve` replaced: the reference it must agree with.
-    fn resolve_naive(mut candidates: Vec<Candidate>) -> Vec<Candidate> {
+    fn resolve_naive(mut candidates: Vec<SpanCandidate>) -> Vec<SpanCandidate> {
         candidates.sort_unstable_by(|a, b| {
             (b.end - b.start)
                 .cmp(&(a.end - a.start))
                 .then(b.source.cmp(&a.source))
                 .then(a.start.cmp(&b.start))
         });
-        let mut accepted: Vec<Candidate> = Vec::new();
+        let mut accepted: Vec<SpanCandidate> = Vec::new();
         for c in candidates {
             if accepted
                 .iter()
@@ -706,7 +706,7 @@ mod tests {
         accepted
     }
 
-    fn spans(cs: &[Candidate]) -> Vec<(usize, usize, Source)> {
+    fn spans(cs: &[SpanCandidate]) -> Vec<(usize, usize, Source)> {
         cs.iter().map(|c| (c.start, c.end, c.source)).collect()
     }
 
@@ -722,12 +722,12 @@ mod tests {
         let mut rng = SmallRng::seed_from_u64(7);
         for round in 0..2_000 {
             let len = rng.gen_range(1..200);
-            let candidates: Vec<Candidate> = (0..rng.gen_range(0..60))
+            let candidates: Vec<SpanCandidate> = (0..rng.gen_range(0..60))
                 .map(|_| {
                     let start = rng.gen_range(0..len);
                     // Empty spans too: claimed dictionary hits become empty.
                     let end = (start + rng.gen_range(0..12)).min(len);
-                    Candidate {
+                    SpanCandidate {
                         start,
                         end,
                         ty: CandType::Builtin(BuiltinType::Concept),

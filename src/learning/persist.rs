@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::config::LearnerConfig;
 use super::learner::{Learner, ACTION_COUNT_SLOTS};
-use super::model::{LocalWeights, SharedWeights};
+use super::weights::{LocalWeights, SharedWeights};
 use crate::error::{err, ErrorCode, Result};
 
 /// Version of the stored layout.

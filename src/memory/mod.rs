@@ -49,8 +49,8 @@ pub use interop::{
     default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,
 };
 pub use records::{
-    BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryRecord, MemorySource, Outcome,
-    PatternData, PatternSource,
+    BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryOutcome, MemoryRecord,
+    MemorySource, PatternData, PatternSource,
 };
 pub use retrieve::ScoreComponents;
 pub use schema::{AGENTIC_FLOW_SCHEMA, HASH_MODEL, MEMORY_TYPE};

@@ -15,7 +15,7 @@ pub const MAX_ID_LEN: usize = 256;
 
 /// The outcome of the task a memory was distilled from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Outcome {
+pub enum MemoryOutcome {
     /// The task succeeded: the memory is a strategy to repeat.
     #[default]
     Success,
@@ -23,12 +23,12 @@ pub enum Outcome {
     Failure,
 }
 
-impl Outcome {
+impl MemoryOutcome {
     /// Reads agentic-flow's spelling (case-insensitive); anything else is `None`.
-    pub fn parse(text: &str) -> Option<Outcome> {
+    pub fn parse(text: &str) -> Option<MemoryOutcome> {
         match text.to_ascii_lowercase().as_str() {
-            "success" => Some(Outcome::Success),
-            "failure" => Some(Outcome::Failure),
+            "success" => Some(MemoryOutcome::Success),
+            "failure" => Some(MemoryOutcome::Failure),
             _ => None,
         }
     }
@@ -45,7 +45,7 @@ pub struct PatternSource {
     pub agent_id: Option<String>,
     /// How the task ended.
     #[serde(default)]
-    pub outcome: Outcome,
+    pub outcome: MemoryOutcome,
     /// Evidence items (free JSON).
     #[serde(default)]
     pub evidence: Vec<Value>,
@@ -101,8 +101,8 @@ pub struct MemoryInput {
     pub description: String,
     /// The strategy or pitfall.
     pub content: String,
-    /// Outcome of the source task (default `Success`).
-    pub outcome: Outcome,
+    /// MemoryOutcome of the source task (default `Success`).
+    pub outcome: MemoryOutcome,
     /// Source task id.
     pub task_id: Option<String>,
     /// Source agent id.
@@ -142,8 +142,8 @@ pub struct MemorySource {
     pub task_id: Option<String>,
     /// Source agent id.
     pub agent_id: Option<String>,
-    /// Outcome of the task.
-    pub outcome: Outcome,
+    /// MemoryOutcome of the task.
+    pub outcome: MemoryOutcome,
     /// Evidence items.
     pub evidence: Vec<Value>,
 }

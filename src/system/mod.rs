@@ -35,7 +35,7 @@ pub use step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
     StepResult, StepSummary, StepView, MAX_STEP_ENTITIES,
 };
-pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
+pub use verify::{PolicyDetails, Verdict, Verification, Verifier, VerifyRequest};
 
 #[cfg(test)]
 mod tests;

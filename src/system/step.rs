@@ -131,13 +131,13 @@ pub struct StepResult {
 pub struct RecordedStep {
     /// What happened.
     #[serde(flatten)]
-    pub outcome: crate::agent::Outcome,
+    pub outcome: crate::agent::HandlerOutcome,
     /// The action's parameters (numeric ones feed `runs` sums).
     #[serde(default)]
     pub params: Value,
     /// The caller's verification decision before it ran, if it verified.
     #[serde(default)]
-    pub decision: Option<super::verify::Decision>,
+    pub decision: Option<super::verify::Verdict>,
     /// The probability with which the caller chose the action (default 1).
     #[serde(default)]
     pub propensity: Option<f64>,
@@ -253,7 +253,7 @@ pub struct StepSummary<'a> {
     /// True only when a verifier allowed the action.
     pub verified: bool,
     /// Allow, deny or skipped.
-    pub decision: super::verify::Decision,
+    pub decision: super::verify::Verdict,
     /// Ids of the policies that determined the decision.
     pub determining_policies: Vec<&'a str>,
     /// The digest of the decision certificate, when policies were consulted.

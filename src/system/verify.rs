@@ -15,7 +15,7 @@ use crate::reasoning::policy::{Certificate, NearMiss, PolicyRef};
 /// The verdict of a verifier.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum Decision {
+pub enum Verdict {
     /// The action may run.
     Allow,
     /// The action must not run.
@@ -29,7 +29,7 @@ pub enum Decision {
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// Allow, deny or skipped.
-    pub decision: Decision,
+    pub decision: Verdict,
     /// Human-readable reasons.
     pub reasons: Vec<String>,
     /// What the Cedar policies said, when they were consulted (flattened into this object).
@@ -40,13 +40,13 @@ pub struct Verification {
     pub details: serde_json::Map<String, Value>,
 }
 
-impl Decision {
+impl Verdict {
     /// `"allow"`, `"deny"` or `"skipped"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Decision::Allow => "allow",
-            Decision::Deny => "deny",
-            Decision::Skipped => "skipped",
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+            Verdict::Skipped => "skipped",
         }
     }
 }
@@ -55,7 +55,7 @@ impl Verification {
     /// A skipped verification with one reason.
     pub fn skipped(reason: impl Into<String>) -> Self {
         Verification {
-            decision: Decision::Skipped,
+            decision: Verdict::Skipped,
             reasons: vec![reason.into()],
             policy: None,
             details: Default::default(),

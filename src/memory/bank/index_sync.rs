@@ -50,7 +50,7 @@ pub(super) fn load_index(conn: &Connection) -> Result<(VectorIndex, usize)> {
             domain: intern(text_value(r.get_ref(5)?)),
             agent: intern(text_value(r.get_ref(6)?)),
             outcome: text_value(r.get_ref(7)?)
-                .and_then(|o| Outcome::parse(&o))
+                .and_then(|o| MemoryOutcome::parse(&o))
                 .unwrap_or_default(),
         };
         index.upsert(&id, &vector, meta)?;

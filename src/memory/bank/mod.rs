@@ -32,7 +32,7 @@ use super::fts::{self, QueryHit, QueryOptions, KIND_LEARNING, KIND_MEMORY};
 use super::interop::{self, ExportReport, ImportReport};
 use super::records::{
     blob_to_vector, check_embedding, check_id, new_id, vector_to_blob, BankCounts, LearningInput,
-    LearningRecord, MemoryInput, MemoryRecord, Outcome, PatternData, PatternSource,
+    LearningRecord, MemoryInput, MemoryOutcome, MemoryRecord, PatternData, PatternSource,
 };
 use super::retrieve::{self, ScoreComponents};
 use super::schema::{HASH_MODEL, MEMORY_TYPE};

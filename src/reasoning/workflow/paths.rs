@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::graph::{BitSet, Graph};
-use super::model::Workflow;
+use super::types::Workflow;
 use crate::error::{err, ErrorCode, Result};
 
 /// Maximum number of branch-choice combinations examined.

@@ -13,7 +13,7 @@ pub(super) fn prior(relevance: f64, action: &ActionSpec) -> f64 {
 /// The probability that the selection policy ran `action`: the sum of the probabilities of
 /// the candidates whose plan starts with it (clamped to (0, 1] against rounding).
 pub(super) fn ran_propensity(
-    candidates: &[crate::agent::Candidate],
+    candidates: &[crate::agent::PlanCandidate],
     probabilities: &[f64],
     action: &str,
 ) -> f64 {
@@ -167,10 +167,10 @@ impl Engine {
     /// plan's first action: it is credited with the probability that the policy ran it (every
     /// candidate whose plan starts with it) and, when built in, scored by its own relevance.
     fn select(&self, start: &StepStart, plan: &Plan, seen: &Seen) -> Result<Selected> {
-        let candidates: Vec<Candidate> = plan
+        let candidates: Vec<ArmCandidate> = plan
             .candidates
             .iter()
-            .map(|c| Candidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
+            .map(|c| ArmCandidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
             .collect();
         let choice = self
             .learner
@@ -231,7 +231,7 @@ impl Engine {
                 "formal verification is disabled (enableFormalVerification: false)",
             )
         };
-        let denied = verification.decision == Decision::Deny;
+        let denied = verification.decision == Verdict::Deny;
         let observe = start.session.enforcement(self.config.enforcement) == Enforcement::Observe;
         Decided {
             timeout_ms: action.timeout_ms.unwrap_or(self.config.handler_timeout_ms),
@@ -253,7 +253,7 @@ impl Engine {
     /// [`PendingStep`] (the step finishes in `complete`); a built-in runs and finishes here.
     fn hand_off(&self, start: StepStart, decided: Decided) -> Result<Begun> {
         if decided.enforced_deny {
-            let outcome = Outcome {
+            let outcome = HandlerOutcome {
                 success: false,
                 result: Value::Null,
                 denied: true,
@@ -262,7 +262,7 @@ impl Engine {
                     decided.verification.reasons.join("; ")
                 )),
                 error_code: Some("ERR_DENIED".into()),
-                ..Outcome::default()
+                ..HandlerOutcome::default()
             };
             let (action_id, flight) = InFlight::new(start, decided);
             return self

@@ -13,7 +13,7 @@ pub(super) fn builtin_execute(
     relevance: f64,
     prerequisite: bool,
     with_result: bool,
-) -> Outcome {
+) -> HandlerOutcome {
     let useful = relevance > 0.0 || prerequisite;
     let result = if with_result {
         let names: Vec<&str> = entities.iter().map(|e| e.name.as_str()).collect();
@@ -28,7 +28,7 @@ pub(super) fn builtin_execute(
     } else {
         Value::Null
     };
-    Outcome {
+    HandlerOutcome {
         success: useful,
         result,
         reward: Some(crate::agent::reward::builtin_reward(relevance, useful)),
@@ -38,7 +38,7 @@ pub(super) fn builtin_execute(
         } else {
             Some("the action was not relevant to the chunk".into())
         },
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     }
 }
 

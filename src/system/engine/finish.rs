@@ -35,7 +35,7 @@ pub(super) fn numeric_params_json(params: &Value) -> String {
 
 impl Engine {
     /// Completes a step that waited for its handler.
-    pub fn complete(&self, action_id: &str, outcome: Outcome) -> Result<StepResult> {
+    pub fn complete(&self, action_id: &str, outcome: HandlerOutcome) -> Result<StepResult> {
         self.ensure_open()?;
         let (_, flight) = self.in_flight.remove(action_id).ok_or_else(|| {
             Error::new(
@@ -114,11 +114,11 @@ impl Engine {
             (entities, entities_truncated),
             started,
         );
-        let decision = step.decision.unwrap_or(Decision::Skipped);
+        let decision = step.decision.unwrap_or(Verdict::Skipped);
         let verification = Verification {
             decision,
             reasons: vec![match decision {
-                Decision::Skipped => {
+                Verdict::Skipped => {
                     "an outcome recorded after an external execution (no decision given)".into()
                 }
                 d => format!(
@@ -129,7 +129,7 @@ impl Engine {
             policy: None,
             details: serde_json::Map::new(),
         };
-        let denied = decision == Decision::Deny && !step.outcome.success;
+        let denied = decision == Verdict::Deny && !step.outcome.success;
         let mut outcome = step.outcome;
         outcome.denied = denied;
         let (action_id, flight) = InFlight::new(
@@ -142,7 +142,7 @@ impl Engine {
                 explored: false,
                 timeout_ms: spec.timeout_ms.unwrap_or(self.config.handler_timeout_ms),
                 enforced_deny: denied,
-                would_deny: decision == Decision::Deny && !denied,
+                would_deny: decision == Verdict::Deny && !denied,
                 params: step.params,
                 builtin: None,
                 whole: true,
@@ -156,7 +156,7 @@ impl Engine {
         &self,
         action_id: String,
         flight: InFlight,
-        outcome: Outcome,
+        outcome: HandlerOutcome,
     ) -> Result<StepResult> {
         let latency = flight.started.elapsed();
         let reward = reward_for(
@@ -239,7 +239,7 @@ impl Engine {
         Ok(StepResult {
             action_id,
             session_id: flight.session.id.clone(),
-            verified: flight.verification.decision == Decision::Allow,
+            verified: flight.verification.decision == Verdict::Allow,
             action: flight.view,
             plan: flight.plan,
             observation: Observation {

@@ -58,16 +58,16 @@ use super::step::{
     StepResult, MAX_STEP_ENTITIES,
 };
 use super::step_ids::StepIds;
-use super::verify::{Decision, Verification, Verifier, VerifyRequest};
+use super::verify::{Verdict, Verification, Verifier, VerifyRequest};
 use crate::agent::planner::tokenize;
 use crate::agent::Plan;
 use crate::agent::{
-    reward_for, ActionRegistry, ActionSpec, Enforcement, Ledger, Outcome, Planner, RunsConfig,
-    Session, SessionContext, StepKind,
+    reward_for, ActionRegistry, ActionSpec, Enforcement, HandlerOutcome, Ledger, Planner,
+    RunsConfig, Session, SessionContext, StepKind,
 };
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::knowledge::{Entity, EntityExtractor, KnowledgeGraph};
-use crate::learning::{Candidate, ContextFeatures, Learner};
+use crate::learning::{ArmCandidate, ContextFeatures, Learner};
 use crate::memory::{ReasoningBank, Store};
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine, Theorem};
 use crate::reasoning::{

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use super::checker::ProofChecker;
 use super::explain::explain_failure;
-use super::model::{FactId, Model};
+use super::least_model::{FactId, Model};
 use super::parser::{parse_atom, parse_fact, parse_program};
 use super::proof::{Proof, Theorem};
 use super::stratify::{stratify, Stratum};
