@@ -110,9 +110,12 @@ export declare class NativeSystem {
    * sessions; a session's batches always run on the same thread). With `sliceBatch` and
    * `sliceSeq` the chunks are slice `sliceSeq` (from 0) of batch `sliceBatch` and run only
    * right after that batch's previous slice finished every chunk; otherwise the promise
-   * resolves to `{"skipped":true}` and nothing runs.
+   * resolves with state `skipped` and nothing runs. The promise resolves to `{ state, json }`:
+   * `state` is `finished` (every chunk ran), `stopped` (a step waits for its handler: the
+   * batch's `pending`) or `skipped`; `json` is the `{results, pending}` text (empty when
+   * skipped).
    */
-  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<string>
+  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<BatchSlice>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string
   /** Replaces the Cedar entities (JSON text); returns how many were loaded. */
@@ -140,6 +143,14 @@ export declare class NativeSystem {
   close(): void
   /** Whether `close` was called. */
   get closed(): boolean
+}
+
+/** How a batch handed to a batch thread ended, and its results. */
+export interface BatchSlice {
+  /** `finished`, `stopped` (a step waits for its handler) or `skipped` (nothing ran). */
+  state: string
+  /** The `{results, pending}` JSON (empty when skipped). */
+  json: string
 }
 
 /** Replays a decision certificate against policies, schema and entities; returns the check as JSON. */

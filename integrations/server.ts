@@ -32,6 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { LeanAgenticError, toError } from './errors';
+import type { ErrorCode } from './errors';
 import { processStream } from './stream';
 import type { StreamOptions } from './stream';
 import type { LeanAgenticSystem } from './system';
@@ -84,40 +85,48 @@ export interface LeanAgenticService {
   readonly closing: boolean;
 }
 
-/** HTTP status for an error code. */
+/** Codes only the server raises. */
+type ServerCode = 'ERR_METHOD_NOT_ALLOWED' | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_SHUTTING_DOWN';
+
+/**
+ * The HTTP status of every error code. A `Record` over the generated union: a new engine code
+ * does not compile until it has a status here.
+ */
+const STATUS: Record<ErrorCode | ServerCode, number> = {
+  ERR_INVALID_INPUT: 400,
+  ERR_INVALID_JSON: 400,
+  ERR_EMPTY_CHUNK: 400,
+  ERR_INVALID_REWARD: 400,
+  ERR_INVALID_CONFIG: 400,
+  ERR_POLICY_PARSE: 400,
+  ERR_POLICY_INVALID: 400,
+  ERR_RULE_PARSE: 400,
+  ERR_PROOF_INVALID: 400,
+  ERR_INVALID_WORKFLOW: 400,
+  ERR_EMBEDDING_DIMS: 400,
+  ERR_STREAM_PARSE: 400,
+  ERR_UNKNOWN_SESSION: 404,
+  ERR_UNKNOWN_ACTION: 404,
+  ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_CLOSED: 409,
+  ERR_STORE_IN_USE: 409,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_CHUNK_TOO_LARGE: 413,
+  ERR_SHUTTING_DOWN: 503,
+  ERR_TIMEOUT: 503,
+  ERR_HANDLER_FAILED: 500,
+  ERR_HANDLER_TIMEOUT: 500,
+  ERR_STORE_CORRUPT: 500,
+  ERR_STORE: 500,
+  ERR_STREAM_NETWORK: 500,
+  ERR_STREAM_HTTP: 500,
+  ERR_INTERNAL: 500,
+};
+
+/** HTTP status for an error code (500 for a code this server does not know). */
 export function statusForCode(code: string): number {
-  switch (code) {
-    case 'ERR_INVALID_INPUT':
-    case 'ERR_INVALID_JSON':
-    case 'ERR_EMPTY_CHUNK':
-    case 'ERR_INVALID_REWARD':
-    case 'ERR_INVALID_CONFIG':
-    case 'ERR_POLICY_PARSE':
-    case 'ERR_POLICY_INVALID':
-    case 'ERR_RULE_PARSE':
-    case 'ERR_PROOF_INVALID':
-    case 'ERR_INVALID_WORKFLOW':
-    case 'ERR_EMBEDDING_DIMS':
-    case 'ERR_STREAM_PARSE':
-      return 400;
-    case 'ERR_UNKNOWN_SESSION':
-    case 'ERR_UNKNOWN_ACTION':
-    case 'ERR_NOT_FOUND':
-      return 404;
-    case 'ERR_METHOD_NOT_ALLOWED':
-      return 405;
-    case 'ERR_CLOSED':
-    case 'ERR_STORE_IN_USE':
-      return 409;
-    case 'ERR_PAYLOAD_TOO_LARGE':
-    case 'ERR_CHUNK_TOO_LARGE':
-      return 413;
-    case 'ERR_SHUTTING_DOWN':
-    case 'ERR_TIMEOUT':
-      return 503;
-    default:
-      return 500;
-  }
+  return Object.prototype.hasOwnProperty.call(STATUS, code) ? STATUS[code as keyof typeof STATUS] : 500;
 }
 
 interface ErrorBody {

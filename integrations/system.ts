@@ -9,6 +9,7 @@
 
 import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
+import type { BatchSlice } from '../index.js';
 import { processStream, StreamOptions } from './stream';
 import { checkDetail } from './result_detail';
 import { ReasoningBank } from './bank';
@@ -80,10 +81,6 @@ const ASYNC_BATCH_MIN = 256;
 const OFF_THREAD_CHARS = 64 * 1024;
 /** Chunks per worker-thread slice of a large batch (see `processBatch`). */
 const PIPELINE_SLICE = 2048;
-/** How the native batch JSON ends when no step waits for a handler (`pending` is written last). */
-const FINISHED_SLICE = '"pending":null}';
-/** The native answer of a queued slice that ran nothing (the slice before it stopped early). */
-const SKIPPED_SLICE = '{"skipped":true}';
 /** Ids of sliced native batches (unique within the process). */
 let nextSliceBatch = 1;
 
@@ -284,7 +281,7 @@ export class LeanAgenticSystem {
     out: Array<StepResult | StepSummary>,
   ): Promise<{ next: number; pending: PendingStep | null }> {
     const batch = nextSliceBatch++;
-    const inflight: Array<{ start: number; promise: Promise<string> }> = [];
+    const inflight: Array<{ start: number; promise: Promise<BatchSlice> }> = [];
     let submitted = from;
     let seq = 0;
     const submit = (): void => {
@@ -305,14 +302,14 @@ export class LeanAgenticSystem {
     if (submitted < chunks.length) submit();
     while (inflight.length > 0) {
       const { start, promise } = inflight.shift()!;
-      const json = await promise;
-      if (json === SKIPPED_SLICE) {
+      const { state, json } = await promise;
+      if (state === 'skipped') {
         // Another batch on this session ran in between: send these chunks (and the slices
         // queued after them, which run nothing either) again.
         await Promise.all(inflight.map((s) => s.promise.catch(() => undefined)));
         return { next: start, pending: null };
       }
-      if (json.endsWith(FINISHED_SLICE)) {
+      if (state === 'finished') {
         if (submitted < chunks.length) submit();
         const progress: BatchProgress = JSON.parse(json);
         for (const r of progress.results) out.push(r);

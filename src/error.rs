@@ -57,6 +57,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the TypeScript `EngineErrorCode` union is generated
+    /// from this list).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidConfig,
+        ErrorCode::InvalidInput,
+        ErrorCode::EmptyChunk,
+        ErrorCode::ChunkTooLarge,
+        ErrorCode::InvalidReward,
+        ErrorCode::UnknownAction,
+        ErrorCode::UnknownSession,
+        ErrorCode::NotFound,
+        ErrorCode::Closed,
+        ErrorCode::HandlerFailed,
+        ErrorCode::HandlerTimeout,
+        ErrorCode::PolicyParse,
+        ErrorCode::PolicyInvalid,
+        ErrorCode::RuleParse,
+        ErrorCode::ProofInvalid,
+        ErrorCode::InvalidWorkflow,
+        ErrorCode::InvalidJson,
+        ErrorCode::EmbeddingDims,
+        ErrorCode::StoreCorrupt,
+        ErrorCode::StoreInUse,
+        ErrorCode::Store,
+        ErrorCode::Internal,
+    ];
+
     /// The stable string code seen from JS, e.g. `ERR_INVALID_CONFIG`.
     pub fn as_str(self) -> &'static str {
         match self {

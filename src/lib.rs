@@ -26,6 +26,8 @@ pub mod reasoning;
 pub mod system;
 pub mod text;
 pub mod time;
+#[cfg(test)]
+mod ts_types;
 
 #[cfg(feature = "node")]
 mod binding;

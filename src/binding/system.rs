@@ -24,6 +24,15 @@ use crate::system::{
     ActionCheck, Begun, CheckContext, Engine, RecordedStep, ResultDetail, SliceTicket, SystemConfig,
 };
 
+/// How a batch handed to a batch thread ended, and its results.
+#[napi(object)]
+pub struct BatchSlice {
+    /// `finished`, `stopped` (a step waits for its handler) or `skipped` (nothing ran).
+    pub state: String,
+    /// The `{results, pending}` JSON (empty when skipped).
+    pub json: String,
+}
+
 /// The engine handle seen from JS.
 #[napi]
 pub struct NativeSystem {
@@ -204,8 +213,11 @@ impl NativeSystem {
     /// sessions; a session's batches always run on the same thread). With `sliceBatch` and
     /// `sliceSeq` the chunks are slice `sliceSeq` (from 0) of batch `sliceBatch` and run only
     /// right after that batch's previous slice finished every chunk; otherwise the promise
-    /// resolves to `{"skipped":true}` and nothing runs.
-    #[napi(ts_return_type = "Promise<string>")]
+    /// resolves with state `skipped` and nothing runs. The promise resolves to `{ state, json }`:
+    /// `state` is `finished` (every chunk ran), `stopped` (a step waits for its handler: the
+    /// batch's `pending`) or `skipped`; `json` is the `{results, pending}` text (empty when
+    /// skipped).
+    #[napi(ts_return_type = "Promise<BatchSlice>")]
     pub fn process_batch_async<'env>(
         &self,
         env: &'env Env,
@@ -217,7 +229,7 @@ impl NativeSystem {
     ) -> napi::Result<Object<'env>> {
         let detail = result_detail(detail.as_deref())?;
         let ticket = slice_ticket(slice_batch, slice_seq)?;
-        let (deferred, promise) = env.create_deferred::<String, _>()?;
+        let (deferred, promise) = env.create_deferred::<BatchSlice, _>()?;
         self.engine()?
             .spawn_batch_json(
                 session_id,
@@ -225,7 +237,12 @@ impl NativeSystem {
                 detail,
                 ticket,
                 move |outcome| match outcome {
-                    Ok(json) => deferred.resolve(move |_| Ok(json)),
+                    Ok((state, json)) => deferred.resolve(move |_| {
+                        Ok(BatchSlice {
+                            state: state.as_str().to_string(),
+                            json,
+                        })
+                    }),
                     Err(e) => deferred.reject(to_js(e)),
                 },
             )

@@ -227,6 +227,7 @@ pub struct IngestReport {
 }
 
 /// A node as seen by queries.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRecord {
@@ -236,6 +237,7 @@ pub struct EntityRecord {
     pub name: String,
     /// Entity type, serialized as `type`.
     #[serde(rename = "type")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub entity_type: EntityType,
     /// How many mentions were ingested.
     pub mentions: u64,
@@ -260,6 +262,7 @@ pub struct EntityQuery {
 }
 
 /// A node reached by [`KnowledgeGraph::related`].
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Related {
@@ -269,6 +272,7 @@ pub struct Related {
     pub name: String,
     /// Its type, serialized as `type`.
     #[serde(rename = "type")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub entity_type: EntityType,
     /// The relation of the edge it was reached by.
     pub relation: String,
@@ -312,6 +316,7 @@ impl Serialize for Neighbour {
 }
 
 /// A time-bounded statement `subject relation object`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fact {
@@ -338,6 +343,7 @@ impl Fact {
 }
 
 /// Counts for [`KnowledgeGraph::stats`].
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GraphStats {

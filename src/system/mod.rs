@@ -30,7 +30,7 @@ pub use config::{closest, json_type, Enforcement, SystemConfig, CONFIG_KEYS, DEF
 pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
-pub use slice_chain::{SliceTicket, SKIPPED_SLICE_JSON};
+pub use slice_chain::{SliceState, SliceTicket};
 pub use step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
     StepResult, StepSummary, StepView, MAX_STEP_ENTITIES,

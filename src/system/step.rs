@@ -17,6 +17,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The action as reported to callers and handlers.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
@@ -25,6 +26,10 @@ pub struct ActionView {
     /// Its description.
     pub description: String,
     /// Parameters: the chunk text and its entities grouped by type.
+    #[cfg_attr(
+        test,
+        ts(type = "{ entities: { [entityType: string]: Array<string> }, text: string }")
+    )]
     pub parameters: Value,
     /// Tool calls it stands for.
     pub tool_calls: Vec<String>,
@@ -68,6 +73,7 @@ impl ActionView {
 }
 
 /// What executing the action produced.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation {
@@ -81,13 +87,16 @@ pub struct Observation {
     pub timestamp: i64,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error: Option<String>,
     /// The stable code of `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error_code: Option<String>,
 }
 
 /// A finished step.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
@@ -106,11 +115,13 @@ pub struct StepResult {
     /// True only when a verifier allowed the action.
     pub verified: bool,
     /// The verifier's answer.
+    #[cfg_attr(test, ts(as = "crate::ts_types::VerificationTs"))]
     pub verification: Verification,
     /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
     /// The chunk had more entities than `entities` holds (serialised only when true).
     #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub entities_truncated: bool,
     /// Probability with which the policy chose this action.
     pub propensity: f64,
@@ -120,6 +131,7 @@ pub struct StepResult {
     pub learned: bool,
     /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
@@ -144,6 +156,7 @@ pub struct RecordedStep {
 }
 
 /// A step waiting for its JS handler.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingStep {
@@ -156,16 +169,19 @@ pub struct PendingStep {
     /// The plan.
     pub plan: Vec<String>,
     /// The verifier's answer (allow or skipped).
+    #[cfg_attr(test, ts(as = "crate::ts_types::VerificationTs"))]
     pub verification: Verification,
     /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
     /// The chunk had more entities than `entities` holds (serialised only when true).
     #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub entities_truncated: bool,
     /// How long the handler may take.
     pub timeout_ms: u64,
     /// Verification denied the step and it runs anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
 }
 
@@ -179,6 +195,7 @@ pub enum Begun {
 }
 
 /// Progress of a batch: the steps finished natively, then possibly one waiting for a handler.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchProgress {
@@ -237,6 +254,7 @@ pub enum StepView<'a> {
 /// verifier's verdict with the digest of its certificate — about a tenth of the full JSON,
 /// for batches whose callers keep only the outcome. The full certificate is issued either way;
 /// the summary leaves it (and the echoed chunk, entities and plan) out.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepSummary<'a> {
@@ -258,6 +276,7 @@ pub struct StepSummary<'a> {
     pub determining_policies: Vec<&'a str>,
     /// The digest of the decision certificate, when policies were consulted.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub certificate_digest: Option<&'a str>,
     /// Probability with which the policy chose this action.
     pub propensity: f64,
@@ -267,14 +286,17 @@ pub struct StepSummary<'a> {
     pub learned: bool,
     /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error: Option<&'a str>,
     /// The stable code of `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error_code: Option<&'a str>,
 }
 

@@ -13,6 +13,7 @@ use crate::agent::{ActionSpec, Session};
 use crate::reasoning::policy::{Certificate, NearMiss, PolicyRef};
 
 /// The verdict of a verifier.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -35,7 +36,7 @@ pub struct Verification {
     /// What the Cedar policies said, when they were consulted (flattened into this object).
     #[serde(flatten)]
     pub policy: Option<Box<PolicyDetails>>,
-    /// Other verifier-specific details (determining policies, certificate, proofs), as JSON.
+    /// Other verifier-specific details (precondition proofs, the failed goal), as JSON.
     #[serde(flatten)]
     pub details: serde_json::Map<String, Value>,
 }
@@ -70,7 +71,7 @@ impl Verification {
 pub struct PolicyDetails {
     /// The policies that caused the decision.
     pub determining_policies: Vec<PolicyRef>,
-    /// Policy evaluation errors (an erroring policy is skipped).
+    /// Policy evaluation errors (an erroring policy denies: fail closed).
     pub errors: Vec<String>,
     /// On a default deny: the permit policies closest to matching.
     pub near_miss: Vec<NearMiss>,

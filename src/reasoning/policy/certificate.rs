@@ -16,6 +16,7 @@ use super::request::{EntityRef, RequestMapping};
 use crate::error::Result;
 
 /// The request as certified: full entity uids for principal, action and resource.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertifiedRequest {
@@ -30,6 +31,7 @@ pub struct CertifiedRequest {
 }
 
 /// A replayable record of one decision.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Certificate {
@@ -54,6 +56,7 @@ pub struct Certificate {
 }
 
 /// The result of re-checking a certificate.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateCheck {

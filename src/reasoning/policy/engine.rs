@@ -30,6 +30,7 @@ const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 const NEAR_MISS_LIMIT: usize = 3;
 
 /// Summary of a successfully loaded policy set.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySetInfo {

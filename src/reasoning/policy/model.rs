@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::certificate::Certificate;
 
 /// Allow or deny.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DecisionKind {
@@ -36,6 +37,7 @@ impl From<cedar_policy::Decision> for DecisionKind {
 }
 
 /// A policy that determined a decision, with its annotations (`@id`, `@description`, ...).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyRef {
@@ -46,6 +48,7 @@ pub struct PolicyRef {
 }
 
 /// A permit policy that almost matched a default-denied request.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NearMiss {
@@ -58,6 +61,7 @@ pub struct NearMiss {
 }
 
 /// The outcome of one authorization request.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {

@@ -9,6 +9,7 @@ use super::context_use::{plain_cedar_value, ContextUse};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// A reference to a Cedar entity: `Type::"id"`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {

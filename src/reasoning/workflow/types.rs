@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::reasoning::policy::DecisionKind;
 
 /// A multi-step plan: a DAG of steps linked by `dependsOn`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Workflow {
@@ -18,6 +19,7 @@ pub struct Workflow {
 }
 
 /// One step: an agent performing an action after its dependencies.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowStep {
@@ -43,6 +45,7 @@ pub struct WorkflowStep {
 
 /// Steps sharing a `group` with different `option`s are alternatives: on any execution path
 /// exactly one option of each group is chosen, and steps of the other options do not run.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Branch {
@@ -57,6 +60,7 @@ pub struct Branch {
 /// `{"step": "id"}` selects one step by id, `{"action": "name"}` every step with that action,
 /// and a plain string selects the step with that id if one exists, else every step with that
 /// action name.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Selector {
@@ -85,6 +89,7 @@ impl std::fmt::Display for Selector {
 }
 
 /// A property every execution path must satisfy.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Property {
@@ -116,6 +121,7 @@ pub enum Property {
 }
 
 /// What kind of failure a [`Violation`] is.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ViolationKind {
@@ -130,6 +136,7 @@ pub enum ViolationKind {
 }
 
 /// A property that fails, with an execution order showing it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Violation {
@@ -146,6 +153,7 @@ pub struct Violation {
 }
 
 /// The policy decision for one step.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepCheck {
@@ -162,6 +170,7 @@ pub struct StepCheck {
 }
 
 /// The outcome of verifying a workflow.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowReport {

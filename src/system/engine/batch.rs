@@ -63,7 +63,7 @@ impl Engine {
     /// always on the same thread: see `batch_workers`) and hands the outcome to `done` on that
     /// thread. A panic becomes an `ERR_INTERNAL` error. With a `ticket` the chunks are one
     /// slice of a larger batch and run only right after the batch's previous slice finished
-    /// every chunk; otherwise nothing runs and the outcome is [`SKIPPED_SLICE_JSON`] (see
+    /// every chunk; otherwise nothing runs and the outcome is [`SliceState::Skipped`] (see
     /// `slice_chain`).
     pub fn spawn_batch_json(
         self: &Arc<Self>,
@@ -71,7 +71,7 @@ impl Engine {
         chunks: Vec<String>,
         detail: ResultDetail,
         ticket: Option<SliceTicket>,
-        done: impl FnOnce(Result<String>) + Send + 'static,
+        done: impl FnOnce(Result<(SliceState, String)>) + Send + 'static,
     ) -> Result<()> {
         self.ensure_open()?;
         let engine = self.clone();
@@ -83,7 +83,7 @@ impl Engine {
                     if let Some(t) = ticket {
                         if !engine.slice_chains.may_run(&session_id, t) {
                             drop(engine);
-                            done(Ok(SKIPPED_SLICE_JSON.to_string()));
+                            done(Ok((SliceState::Skipped, String::new())));
                             return;
                         }
                     }
@@ -100,7 +100,14 @@ impl Engine {
                         let finished = matches!(outcome, Ok((_, true)));
                         engine.slice_chains.ended(&session_id, t, finished);
                     }
-                    let outcome = outcome.map(|(json, _)| json);
+                    let outcome = outcome.map(|(json, finished)| {
+                        let state = if finished {
+                            SliceState::Finished
+                        } else {
+                            SliceState::Stopped
+                        };
+                        (state, json)
+                    });
                     // The engine may be dropped on this thread: release it before `done`.
                     drop(engine);
                     done(outcome);

@@ -52,7 +52,7 @@ use super::formal::{
 };
 use super::graph_facts::GraphFacts;
 use super::journal::{Journal, JournalRow};
-use super::slice_chain::{SliceChains, SliceTicket, SKIPPED_SLICE_JSON};
+use super::slice_chain::{SliceChains, SliceState, SliceTicket};
 use super::step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
     StepResult, MAX_STEP_ENTITIES,
@@ -78,6 +78,7 @@ use crate::time::now_ms;
 use crate::fast_hash::{FastHash, FastSet};
 
 /// Aggregate statistics.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemStats {
@@ -104,6 +105,7 @@ pub struct SystemStats {
 }
 
 /// The answer to a delayed `feedback` call.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeedbackResult {
