@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use super::adaptation::AdaptationStrategy;
 use super::drift::DriftConfig;
 use super::exploration::Exploration;
-use crate::error::{err, Error, ErrorCode, Result};
+use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 
 /// Configuration of a [`super::Learner`] (see the module docs for the JSON form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,7 +83,7 @@ impl LearnerConfig {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
-                format!("invalid learner config: {e}"),
+                format!("invalid learner config: {}", json_error_text(&e)),
             )
         })?;
         Self::from_value(&value)

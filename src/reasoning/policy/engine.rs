@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cedar_policy::{
-    ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, PolicyId,
-    PolicySet, Request, Schema, ValidationMode, Validator,
+    ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, Policy,
+    PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
 };
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
@@ -19,10 +19,13 @@ use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
 use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
+use super::hierarchy::check_hierarchy;
 use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::NearMissProbes;
+use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
+use super::parser_thread::{on_parser_stack, PARSER_STACK_BYTES};
 use super::request::{AuthzRequest, EntityRef, RequestMapping, TypeNameCache};
-use crate::error::{err, Error, ErrorCode, Result};
+use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 
 /// Default number of memoised decisions.
 const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -181,69 +184,12 @@ impl PolicyEngine {
     pub fn load(&self, policies: &str, schema: Option<&str>) -> Result<PolicySetInfo> {
         let _writer = self.writer.lock();
         let current = self.snapshot();
-        let set = parse_policies(policies)?;
-        let mut warnings = Vec::new();
-        let (schema, schema_hash) = match schema {
-            Some(text) => {
-                let (schema, schema_warnings) = parse_schema(text)?;
-                warnings.extend(schema_warnings);
-                (Some(schema), Some(sha256_hex(text.trim())))
-            }
-            None => (None, None),
-        };
-        if let Some(schema) = &schema {
-            warnings.extend(validate_policies(policies, &set, schema)?);
-        }
-        // Entities were parsed against the previous schema: re-parse them against the new one.
-        let entities =
-            build_entities(current.entities.raw.clone(), schema.as_ref()).map_err(|e| {
-                Error::new(
-                    ErrorCode::PolicyInvalid,
-                    format!(
-                        "the loaded entities do not conform to the new schema ({}); \
-                         call setEntities with conforming entities first",
-                        e.message
-                    ),
-                )
-            })?;
-        let loaded = LoadedPolicies {
-            policy_set_hash: policy_set_hash(&set),
-            schema_hash,
-            annotations: annotations_by_id(&set),
-            probes: NearMissProbes::build(&set)?,
-            context_use: set
-                .policies()
-                .map(|p| (policy_id_text(p.id()), ContextUse::of_policy(p)))
-                .collect(),
-            probes_context_use: ContextUse::of(
-                set.policies().filter(|p| p.effect() == Effect::Permit),
-            ),
-            set,
-            schema,
-        };
-        let info = PolicySetInfo {
-            policy_ids: {
-                let mut ids: Vec<String> = loaded.annotations.keys().cloned().collect();
-                ids.sort();
-                ids
-            },
-            permit_count: loaded
-                .set
-                .policies()
-                .filter(|p| p.effect() == Effect::Permit)
-                .count(),
-            forbid_count: loaded
-                .set
-                .policies()
-                .filter(|p| p.effect() == Effect::Forbid)
-                .count(),
-            policy_set_hash: loaded.policy_set_hash.clone(),
-            schema_hash: loaded.schema_hash.clone(),
-            validated: loaded.schema.is_some(),
-            warnings,
-        };
-        self.install(Arc::new(loaded), Arc::new(entities));
-        Ok(info)
+        // Parsing, validation and analysis recurse per nesting level: bounded text, big stack.
+        on_parser_stack("loading policies", || {
+            let (loaded, entities, info) = prepare_load(&current, policies, schema)?;
+            self.install(Arc::new(loaded), Arc::new(entities));
+            Ok(info)
+        })
     }
 
     /// Replaces the entities with a Cedar entity JSON array (`[{uid:{type,id}, attrs, parents}]`),
@@ -251,16 +197,18 @@ impl PolicyEngine {
     pub fn set_entities(&self, json: &str) -> Result<usize> {
         let _writer = self.writer.lock();
         let current = self.snapshot();
-        let raw: Value = serde_json::from_str(json).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidJson,
-                format!("entities are not valid JSON: {e}"),
-            )
-        })?;
-        let entities = build_entities(raw, current.policies.schema.as_ref())?;
-        let count = entities.entities.len();
-        self.install(current.policies.clone(), Arc::new(entities));
-        Ok(count)
+        on_parser_stack("loading entities", || {
+            let raw: Value = serde_json::from_str(json).map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidJson,
+                    format!("entities are not valid JSON: {}", json_error_text(&e)),
+                )
+            })?;
+            let entities = build_entities(raw, current.policies.schema.as_ref())?;
+            let count = entities.entities.len();
+            self.install(current.policies.clone(), Arc::new(entities));
+            Ok(count)
+        })
     }
 
     fn install(&self, policies: Arc<LoadedPolicies>, entities: Arc<LoadedEntities>) {
@@ -669,6 +617,153 @@ fn cache_key_with(
     String::from_utf8(key).unwrap_or_default()
 }
 
+/// Everything [`PolicyEngine::load`] installs, built from the texts (on the parser thread).
+fn prepare_load(
+    current: &Snapshot,
+    policies: &str,
+    schema: Option<&str>,
+) -> Result<(LoadedPolicies, LoadedEntities, PolicySetInfo)> {
+    let set = parse_policies(policies)?;
+    // Cedar's JSON form of every policy, computed once (it re-parses the policy text) and
+    // shared by the depth check, the context-use analysis and the near-miss probes.
+    let ests = policy_ests(&set)?;
+    let mut warnings = Vec::new();
+    let (schema, schema_hash) = match schema {
+        Some(text) => {
+            let (schema, schema_warnings) = parse_schema(text)?;
+            warnings.extend(schema_warnings);
+            (Some(schema), Some(sha256_hex(text.trim())))
+        }
+        None => (None, None),
+    };
+    if let Some(schema) = &schema {
+        warnings.extend(validate_policies(policies, &set, schema)?);
+    }
+    // Entities were parsed against the previous schema: re-parse them against the new one.
+    let entities = build_entities(current.entities.raw.clone(), schema.as_ref()).map_err(|e| {
+        Error::new(
+            ErrorCode::PolicyInvalid,
+            format!(
+                "the loaded entities do not conform to the new schema ({}); \
+                 call setEntities with conforming entities first",
+                e.message
+            ),
+        )
+    })?;
+    let context_use: HashMap<String, ContextUse> = ests
+        .iter()
+        .map(|(p, est)| (policy_id_text(p.id()), ContextUse::of_est(est)))
+        .collect();
+    let permits: Vec<(&Policy, &Value)> = ests
+        .iter()
+        .filter(|(p, _)| p.effect() == Effect::Permit)
+        .map(|(p, est)| (*p, est))
+        .collect();
+    let probes_context_use = ContextUse::union(
+        permits
+            .iter()
+            .filter_map(|(p, _)| context_use.get(&policy_id_text(p.id())).cloned()),
+    );
+    let probes = NearMissProbes::build(&permits)?;
+    drop(permits);
+    drop(ests);
+    let loaded = LoadedPolicies {
+        policy_set_hash: policy_set_hash(&set),
+        schema_hash,
+        annotations: annotations_by_id(&set),
+        probes,
+        context_use,
+        probes_context_use,
+        set,
+        schema,
+    };
+    let info = PolicySetInfo {
+        policy_ids: {
+            let mut ids: Vec<String> = loaded.annotations.keys().cloned().collect();
+            ids.sort();
+            ids
+        },
+        permit_count: loaded
+            .set
+            .policies()
+            .filter(|p| p.effect() == Effect::Permit)
+            .count(),
+        forbid_count: loaded
+            .set
+            .policies()
+            .filter(|p| p.effect() == Effect::Forbid)
+            .count(),
+        policy_set_hash: loaded.policy_set_hash.clone(),
+        schema_hash: loaded.schema_hash.clone(),
+        validated: loaded.schema.is_some(),
+        warnings,
+    };
+    Ok((loaded, entities, info))
+}
+
+/// Policy sets at least this large compute their JSON forms on several threads.
+const PARALLEL_EST_MIN: usize = 512;
+
+/// Each policy with its JSON form (EST), in the set's order; refuses a policy nested deeper
+/// than [`super::nesting::MAX_POLICY_NESTING`]. Large sets are converted on several threads.
+fn policy_ests(set: &PolicySet) -> Result<Vec<(&Policy, Value)>> {
+    let policies: Vec<&Policy> = set.policies().collect();
+    let convert = |chunk: &[&Policy]| -> Result<Vec<Value>> {
+        chunk
+            .iter()
+            .map(|p| {
+                let id = policy_id_text(p.id());
+                let est = p.to_json().map_err(|e| {
+                    Error::new(
+                        ErrorCode::PolicyParse,
+                        format!("policy \"{id}\" cannot be converted to Cedar's JSON form: {e}"),
+                    )
+                })?;
+                check_policy_depth(&id, &est)?;
+                Ok(est)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ests: Vec<Value> = if policies.len() < PARALLEL_EST_MIN || threads < 2 {
+        convert(&policies)?
+    } else {
+        let chunk = policies.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<Value>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = policies
+                .chunks(chunk)
+                .map(|part| {
+                    std::thread::Builder::new()
+                        .name("lean-agentic-parser".into())
+                        .stack_size(PARSER_STACK_BYTES)
+                        .spawn_scoped(scope, move || convert(part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h {
+                    Ok(h) => h.join().unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorCode::Internal,
+                            "converting policies to Cedar's JSON form failed unexpectedly",
+                        ))
+                    }),
+                    Err(e) => Err(Error::new(
+                        ErrorCode::Internal,
+                        format!("cannot start a parser thread: {e}"),
+                    )),
+                })
+                .collect()
+        });
+        let mut all = Vec::with_capacity(policies.len());
+        for part in parts {
+            all.extend(part?);
+        }
+        all
+    };
+    Ok(policies.into_iter().zip(ests).collect())
+}
+
 /// Parses a policy text and renames policies after their `@id` annotations.
 pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
     if src.trim().is_empty() {
@@ -677,6 +772,7 @@ pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
             "the policy text is empty; give at least one permit or forbid statement",
         );
     }
+    check_policy_text(src)?;
     let parsed = PolicySet::from_str(src).map_err(|errors| {
         let messages: Vec<String> = errors
             .iter()
@@ -687,10 +783,15 @@ pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
                 };
                 located(src, &what, e)
             })
+            .take(MAX_REPORTED)
             .collect();
         Error::new(
             ErrorCode::PolicyParse,
-            format!("policies do not parse: {}", messages.join("; ")),
+            format!(
+                "policies do not parse: {}{}",
+                messages.join("; "),
+                more(errors.iter().count(), "errors")
+            ),
         )
     })?;
     if let Some(template) = parsed.templates().next() {
@@ -751,6 +852,7 @@ pub(crate) fn parse_schema(text: &str) -> Result<(Schema, Vec<String>)> {
             "the schema text is empty; omit the schema or give entity types and actions",
         );
     }
+    check_schema_text(text)?;
     if text.trim_start().starts_with('{') {
         let schema = Schema::from_json_str(text)
             .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "JSON schema", &e)))?;
@@ -769,6 +871,7 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
     let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
     let errors: Vec<String> = result
         .validation_errors()
+        .take(MAX_REPORTED)
         .map(|e| {
             let id = policy_id_text(e.policy_id());
             located(src, &format!("policy \"{id}\""), e)
@@ -779,13 +882,15 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
         return err(
             ErrorCode::PolicyInvalid,
             format!(
-                "policies fail strict validation against the schema: {}",
-                errors.join("; ")
+                "policies fail strict validation against the schema: {}{}",
+                errors.join("; "),
+                more(result.validation_errors().count(), "errors")
             ),
         );
     }
-    Ok(result
+    let mut warnings: Vec<String> = result
         .validation_warnings()
+        .take(MAX_REPORTED)
         .map(|w| {
             located(
                 src,
@@ -793,7 +898,25 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
                 w,
             )
         })
-        .collect())
+        .collect();
+    let total = result.validation_warnings().count();
+    if total > MAX_REPORTED {
+        warnings.push(format!("warning:{}", more(total, "warnings")));
+    }
+    Ok(warnings)
+}
+
+/// At most this many parse or validation errors (and warnings) are spelled out; locating
+/// each one scans the text, so reporting all of 100,000 would be quadratic.
+const MAX_REPORTED: usize = 20;
+
+/// ` (and N more <what>)` when `total` is over [`MAX_REPORTED`].
+fn more(total: usize, what: &str) -> String {
+    if total > MAX_REPORTED {
+        format!(" (and {} more {what})", total - MAX_REPORTED)
+    } else {
+        String::new()
+    }
 }
 
 /// Parses entity JSON (validated against `schema` when given).
@@ -819,6 +942,7 @@ fn build_entities(raw: Value, schema: Option<&Schema>) -> Result<LoadedEntities>
             );
         }
     }
+    check_hierarchy(items)?;
     let entities = Entities::from_json_value(raw.clone(), schema).map_err(|e| {
         Error::new(
             ErrorCode::PolicyParse,

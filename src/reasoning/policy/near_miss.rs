@@ -40,22 +40,16 @@ pub(crate) struct NearMissProbes {
 }
 
 impl NearMissProbes {
-    /// Splits every permit policy of `set` into probe policies.
-    pub(crate) fn build(set: &PolicySet) -> Result<Self> {
+    /// Splits every permit policy, given with its JSON form (EST), into probe policies.
+    pub(crate) fn build(permits: &[(&Policy, &Value)]) -> Result<Self> {
         let mut probes = NearMissProbes::default();
-        let mut permits: Vec<&Policy> = set
-            .policies()
-            .filter(|p| p.effect() == Effect::Permit)
+        let mut permits: Vec<(String, &Policy, &Value)> = permits
+            .iter()
+            .filter(|(p, _)| p.effect() == Effect::Permit)
+            .map(|&(p, est)| (policy_id_text(p.id()), p, est))
             .collect();
-        permits.sort_by_key(|p| policy_id_text(p.id()));
-        for policy in permits {
-            let id = policy_id_text(policy.id());
-            let est = policy.to_json().map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("policy \"{id}\" cannot be converted for near-miss analysis: {e}"),
-                )
-            })?;
+        permits.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, policy, est) in permits {
             let mut parts = Vec::new();
             let mut add = |probe_est: Value, description: String| -> Result<()> {
                 let probe_id = format!("{id}\u{1f}{}", parts.len());
@@ -81,13 +75,13 @@ impl NearMissProbes {
                 Ok(())
             };
             if let Some(text) = principal_text(&policy.principal_constraint()) {
-                add(scope_probe(&est, "principal"), text)?;
+                add(scope_probe(est, "principal"), text)?;
             }
             if let Some(text) = action_text(&policy.action_constraint()) {
-                add(scope_probe(&est, "action"), text)?;
+                add(scope_probe(est, "action"), text)?;
             }
             if let Some(text) = resource_text(&policy.resource_constraint()) {
-                add(scope_probe(&est, "resource"), text)?;
+                add(scope_probe(est, "resource"), text)?;
             }
             let conditions: Vec<&Value> =
                 est["conditions"].as_array().into_iter().flatten().collect();
@@ -118,7 +112,7 @@ impl NearMissProbes {
                 }
             }
             probes.permits.push(PermitParts {
-                policy_id: id,
+                policy_id: id.clone(),
                 parts,
             });
         }

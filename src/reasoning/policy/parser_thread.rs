@@ -1,0 +1,87 @@
+//! Runs Cedar's parsing and load-time analysis on a thread with a stack sized for it.
+//!
+//! Cedar parses, converts, validates and computes entity hierarchies recursively, one or more
+//! stack frames per nesting level (measured on this crate's debug build: up to ~60 KB per level
+//! of `((…))` or `[[…]]`, ~14 KB in release). The text reaching Cedar is bounded first
+//! ([`super::nesting`], [`super::hierarchy`]), and then parsed here, never on the caller's
+//! thread: a napi call runs on the Node main thread, whose stack is shared with V8, and batch
+//! threads have 2 MB. The stack is only reserved address space: pages are committed when the
+//! parser actually reaches them.
+
+use std::any::Any;
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// Stack of the parser thread: room for [`super::nesting::MAX_TEXT_NESTING`] levels of the
+/// most expensive constructs with a margin of two. Measured: text just under that bound needs
+/// 48–80 MB in a debug build; release frames are about four times smaller (~14 MB).
+pub(crate) const PARSER_STACK_BYTES: usize = if cfg!(debug_assertions) {
+    160 << 20
+} else {
+    48 << 20
+};
+
+/// Runs `work` on a fresh thread with [`PARSER_STACK_BYTES`] of stack and returns its result.
+/// A panic inside `work` becomes an [`ErrorCode::Internal`] error naming `what`.
+pub(crate) fn on_parser_stack<T: Send>(
+    what: &str,
+    work: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("lean-agentic-parser".into())
+            .stack_size(PARSER_STACK_BYTES)
+            .spawn_scoped(scope, work)
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("cannot start the parser thread for {what}: {e}"),
+                )
+            })?;
+        handle.join().unwrap_or_else(|panic| {
+            Err(Error::new(
+                ErrorCode::Internal,
+                format!(
+                    "{what} failed unexpectedly ({}); nothing was changed",
+                    panic_text(panic.as_ref())
+                ),
+            ))
+        })
+    })
+}
+
+/// The message of a panic payload.
+fn panic_text(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_runs_with_the_large_stack_and_panics_become_errors() {
+        // 8 MB of frames would overflow a default 2 MB test thread.
+        fn deep(n: usize) -> usize {
+            let pad = std::hint::black_box([0u8; 4096]);
+            if n == 0 {
+                0
+            } else {
+                1 + deep(n - 1) + usize::from(pad[n % 4096])
+            }
+        }
+        assert_eq!(on_parser_stack("test", || Ok(deep(2048))), Ok(2048));
+        let e = on_parser_stack::<()>("loading test", || panic!("boom")).expect_err("panicked");
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert!(
+            e.message
+                .contains("loading test failed unexpectedly (boom)"),
+            "{}",
+            e.message
+        );
+    }
+}
