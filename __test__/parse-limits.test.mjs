@@ -227,3 +227,15 @@ test('rules, facts, goals and proofs: hostile text gets ERR_RULE_PARSE / coded e
   assert.equal(proof.valid, false);
   assert.match(proof.reason, /proof JSON does not parse/);
 });
+
+test('learner.hashBits 10 and 11 open on their own (the session model follows them)', async () => {
+  const { LeanAgenticSystem } = await import('./helpers.mjs');
+  for (const hashBits of [10, 11, 26]) {
+    const sys = await LeanAgenticSystem.open({ path: ':memory:', learner: { hashBits } });
+    await sys.close();
+  }
+  await assert.rejects(
+    LeanAgenticSystem.open({ path: ':memory:', learner: { hashBits: 10, sessionHashBits: 11 } }),
+    (e) => e.code === 'ERR_INVALID_CONFIG' && /sessionHashBits must be in 6\.\.=hashBits \(10\), got 11/.test(e.message),
+  );
+});
