@@ -23,7 +23,7 @@ use super::hierarchy::check_hierarchy;
 use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::NearMissProbes;
 use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
-use super::parser_thread::{on_parser_stack, PARSER_STACK_BYTES};
+use super::parser_thread::{map_on_parser_threads, on_parser_stack};
 use super::request::{AuthzRequest, EntityRef, RequestMapping, TypeNameCache};
 use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 
@@ -701,66 +701,21 @@ fn prepare_load(
     Ok((loaded, entities, info))
 }
 
-/// Policy sets at least this large compute their JSON forms on several threads.
-const PARALLEL_EST_MIN: usize = 512;
-
 /// Each policy with its JSON form (EST), in the set's order; refuses a policy nested deeper
 /// than [`super::nesting::MAX_POLICY_NESTING`]. Large sets are converted on several threads.
 fn policy_ests(set: &PolicySet) -> Result<Vec<(&Policy, Value)>> {
     let policies: Vec<&Policy> = set.policies().collect();
-    let convert = |chunk: &[&Policy]| -> Result<Vec<Value>> {
-        chunk
-            .iter()
-            .map(|p| {
-                let id = policy_id_text(p.id());
-                let est = p.to_json().map_err(|e| {
-                    Error::new(
-                        ErrorCode::PolicyParse,
-                        format!("policy \"{id}\" cannot be converted to Cedar's JSON form: {e}"),
-                    )
-                })?;
-                check_policy_depth(&id, &est)?;
-                Ok(est)
-            })
-            .collect()
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let ests: Vec<Value> = if policies.len() < PARALLEL_EST_MIN || threads < 2 {
-        convert(&policies)?
-    } else {
-        let chunk = policies.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<Value>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = policies
-                .chunks(chunk)
-                .map(|part| {
-                    std::thread::Builder::new()
-                        .name("lean-agentic-parser".into())
-                        .stack_size(PARSER_STACK_BYTES)
-                        .spawn_scoped(scope, move || convert(part))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| match h {
-                    Ok(h) => h.join().unwrap_or_else(|_| {
-                        Err(Error::new(
-                            ErrorCode::Internal,
-                            "converting policies to Cedar's JSON form failed unexpectedly",
-                        ))
-                    }),
-                    Err(e) => Err(Error::new(
-                        ErrorCode::Internal,
-                        format!("cannot start a parser thread: {e}"),
-                    )),
-                })
-                .collect()
-        });
-        let mut all = Vec::with_capacity(policies.len());
-        for part in parts {
-            all.extend(part?);
-        }
-        all
-    };
+    let ests = map_on_parser_threads(&policies, |p| {
+        let id = policy_id_text(p.id());
+        let est = p.to_json().map_err(|e| {
+            Error::new(
+                ErrorCode::PolicyParse,
+                format!("policy \"{id}\" cannot be converted to Cedar's JSON form: {e}"),
+            )
+        })?;
+        check_policy_depth(&id, &est)?;
+        Ok(est)
+    })?;
     Ok(policies.into_iter().zip(ests).collect())
 }
 

@@ -6,6 +6,8 @@
 //! single-part permit policy ("probe") in one probe policy set, built through Cedar's JSON
 //! policy format (EST). On a default deny one authorizer call over the probe set tells which
 //! parts hold, which fail and which error; permits are ranked by the number of satisfied parts.
+//! A part that is the same expression in several permits (a shared scope constraint or
+//! condition) is one probe, built and evaluated once.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,6 +20,7 @@ use serde_json::{json, Value};
 use super::condition_text::source_conditions;
 use super::engine::{authorization_error_text, policy_id_text};
 use super::model::NearMiss;
+use super::parser_thread::map_on_parser_threads;
 use crate::error::{Error, ErrorCode, Result};
 
 /// One part of a permit policy.
@@ -40,81 +43,73 @@ pub(crate) struct NearMissProbes {
 }
 
 impl NearMissProbes {
-    /// Splits every permit policy, given with its JSON form (EST), into probe policies.
+    /// Splits every permit policy, given with its JSON form (EST), into probe policies. Parts
+    /// that are the same expression (the same scope constraint or condition in several
+    /// permits) share one probe. Large sets are split on several parser threads.
     pub(crate) fn build(permits: &[(&Policy, &Value)]) -> Result<Self> {
-        let mut probes = NearMissProbes::default();
         let mut permits: Vec<(String, &Policy, &Value)> = permits
             .iter()
             .filter(|(p, _)| p.effect() == Effect::Permit)
             .map(|&(p, est)| (policy_id_text(p.id()), p, est))
             .collect();
         permits.sort_by(|a, b| a.0.cmp(&b.0));
-        for (id, policy, est) in permits {
-            let mut parts = Vec::new();
-            let mut add = |probe_est: Value, description: String| -> Result<()> {
-                let probe_id = format!("{id}\u{1f}{}", parts.len());
-                let probe =
-                    Policy::from_json(Some(PolicyId::new(&probe_id)), probe_est).map_err(|e| {
-                        Error::new(
-                            ErrorCode::Internal,
-                            format!("near-miss probe for policy \"{id}\" is invalid: {e}"),
-                        )
-                    })?;
-                let description = if description.is_empty() {
-                    condition_text(&probe)
-                } else {
-                    description
-                };
-                probes.set.add(probe).map_err(|e| {
-                    Error::new(ErrorCode::Internal, format!("near-miss probe: {e}"))
-                })?;
-                parts.push(Part {
-                    probe_id,
-                    description,
+        let drafts =
+            map_on_parser_threads(&permits, |&(_, policy, est)| Ok(draft_parts(policy, est)))?;
+        // One probe per distinct probe expression.
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut unique: Vec<(Value, bool)> = Vec::new();
+        let mut permit_parts: Vec<(String, Vec<(usize, String)>)> = Vec::new();
+        for ((id, ..), draft) in permits.iter().zip(drafts) {
+            let mut parts = Vec::with_capacity(draft.len());
+            for (probe_est, description) in draft {
+                let n = *index.entry(probe_est.to_string()).or_insert_with(|| {
+                    unique.push((probe_est, false));
+                    unique.len() - 1
                 });
-                Ok(())
+                // Without the author's text the part is described by Cedar's printout.
+                unique[n].1 |= description.is_empty();
+                parts.push((n, description));
+            }
+            permit_parts.push((id.clone(), parts));
+        }
+        let numbered: Vec<(usize, &(Value, bool))> = unique.iter().enumerate().collect();
+        let built = map_on_parser_threads(&numbered, |&(n, (est, describe))| {
+            let probe =
+                Policy::from_json(Some(PolicyId::new(probe_id(n))), est.clone()).map_err(|e| {
+                    Error::new(
+                        ErrorCode::Internal,
+                        format!("near-miss probe {est} is invalid: {e}"),
+                    )
+                })?;
+            let text = if *describe {
+                condition_text(&probe)
+            } else {
+                String::new()
             };
-            if let Some(text) = principal_text(&policy.principal_constraint()) {
-                add(scope_probe(est, "principal"), text)?;
-            }
-            if let Some(text) = action_text(&policy.action_constraint()) {
-                add(scope_probe(est, "action"), text)?;
-            }
-            if let Some(text) = resource_text(&policy.resource_constraint()) {
-                add(scope_probe(est, "resource"), text)?;
-            }
-            let conditions: Vec<&Value> =
-                est["conditions"].as_array().into_iter().flatten().collect();
-            // The author's text when it lines up with Cedar's parse, else Cedar's printout.
-            let source = policy
-                .to_cedar()
-                .and_then(|text| source_conditions(&text))
-                .filter(|src| src.len() == conditions.len());
-            for (index, condition) in conditions.into_iter().enumerate() {
-                let kind = condition["kind"].as_str().unwrap_or("when");
-                let body = &condition["body"];
-                let mut conjuncts = Vec::new();
-                if kind == "when" {
-                    split_conjunction(body, &mut conjuncts);
-                } else {
-                    conjuncts.push(body);
-                }
-                let texts: Option<&Vec<String>> = source
-                    .as_ref()
-                    .map(|src| &src[index])
-                    .filter(|c| c.kind == kind && c.parts.len() == conjuncts.len())
-                    .map(|c| &c.parts);
-                for (n, conjunct) in conjuncts.into_iter().enumerate() {
-                    let description = texts
-                        .map(|t| format!("{kind} {{ {} }}", t[n]))
-                        .unwrap_or_default();
-                    add(condition_probe(kind, conjunct), description)?;
-                }
-            }
-            probes.permits.push(PermitParts {
-                policy_id: id.clone(),
-                parts,
-            });
+            Ok((probe, text))
+        })?;
+        let mut probes = NearMissProbes::default();
+        let mut printed = Vec::with_capacity(built.len());
+        for (probe, text) in built {
+            probes
+                .set
+                .add(probe)
+                .map_err(|e| Error::new(ErrorCode::Internal, format!("near-miss probe: {e}")))?;
+            printed.push(text);
+        }
+        for (policy_id, parts) in permit_parts {
+            let parts = parts
+                .into_iter()
+                .map(|(n, description)| Part {
+                    probe_id: probe_id(n),
+                    description: if description.is_empty() {
+                        printed[n].clone()
+                    } else {
+                        description
+                    },
+                })
+                .collect();
+            probes.permits.push(PermitParts { policy_id, parts });
         }
         Ok(probes)
     }
@@ -181,6 +176,54 @@ impl NearMissProbes {
         misses.truncate(limit);
         misses
     }
+}
+
+/// The id of probe number `n`.
+fn probe_id(n: usize) -> String {
+    format!("probe\u{1f}{n}")
+}
+
+/// The parts of one permit policy: each probe's JSON form and the author's text of the part
+/// (empty when it cannot be recovered).
+fn draft_parts(policy: &Policy, est: &Value) -> Vec<(Value, String)> {
+    let mut parts = Vec::new();
+    if let Some(text) = principal_text(&policy.principal_constraint()) {
+        parts.push((scope_probe(est, "principal"), text));
+    }
+    if let Some(text) = action_text(&policy.action_constraint()) {
+        parts.push((scope_probe(est, "action"), text));
+    }
+    if let Some(text) = resource_text(&policy.resource_constraint()) {
+        parts.push((scope_probe(est, "resource"), text));
+    }
+    let conditions: Vec<&Value> = est["conditions"].as_array().into_iter().flatten().collect();
+    // The author's text when it lines up with Cedar's parse, else Cedar's printout.
+    let source = policy
+        .to_cedar()
+        .and_then(|text| source_conditions(&text))
+        .filter(|src| src.len() == conditions.len());
+    for (index, condition) in conditions.into_iter().enumerate() {
+        let kind = condition["kind"].as_str().unwrap_or("when");
+        let body = &condition["body"];
+        let mut conjuncts = Vec::new();
+        if kind == "when" {
+            split_conjunction(body, &mut conjuncts);
+        } else {
+            conjuncts.push(body);
+        }
+        let texts: Option<&Vec<String>> = source
+            .as_ref()
+            .map(|src| &src[index])
+            .filter(|c| c.kind == kind && c.parts.len() == conjuncts.len())
+            .map(|c| &c.parts);
+        for (n, conjunct) in conjuncts.into_iter().enumerate() {
+            let description = texts
+                .map(|t| format!("{kind} {{ {} }}", t[n]))
+                .unwrap_or_default();
+            parts.push((condition_probe(kind, conjunct), description));
+        }
+    }
+    parts
 }
 
 /// A probe keeping only one scope constraint of the policy (no conditions).

@@ -50,6 +50,58 @@ pub(crate) fn on_parser_stack<T: Send>(
     })
 }
 
+/// Below this many items [`map_on_parser_threads`] stays on the calling thread.
+pub(crate) const PARALLEL_MIN: usize = 256;
+
+/// `items` mapped through `work`, in order. From [`PARALLEL_MIN`] items on, the items are split
+/// over one parser thread per core (each with [`PARSER_STACK_BYTES`]); call it from the parser
+/// thread. The first error (by item order) is returned.
+pub(crate) fn map_on_parser_threads<T: Sync, R: Send>(
+    items: &[T],
+    work: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if items.len() < PARALLEL_MIN || threads < 2 {
+        return items.iter().map(&work).collect();
+    }
+    let work = &work;
+    let chunk = items.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .name("lean-agentic-parser".into())
+                    .stack_size(PARSER_STACK_BYTES)
+                    .spawn_scoped(scope, move || part.iter().map(work).collect())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| match handle {
+                Ok(handle) => handle.join().unwrap_or_else(|panic| {
+                    Err(Error::new(
+                        ErrorCode::Internal,
+                        format!(
+                            "a parser thread failed unexpectedly ({})",
+                            panic_text(panic.as_ref())
+                        ),
+                    ))
+                }),
+                Err(e) => Err(Error::new(
+                    ErrorCode::Internal,
+                    format!("cannot start a parser thread: {e}"),
+                )),
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(items.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
+}
+
 /// The message of a panic payload.
 fn panic_text(panic: &(dyn Any + Send)) -> &str {
     panic
@@ -83,5 +135,22 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn mapping_keeps_order_and_reports_the_first_error() {
+        for n in [3, PARALLEL_MIN * 3 + 1] {
+            let items: Vec<usize> = (0..n).collect();
+            let doubled = map_on_parser_threads(&items, |&i| Ok(2 * i)).expect("maps");
+            assert_eq!(doubled, items.iter().map(|i| 2 * i).collect::<Vec<_>>());
+            let failed = map_on_parser_threads(&items, |&i| {
+                if i >= 2 {
+                    Err(Error::new(ErrorCode::PolicyParse, format!("item {i}")))
+                } else {
+                    Ok(i)
+                }
+            });
+            assert_eq!(failed.expect_err("fails").message, "item 2");
+        }
     }
 }
