@@ -163,6 +163,17 @@ test('schemas nested too deeply are refused (Cedar and JSON syntax)', () => {
   }
 });
 
+test('schemas with action-group or entity-type chains past the link bound are refused quickly', () => {
+  // A 3000-deep action chain took Cedar ~30 s (release build) before the bound; 10,000 did not finish.
+  const run = inChild(`async ({ LeanAgenticSystem }, policy) => {
+    const sys = await LeanAgenticSystem.open({ path: ':memory:' });
+    const lines = ['entity A;', 'action a0;'];
+    for (let i = 1; i < 10000; i += 1) lines.push('action a' + i + ' in [a' + (i - 1) + '];');
+    return sys.loadPolicies(policy('true'), lines.join('\\n'));
+  }`);
+  assertCoded(run, 'ERR_POLICY_PARSE', new RegExp(`action hierarchy .* more than ${MAX_HIERARCHY_LINKS}`));
+});
+
 test('entities: deep attribute values, deep parent chains and cycles get coded errors', () => {
   const deepValue = inChild(`async ({ LeanAgenticSystem }) => {
     const sys = await LeanAgenticSystem.open({ path: ':memory:' });

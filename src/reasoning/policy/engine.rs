@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use cedar_policy::{
     ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, Policy,
-    PolicyId, PolicySet, Request, Schema, ValidationMode, Validator,
+    PolicyId, PolicySet, Request, Schema, SchemaFragment, ValidationMode, Validator,
 };
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
@@ -19,7 +19,7 @@ use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
 use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
-use super::hierarchy::check_hierarchy;
+use super::hierarchy::{check_hierarchy, check_schema_hierarchy};
 use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::NearMissProbes;
 use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
@@ -808,16 +808,29 @@ pub(crate) fn parse_schema(text: &str) -> Result<(Schema, Vec<String>)> {
         );
     }
     check_schema_text(text)?;
-    if text.trim_start().starts_with('{') {
-        let schema = Schema::from_json_str(text)
+    // The fragment first: building the schema computes the entity-type and action
+    // hierarchies' closures, bounded like entity hierarchies.
+    let (fragment, warnings) = if text.trim_start().starts_with('{') {
+        let fragment = SchemaFragment::from_json_str(text)
             .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "JSON schema", &e)))?;
-        return Ok((schema, Vec::new()));
-    }
-    let (schema, warnings) = Schema::from_cedarschema_str(text)
+        (fragment, Vec::new())
+    } else {
+        let (fragment, warnings) = SchemaFragment::from_cedarschema_str(text)
+            .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "schema", &e)))?;
+        let warnings = warnings
+            .map(|w| format!("schema warning: {}", describe(&w)))
+            .collect();
+        (fragment, warnings)
+    };
+    let json = fragment.clone().to_json_value().map_err(|e| {
+        Error::new(
+            ErrorCode::PolicyParse,
+            format!("the schema cannot be read: {}", describe(&e)),
+        )
+    })?;
+    check_schema_hierarchy(&json)?;
+    let schema = Schema::from_schema_fragments([fragment])
         .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "schema", &e)))?;
-    let warnings = warnings
-        .map(|w| format!("schema warning: {}", describe(&w)))
-        .collect();
     Ok((schema, warnings))
 }
 

@@ -189,6 +189,38 @@ fn deep_schemas_are_refused() {
                 e.message
             );
         }
+        // Deep action-group and entity-type chains (2100 deep: 2.2M links): Cedar's closure
+        // of a 3000-deep action chain took ~30 s in release before this bound, 10,000 deep
+        // did not finish.
+        for (decl, first) in [
+            ("action a{i} in [a{p}];", "action a0;"),
+            ("entity E{i} in [E{p}];", "entity E0;"),
+        ] {
+            let mut chain = format!("entity A; {first}\n");
+            for i in 1..2_100 {
+                chain.push_str(
+                    &decl
+                        .replace("{i}", &i.to_string())
+                        .replace("{p}", &(i - 1).to_string()),
+                );
+            }
+            let started = std::time::Instant::now();
+            let e = engine
+                .load(&policy("true"), Some(&chain))
+                .expect_err("too many links");
+            assert!(
+                e.message.contains("hierarchy")
+                    && e.message.contains(&MAX_HIERARCHY_LINKS.to_string()),
+                "{}",
+                e.message
+            );
+            // Generous: the refusal is linear work (debug build, shared machine).
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{:?}",
+                started.elapsed()
+            );
+        }
         // Just under the bound, a nested record type is fine.
         let ok = format!(
             "entity A {{ a: {} }}; action x appliesTo {{ principal: A, resource: A }};",
