@@ -21,7 +21,7 @@ use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
 use super::hierarchy::{check_hierarchy, check_schema_hierarchy};
 use super::model::{Decision, DecisionKind, PolicyRef};
-use super::near_miss::NearMissProbes;
+use super::near_miss::{draft_parts, NearMissProbes, ProbeDraft};
 use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
 use super::parser_thread::{map_on_parser_threads, on_parser_stack};
 use super::request::{AuthzRequest, EntityRef, RequestMapping, TypeNameCache};
@@ -624,9 +624,7 @@ fn prepare_load(
     schema: Option<&str>,
 ) -> Result<(LoadedPolicies, LoadedEntities, PolicySetInfo)> {
     let set = parse_policies(policies)?;
-    // Cedar's JSON form of every policy, computed once (it re-parses the policy text) and
-    // shared by the depth check, the context-use analysis and the near-miss probes.
-    let ests = policy_ests(&set)?;
+    let analysed = analyse_policies(&set)?;
     let mut warnings = Vec::new();
     let (schema, schema_hash) = match schema {
         Some(text) => {
@@ -650,23 +648,18 @@ fn prepare_load(
             ),
         )
     })?;
-    let context_use: HashMap<String, ContextUse> = ests
-        .iter()
-        .map(|(p, est)| (policy_id_text(p.id()), ContextUse::of_est(est)))
-        .collect();
-    let permits: Vec<(&Policy, &Value)> = ests
-        .iter()
-        .filter(|(p, _)| p.effect() == Effect::Permit)
-        .map(|(p, est)| (*p, est))
-        .collect();
-    let probes_context_use = ContextUse::union(
-        permits
-            .iter()
-            .filter_map(|(p, _)| context_use.get(&policy_id_text(p.id())).cloned()),
-    );
-    let probes = NearMissProbes::build(&permits)?;
-    drop(permits);
-    drop(ests);
+    let mut context_use: HashMap<String, ContextUse> = HashMap::with_capacity(analysed.len());
+    let mut permit_uses = Vec::new();
+    let mut drafts = Vec::new();
+    for (id, analysis) in analysed {
+        if let Some(parts) = analysis.probe_parts {
+            permit_uses.push(analysis.context_use.clone());
+            drafts.push((id.clone(), parts));
+        }
+        context_use.insert(id, analysis.context_use);
+    }
+    let probes_context_use = ContextUse::union(permit_uses);
+    let probes = NearMissProbes::from_drafts(drafts)?;
     let loaded = LoadedPolicies {
         policy_set_hash: policy_set_hash(&set),
         schema_hash,
@@ -701,11 +694,21 @@ fn prepare_load(
     Ok((loaded, entities, info))
 }
 
-/// Each policy with its JSON form (EST), in the set's order; refuses a policy nested deeper
-/// than [`super::nesting::MAX_POLICY_NESTING`]. Large sets are converted on several threads.
-fn policy_ests(set: &PolicySet) -> Result<Vec<(&Policy, Value)>> {
+/// What load keeps of one policy's JSON form (EST).
+struct PolicyAnalysis {
+    /// The context attributes it reads.
+    context_use: ContextUse,
+    /// For a permit policy, its near-miss parts.
+    probe_parts: Option<Vec<ProbeDraft>>,
+}
+
+/// Each policy's id and analysis, in the set's order, from its JSON form (EST), which is
+/// computed once (Cedar re-parses the policy's text for it) and dropped right after; refuses a
+/// policy nested deeper than [`super::nesting::MAX_POLICY_NESTING`]. Large sets are analysed
+/// on several threads.
+fn analyse_policies(set: &PolicySet) -> Result<Vec<(String, PolicyAnalysis)>> {
     let policies: Vec<&Policy> = set.policies().collect();
-    let ests = map_on_parser_threads(&policies, |p| {
+    map_on_parser_threads(&policies, |p| {
         let id = policy_id_text(p.id());
         let est = p.to_json().map_err(|e| {
             Error::new(
@@ -714,9 +717,12 @@ fn policy_ests(set: &PolicySet) -> Result<Vec<(&Policy, Value)>> {
             )
         })?;
         check_policy_depth(&id, &est)?;
-        Ok(est)
-    })?;
-    Ok(policies.into_iter().zip(ests).collect())
+        let analysis = PolicyAnalysis {
+            context_use: ContextUse::of_est(&est),
+            probe_parts: (p.effect() == Effect::Permit).then(|| draft_parts(p, &est)),
+        };
+        Ok((id, analysis))
+    })
 }
 
 /// Parses a policy text and renames policies after their `@id` annotations.

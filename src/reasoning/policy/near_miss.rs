@@ -12,15 +12,15 @@
 use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{
-    ActionConstraint, Authorizer, Effect, Entities, Policy, PolicyId, PolicySet,
-    PrincipalConstraint, Request, ResourceConstraint,
+    ActionConstraint, Authorizer, Entities, Policy, PolicyId, PolicySet, PrincipalConstraint,
+    Request, ResourceConstraint,
 };
 use serde_json::{json, Value};
 
 use super::condition_text::source_conditions;
 use super::engine::{authorization_error_text, policy_id_text};
 use super::model::NearMiss;
-use super::parser_thread::map_on_parser_threads;
+use super::parser_thread::map_on_parser_threads_owned;
 use crate::error::{Error, ErrorCode, Result};
 
 /// One part of a permit policy.
@@ -43,45 +43,45 @@ pub(crate) struct NearMissProbes {
 }
 
 impl NearMissProbes {
-    /// Splits every permit policy, given with its JSON form (EST), into probe policies. Parts
-    /// that are the same expression (the same scope constraint or condition in several
-    /// permits) share one probe. Large sets are split on several parser threads.
-    pub(crate) fn build(permits: &[(&Policy, &Value)]) -> Result<Self> {
-        let mut permits: Vec<(String, &Policy, &Value)> = permits
-            .iter()
-            .filter(|(p, _)| p.effect() == Effect::Permit)
-            .map(|&(p, est)| (policy_id_text(p.id()), p, est))
-            .collect();
+    /// The probes of every permit policy, from each one's id and parts (see
+    /// [`draft_parts`]). Parts that are the same expression (the same scope constraint or
+    /// condition in several permits) share one probe; large sets build their probes on several
+    /// parser threads.
+    pub(crate) fn from_drafts(mut permits: Vec<(String, Vec<ProbeDraft>)>) -> Result<Self> {
         permits.sort_by(|a, b| a.0.cmp(&b.0));
-        let drafts =
-            map_on_parser_threads(&permits, |&(_, policy, est)| Ok(draft_parts(policy, est)))?;
-        // One probe per distinct probe expression.
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut unique: Vec<(Value, bool)> = Vec::new();
+        // One probe per distinct probe expression (by hash, then by value).
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut unique: Vec<(usize, ProbeExpr, bool)> = Vec::new();
         let mut permit_parts: Vec<(String, Vec<(usize, String)>)> = Vec::new();
-        for ((id, ..), draft) in permits.iter().zip(drafts) {
+        for (id, draft) in permits {
             let mut parts = Vec::with_capacity(draft.len());
-            for (probe_est, description) in draft {
-                let n = *index.entry(probe_est.to_string()).or_insert_with(|| {
-                    unique.push((probe_est, false));
-                    unique.len() - 1
-                });
+            for (expr, description) in draft {
+                let same = index.entry(expr.hash()).or_default();
+                let n = match same.iter().copied().find(|&i| unique[i].1 == expr) {
+                    Some(n) => n,
+                    None => {
+                        same.push(unique.len());
+                        unique.push((unique.len(), expr, false));
+                        unique.len() - 1
+                    }
+                };
                 // Without the author's text the part is described by Cedar's printout.
-                unique[n].1 |= description.is_empty();
+                unique[n].2 |= description.is_empty();
                 parts.push((n, description));
             }
-            permit_parts.push((id.clone(), parts));
+            permit_parts.push((id, parts));
         }
-        let numbered: Vec<(usize, &(Value, bool))> = unique.iter().enumerate().collect();
-        let built = map_on_parser_threads(&numbered, |&(n, (est, describe))| {
-            let probe =
-                Policy::from_json(Some(PolicyId::new(probe_id(n))), est.clone()).map_err(|e| {
-                    Error::new(
-                        ErrorCode::Internal,
-                        format!("near-miss probe {est} is invalid: {e}"),
-                    )
-                })?;
-            let text = if *describe {
+        drop(index);
+        let built = map_on_parser_threads_owned(unique, |(n, expr, describe)| {
+            let est = expr.into_est();
+            let shown = est.to_string();
+            let probe = Policy::from_json(Some(PolicyId::new(probe_id(n))), est).map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("near-miss probe {shown} is invalid: {e}"),
+                )
+            })?;
+            let text = if describe {
                 condition_text(&probe)
             } else {
                 String::new()
@@ -183,18 +183,78 @@ fn probe_id(n: usize) -> String {
     format!("probe\u{1f}{n}")
 }
 
-/// The parts of one permit policy: each probe's JSON form and the author's text of the part
+/// What a probe tests: one scope constraint (`"principal"`, `"action"` or `"resource"`, with
+/// its JSON form), or one condition (`"when"` or `"unless"`, with its body).
+#[derive(Debug, PartialEq)]
+pub(crate) enum ProbeExpr {
+    Scope(&'static str, Value),
+    Condition(&'static str, Value),
+}
+
+impl ProbeExpr {
+    /// A hash of the expression (equal expressions hash equal).
+    fn hash(&self) -> u64 {
+        use std::hash::Hasher;
+        struct HashWriter(std::hash::DefaultHasher);
+        impl std::io::Write for HashWriter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.write(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (tag, value) = match self {
+            ProbeExpr::Scope(slot, v) => (slot, v),
+            ProbeExpr::Condition(kind, v) => (kind, v),
+        };
+        let mut writer = HashWriter(std::hash::DefaultHasher::new());
+        writer.0.write(tag.as_bytes());
+        // Writing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut writer, value);
+        writer.0.finish()
+    }
+
+    /// The probe policy's JSON form: permit with only this scope constraint or condition.
+    fn into_est(self) -> Value {
+        let all = json!({"op": "All"});
+        let mut probe = json!({
+            "effect": "permit",
+            "principal": all.clone(),
+            "action": all.clone(),
+            "resource": all,
+            "conditions": [],
+            "annotations": {}
+        });
+        match self {
+            ProbeExpr::Scope(slot, constraint) => probe[slot] = constraint,
+            ProbeExpr::Condition(kind, body) => {
+                probe["conditions"] = json!([{"kind": kind, "body": body}])
+            }
+        }
+        probe
+    }
+}
+
+/// One part of a permit policy: what its probe tests and the author's text of the part
 /// (empty when it cannot be recovered).
-fn draft_parts(policy: &Policy, est: &Value) -> Vec<(Value, String)> {
+pub(crate) type ProbeDraft = (ProbeExpr, String);
+
+/// The parts of one permit policy, from the policy and its JSON form (EST).
+pub(crate) fn draft_parts(policy: &Policy, est: &Value) -> Vec<ProbeDraft> {
     let mut parts = Vec::new();
     if let Some(text) = principal_text(&policy.principal_constraint()) {
-        parts.push((scope_probe(est, "principal"), text));
+        parts.push((
+            ProbeExpr::Scope("principal", est["principal"].clone()),
+            text,
+        ));
     }
     if let Some(text) = action_text(&policy.action_constraint()) {
-        parts.push((scope_probe(est, "action"), text));
+        parts.push((ProbeExpr::Scope("action", est["action"].clone()), text));
     }
     if let Some(text) = resource_text(&policy.resource_constraint()) {
-        parts.push((scope_probe(est, "resource"), text));
+        parts.push((ProbeExpr::Scope("resource", est["resource"].clone()), text));
     }
     let conditions: Vec<&Value> = est["conditions"].as_array().into_iter().flatten().collect();
     // The author's text when it lines up with Cedar's parse, else Cedar's printout.
@@ -203,7 +263,11 @@ fn draft_parts(policy: &Policy, est: &Value) -> Vec<(Value, String)> {
         .and_then(|text| source_conditions(&text))
         .filter(|src| src.len() == conditions.len());
     for (index, condition) in conditions.into_iter().enumerate() {
-        let kind = condition["kind"].as_str().unwrap_or("when");
+        let kind = if condition["kind"].as_str() == Some("unless") {
+            "unless"
+        } else {
+            "when"
+        };
         let body = &condition["body"];
         let mut conjuncts = Vec::new();
         if kind == "when" {
@@ -220,42 +284,10 @@ fn draft_parts(policy: &Policy, est: &Value) -> Vec<(Value, String)> {
             let description = texts
                 .map(|t| format!("{kind} {{ {} }}", t[n]))
                 .unwrap_or_default();
-            parts.push((condition_probe(kind, conjunct), description));
+            parts.push((ProbeExpr::Condition(kind, conjunct.clone()), description));
         }
     }
     parts
-}
-
-/// A probe keeping only one scope constraint of the policy (no conditions).
-fn scope_probe(est: &Value, keep: &str) -> Value {
-    let all = json!({"op": "All"});
-    let pick = |slot: &str| {
-        if slot == keep {
-            est[slot].clone()
-        } else {
-            all.clone()
-        }
-    };
-    json!({
-        "effect": "permit",
-        "principal": pick("principal"),
-        "action": pick("action"),
-        "resource": pick("resource"),
-        "conditions": [],
-        "annotations": {}
-    })
-}
-
-/// A probe with an unconstrained scope and one condition.
-fn condition_probe(kind: &str, body: &Value) -> Value {
-    json!({
-        "effect": "permit",
-        "principal": {"op": "All"},
-        "action": {"op": "All"},
-        "resource": {"op": "All"},
-        "conditions": [{"kind": kind, "body": body}],
-        "annotations": {}
-    })
 }
 
 /// Collects the top-level conjuncts of an EST expression (`{"&&": {left, right}}`).

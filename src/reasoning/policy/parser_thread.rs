@@ -60,20 +60,56 @@ pub(crate) fn map_on_parser_threads<T: Sync, R: Send>(
     items: &[T],
     work: impl Fn(&T) -> Result<R> + Sync,
 ) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if items.len() < PARALLEL_MIN || threads < 2 {
+    let Some(chunk) = parallel_chunk(items.len()) else {
         return items.iter().map(&work).collect();
-    }
+    };
     let work = &work;
-    let chunk = items.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
+    run_all(
+        items
             .chunks(chunk)
-            .map(|part| {
+            .map(|part| move || part.iter().map(work).collect())
+            .collect(),
+    )
+}
+
+/// [`map_on_parser_threads`] over owned items, each moved into `work`.
+pub(crate) fn map_on_parser_threads_owned<T: Send, R: Send>(
+    items: Vec<T>,
+    work: impl Fn(T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let Some(chunk) = parallel_chunk(items.len()) else {
+        return items.into_iter().map(&work).collect();
+    };
+    let work = &work;
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut rest = items.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(chunk).collect());
+    }
+    run_all(
+        chunks
+            .into_iter()
+            .map(|part| move || part.into_iter().map(work).collect())
+            .collect(),
+    )
+}
+
+/// The chunk size splitting `len` items over the cores, or `None` to stay on this thread.
+fn parallel_chunk(len: usize) -> Option<usize> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (len >= PARALLEL_MIN && threads >= 2).then(|| len.div_ceil(threads))
+}
+
+/// Runs every job on its own parser thread; their results, concatenated in order.
+fn run_all<R: Send, J: FnOnce() -> Result<Vec<R>> + Send>(jobs: Vec<J>) -> Result<Vec<R>> {
+    let parts: Vec<Result<Vec<R>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .into_iter()
+            .map(|job| {
                 std::thread::Builder::new()
                     .name("lean-agentic-parser".into())
                     .stack_size(PARSER_STACK_BYTES)
-                    .spawn_scoped(scope, move || part.iter().map(work).collect())
+                    .spawn_scoped(scope, job)
             })
             .collect();
         handles
@@ -95,7 +131,7 @@ pub(crate) fn map_on_parser_threads<T: Sync, R: Send>(
             })
             .collect()
     });
-    let mut all = Vec::with_capacity(items.len());
+    let mut all = Vec::new();
     for part in parts {
         all.extend(part?);
     }
@@ -151,6 +187,8 @@ mod tests {
                 }
             });
             assert_eq!(failed.expect_err("fails").message, "item 2");
+            let owned = map_on_parser_threads_owned(items.clone(), |i| Ok(i + 1)).expect("maps");
+            assert_eq!(owned, items.iter().map(|i| i + 1).collect::<Vec<_>>());
         }
     }
 }
