@@ -142,7 +142,26 @@ impl std::error::Error for Error {}
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
-        Error::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}"))
+        Error::new(
+            ErrorCode::InvalidJson,
+            format!("invalid JSON: {}", json_error_text(&e)),
+        )
+    }
+}
+
+/// Deepest nesting of JSON input (serde_json's recursion limit).
+pub const MAX_JSON_NESTING: usize = 128;
+
+/// A `serde_json` error's text; when the input nested too deeply, also what to do about it.
+pub fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        format!(
+            "{text}: JSON nested more than {MAX_JSON_NESTING} arrays/objects deep is not \
+             accepted; flatten the nested values"
+        )
+    } else {
+        text
     }
 }
 

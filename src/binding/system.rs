@@ -16,7 +16,7 @@ use napi::{Env, Task};
 use napi_derive::napi;
 use serde_json::{json, Value};
 
-use super::error::{parse_json, to_js, to_json};
+use super::error::{parse_json, parse_json_as, to_js, to_json};
 use crate::agent::{ActionSpec, HandlerOutcome, SessionContext};
 use crate::error::ErrorCode;
 use crate::reasoning::{Property, Workflow};
@@ -77,7 +77,7 @@ impl NativeSystem {
     #[napi(factory, catch_unwind)]
     pub fn open(config_json: Option<String>) -> napi::Result<Self> {
         let value: Value = match config_json {
-            Some(text) => parse_json("config", &text)?,
+            Some(text) => parse_json_as(ErrorCode::InvalidConfig, "config", &text)?,
             None => Value::Null,
         };
         let config = SystemConfig::from_json(&value).map_err(to_js)?;

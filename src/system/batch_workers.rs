@@ -21,6 +21,13 @@ pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 /// Most batch threads.
 const MAX_WORKERS: usize = 8;
 
+/// Stack of a batch thread: the Node main thread's 8 MB, so that a policy nested as deep as
+/// `MAX_POLICY_NESTING` allows evaluates on a batch thread exactly as in a synchronous call
+/// (Cedar's evaluator needs up to ~57 KB per level in debug builds, ~6 KB in release; on
+/// Rust's default 2 MB it stops with "recursion limit reached" past ~25 levels in debug).
+/// Only touched pages are committed.
+const BATCH_STACK_BYTES: usize = 8 << 20;
+
 /// The batch threads.
 pub(crate) struct BatchWorkers {
     workers: Mutex<Vec<Worker>>,
@@ -58,6 +65,7 @@ impl BatchWorkers {
                 let (sender, receiver) = channel::<Job>();
                 let thread = std::thread::Builder::new()
                     .name(format!("lean-agentic-batch-{i}"))
+                    .stack_size(BATCH_STACK_BYTES)
                     .spawn(move || {
                         for job in receiver {
                             job();

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cedar_policy::{
-    ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, PolicyId,
-    PolicySet, Request, Schema, ValidationMode, Validator,
+    ActionConstraint, AuthorizationError, Authorizer, Effect, Entities, EntityUid, Policy,
+    PolicyId, PolicySet, Request, Schema, SchemaFragment, ValidationMode, Validator,
 };
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
@@ -19,10 +19,13 @@ use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
 use super::context_use::{plain_cedar_record, ContextUse};
 use super::diagnostics::{describe, first_offset, located, policy_at};
+use super::hierarchy::{check_hierarchy, check_schema_hierarchy};
 use super::model::{Decision, DecisionKind, PolicyRef};
-use super::near_miss::NearMissProbes;
+use super::near_miss::{draft_parts, NearMissProbes, ProbeDraft};
+use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
+use super::parser_thread::{map_on_parser_threads, on_parser_stack};
 use super::request::{AuthzRequest, Built, EntityRef, RequestMapping, TypeNameCache};
-use crate::error::{err, Error, ErrorCode, Result};
+use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 
 /// Default number of memoised decisions.
 const DEFAULT_CACHE_CAPACITY: usize = 10_000;
@@ -193,69 +196,12 @@ impl PolicyEngine {
     pub fn load(&self, policies: &str, schema: Option<&str>) -> Result<PolicySetInfo> {
         let _writer = self.writer.lock();
         let current = self.snapshot();
-        let set = parse_policies(policies)?;
-        let mut warnings = Vec::new();
-        let (schema, schema_hash) = match schema {
-            Some(text) => {
-                let (schema, schema_warnings) = parse_schema(text)?;
-                warnings.extend(schema_warnings);
-                (Some(schema), Some(sha256_hex(text.trim())))
-            }
-            None => (None, None),
-        };
-        if let Some(schema) = &schema {
-            warnings.extend(validate_policies(policies, &set, schema)?);
-        }
-        // Entities were parsed against the previous schema: re-parse them against the new one.
-        let entities =
-            build_entities(current.entities.raw.clone(), schema.as_ref()).map_err(|e| {
-                Error::new(
-                    ErrorCode::PolicyInvalid,
-                    format!(
-                        "the loaded entities do not conform to the new schema ({}); \
-                         call setEntities with conforming entities first",
-                        e.message
-                    ),
-                )
-            })?;
-        let loaded = LoadedPolicies {
-            policy_set_hash: policy_set_hash(&set),
-            schema_hash,
-            annotations: annotations_by_id(&set),
-            probes: NearMissProbes::build(&set)?,
-            context_use: set
-                .policies()
-                .map(|p| (policy_id_text(p.id()), ContextUse::of_policy(p)))
-                .collect(),
-            probes_context_use: ContextUse::of(
-                set.policies().filter(|p| p.effect() == Effect::Permit),
-            ),
-            set,
-            schema,
-        };
-        let info = PolicySetInfo {
-            policy_ids: {
-                let mut ids: Vec<String> = loaded.annotations.keys().cloned().collect();
-                ids.sort();
-                ids
-            },
-            permit_count: loaded
-                .set
-                .policies()
-                .filter(|p| p.effect() == Effect::Permit)
-                .count(),
-            forbid_count: loaded
-                .set
-                .policies()
-                .filter(|p| p.effect() == Effect::Forbid)
-                .count(),
-            policy_set_hash: loaded.policy_set_hash.clone(),
-            schema_hash: loaded.schema_hash.clone(),
-            validated: loaded.schema.is_some(),
-            warnings,
-        };
-        self.install(Arc::new(loaded), Arc::new(entities));
-        Ok(info)
+        // Parsing, validation and analysis recurse per nesting level: bounded text, big stack.
+        on_parser_stack("loading policies", || {
+            let (loaded, entities, info) = prepare_load(&current, policies, schema)?;
+            self.install(Arc::new(loaded), Arc::new(entities));
+            Ok(info)
+        })
     }
 
     /// Replaces the entities with a Cedar entity JSON array (`[{uid:{type,id}, attrs, parents}]`),
@@ -263,16 +209,18 @@ impl PolicyEngine {
     pub fn set_entities(&self, json: &str) -> Result<usize> {
         let _writer = self.writer.lock();
         let current = self.snapshot();
-        let raw: Value = serde_json::from_str(json).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidJson,
-                format!("entities are not valid JSON: {e}"),
-            )
-        })?;
-        let entities = build_entities(raw, current.policies.schema.as_ref())?;
-        let count = entities.entities.len();
-        self.install(current.policies.clone(), Arc::new(entities));
-        Ok(count)
+        on_parser_stack("loading entities", || {
+            let raw: Value = serde_json::from_str(json).map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidJson,
+                    format!("entities are not valid JSON: {}", json_error_text(&e)),
+                )
+            })?;
+            let entities = build_entities(raw, current.policies.schema.as_ref())?;
+            let count = entities.entities.len();
+            self.install(current.policies.clone(), Arc::new(entities));
+            Ok(count)
+        })
     }
 
     fn install(&self, policies: Arc<LoadedPolicies>, entities: Arc<LoadedEntities>) {
@@ -792,6 +740,114 @@ fn cache_key_with(
     String::from_utf8(key).unwrap_or_default()
 }
 
+/// Everything [`PolicyEngine::load`] installs, built from the texts (on the parser thread).
+fn prepare_load(
+    current: &Snapshot,
+    policies: &str,
+    schema: Option<&str>,
+) -> Result<(LoadedPolicies, LoadedEntities, PolicySetInfo)> {
+    let set = parse_policies(policies)?;
+    let analysed = analyse_policies(&set)?;
+    let mut warnings = Vec::new();
+    let (schema, schema_hash) = match schema {
+        Some(text) => {
+            let (schema, schema_warnings) = parse_schema(text)?;
+            warnings.extend(schema_warnings);
+            (Some(schema), Some(sha256_hex(text.trim())))
+        }
+        None => (None, None),
+    };
+    if let Some(schema) = &schema {
+        warnings.extend(validate_policies(policies, &set, schema)?);
+    }
+    // Entities were parsed against the previous schema: re-parse them against the new one.
+    let entities = build_entities(current.entities.raw.clone(), schema.as_ref()).map_err(|e| {
+        Error::new(
+            ErrorCode::PolicyInvalid,
+            format!(
+                "the loaded entities do not conform to the new schema ({}); \
+                 call setEntities with conforming entities first",
+                e.message
+            ),
+        )
+    })?;
+    let mut context_use: HashMap<String, ContextUse> = HashMap::with_capacity(analysed.len());
+    let mut permit_uses = Vec::new();
+    let mut drafts = Vec::new();
+    for (id, analysis) in analysed {
+        if let Some(parts) = analysis.probe_parts {
+            permit_uses.push(analysis.context_use.clone());
+            drafts.push((id.clone(), parts));
+        }
+        context_use.insert(id, analysis.context_use);
+    }
+    let probes_context_use = ContextUse::union(permit_uses);
+    let probes = NearMissProbes::from_drafts(drafts)?;
+    let loaded = LoadedPolicies {
+        policy_set_hash: policy_set_hash(&set),
+        schema_hash,
+        annotations: annotations_by_id(&set),
+        probes,
+        context_use,
+        probes_context_use,
+        set,
+        schema,
+    };
+    let info = PolicySetInfo {
+        policy_ids: {
+            let mut ids: Vec<String> = loaded.annotations.keys().cloned().collect();
+            ids.sort();
+            ids
+        },
+        permit_count: loaded
+            .set
+            .policies()
+            .filter(|p| p.effect() == Effect::Permit)
+            .count(),
+        forbid_count: loaded
+            .set
+            .policies()
+            .filter(|p| p.effect() == Effect::Forbid)
+            .count(),
+        policy_set_hash: loaded.policy_set_hash.clone(),
+        schema_hash: loaded.schema_hash.clone(),
+        validated: loaded.schema.is_some(),
+        warnings,
+    };
+    Ok((loaded, entities, info))
+}
+
+/// What load keeps of one policy's JSON form (EST).
+struct PolicyAnalysis {
+    /// The context attributes it reads.
+    context_use: ContextUse,
+    /// For a permit policy, its near-miss parts.
+    probe_parts: Option<Vec<ProbeDraft>>,
+}
+
+/// Each policy's id and analysis, in the set's order, from its JSON form (EST), which is
+/// computed once (Cedar re-parses the policy's text for it) and dropped right after; refuses a
+/// policy nested deeper than [`super::nesting::MAX_POLICY_NESTING`]. Large sets are analysed
+/// on several threads.
+fn analyse_policies(set: &PolicySet) -> Result<Vec<(String, PolicyAnalysis)>> {
+    let policies: Vec<&Policy> = set.policies().collect();
+    map_on_parser_threads(&policies, |p| {
+        let id = policy_id_text(p.id());
+        let est = p.to_json().map_err(|e| {
+            Error::new(
+                ErrorCode::PolicyParse,
+                format!("policy \"{id}\" cannot be converted to Cedar's JSON form: {e}"),
+            )
+        })?;
+        check_policy_depth(&id, &est)?;
+        let analysis = PolicyAnalysis {
+            context_use: ContextUse::of_est(&est),
+            probe_parts: (p.effect() == Effect::Permit).then(|| draft_parts(p, &est)),
+        };
+        Ok((id, analysis))
+    })
+}
+
 /// Parses a policy text and renames policies after their `@id` annotations.
 pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
     if src.trim().is_empty() {
@@ -800,6 +856,7 @@ pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
             "the policy text is empty; give at least one permit or forbid statement",
         );
     }
+    check_policy_text(src)?;
     let parsed = PolicySet::from_str(src).map_err(|errors| {
         let messages: Vec<String> = errors
             .iter()
@@ -810,10 +867,15 @@ pub(crate) fn parse_policies(src: &str) -> Result<PolicySet> {
                 };
                 located(src, &what, e)
             })
+            .take(MAX_REPORTED)
             .collect();
         Error::new(
             ErrorCode::PolicyParse,
-            format!("policies do not parse: {}", messages.join("; ")),
+            format!(
+                "policies do not parse: {}{}",
+                messages.join("; "),
+                more(errors.iter().count(), "errors")
+            ),
         )
     })?;
     if let Some(template) = parsed.templates().next() {
@@ -874,16 +936,30 @@ pub(crate) fn parse_schema(text: &str) -> Result<(Schema, Vec<String>)> {
             "the schema text is empty; omit the schema or give entity types and actions",
         );
     }
-    if text.trim_start().starts_with('{') {
-        let schema = Schema::from_json_str(text)
+    check_schema_text(text)?;
+    // The fragment first: building the schema computes the entity-type and action
+    // hierarchies' closures, bounded like entity hierarchies.
+    let (fragment, warnings) = if text.trim_start().starts_with('{') {
+        let fragment = SchemaFragment::from_json_str(text)
             .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "JSON schema", &e)))?;
-        return Ok((schema, Vec::new()));
-    }
-    let (schema, warnings) = Schema::from_cedarschema_str(text)
+        (fragment, Vec::new())
+    } else {
+        let (fragment, warnings) = SchemaFragment::from_cedarschema_str(text)
+            .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "schema", &e)))?;
+        let warnings = warnings
+            .map(|w| format!("schema warning: {}", describe(&w)))
+            .collect();
+        (fragment, warnings)
+    };
+    let json = fragment.clone().to_json_value().map_err(|e| {
+        Error::new(
+            ErrorCode::PolicyParse,
+            format!("the schema cannot be read: {}", describe(&e)),
+        )
+    })?;
+    check_schema_hierarchy(&json)?;
+    let schema = Schema::from_schema_fragments([fragment])
         .map_err(|e| Error::new(ErrorCode::PolicyParse, located(text, "schema", &e)))?;
-    let warnings = warnings
-        .map(|w| format!("schema warning: {}", describe(&w)))
-        .collect();
     Ok((schema, warnings))
 }
 
@@ -892,6 +968,7 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
     let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
     let errors: Vec<String> = result
         .validation_errors()
+        .take(MAX_REPORTED)
         .map(|e| {
             let id = policy_id_text(e.policy_id());
             located(src, &format!("policy \"{id}\""), e)
@@ -902,13 +979,15 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
         return err(
             ErrorCode::PolicyInvalid,
             format!(
-                "policies fail strict validation against the schema: {}",
-                errors.join("; ")
+                "policies fail strict validation against the schema: {}{}",
+                errors.join("; "),
+                more(result.validation_errors().count(), "errors")
             ),
         );
     }
-    Ok(result
+    let mut warnings: Vec<String> = result
         .validation_warnings()
+        .take(MAX_REPORTED)
         .map(|w| {
             located(
                 src,
@@ -916,7 +995,25 @@ fn validate_policies(src: &str, set: &PolicySet, schema: &Schema) -> Result<Vec<
                 w,
             )
         })
-        .collect())
+        .collect();
+    let total = result.validation_warnings().count();
+    if total > MAX_REPORTED {
+        warnings.push(format!("warning:{}", more(total, "warnings")));
+    }
+    Ok(warnings)
+}
+
+/// At most this many parse or validation errors (and warnings) are spelled out; locating
+/// each one scans the text, so reporting all of 100,000 would be quadratic.
+const MAX_REPORTED: usize = 20;
+
+/// ` (and N more <what>)` when `total` is over [`MAX_REPORTED`].
+fn more(total: usize, what: &str) -> String {
+    if total > MAX_REPORTED {
+        format!(" (and {} more {what})", total - MAX_REPORTED)
+    } else {
+        String::new()
+    }
 }
 
 /// Parses entity JSON (validated against `schema` when given).
@@ -942,6 +1039,7 @@ fn build_entities(raw: Value, schema: Option<&Schema>) -> Result<LoadedEntities>
             );
         }
     }
+    check_hierarchy(items)?;
     let entities = Entities::from_json_value(raw.clone(), schema).map_err(|e| {
         Error::new(
             ErrorCode::PolicyParse,

@@ -36,6 +36,9 @@
 //!   action's policies can read (`context_use`; the whole context when a policy uses it as a
 //!   whole), so a decision can never outlive a `load` or `set_entities` and never ignores an
 //!   attribute a policy reads. A hit is re-certified for the request at hand.
+//! * Input is bounded before Cedar sees it, and parsed on a thread with a large stack: policy
+//!   and schema nesting (`nesting`), the size of the entity hierarchy (`hierarchy`), see
+//!   `parser_thread`. No policy, schema or entity text can overflow a stack.
 //! * Every decision carries a [`Certificate`] that [`check_certificate`] replays with a fresh
 //!   authorizer.
 
@@ -46,8 +49,13 @@ mod condition_text;
 mod context_use;
 pub mod diagnostics;
 mod engine;
+mod hierarchy;
+#[cfg(test)]
+mod input_limits_tests;
 mod model;
 mod near_miss;
+mod nesting;
+mod parser_thread;
 mod request;
 
 pub use cache::CacheStats;
@@ -55,5 +63,7 @@ pub use certificate::{
     cedar_version, check_certificate, Certificate, CertificateCheck, CertifiedRequest,
 };
 pub use engine::{PolicyEngine, PolicySetInfo};
+pub use hierarchy::MAX_HIERARCHY_LINKS;
 pub use model::{Decision, DecisionKind, NearMiss, PolicyRef};
+pub use nesting::{MAX_POLICY_NESTING, MAX_SCHEMA_NESTING, MAX_TEXT_NESTING};
 pub use request::{quoted_ref, AuthzRequest, EntityRef, RequestMapping};
