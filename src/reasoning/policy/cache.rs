@@ -11,7 +11,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use serde::Serialize;
 
-use super::model::{Decision, DecisionKind, NearMiss, PolicyRef};
+use super::decision::{Decision, DecisionKind, NearMiss, PolicyRef};
 
 /// Counters of the decision cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

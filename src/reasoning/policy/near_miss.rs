@@ -18,8 +18,8 @@ use cedar_policy::{
 use serde_json::{json, Value};
 
 use super::condition_text::source_conditions;
-use super::engine::{authorization_error_text, policy_id_text};
-use super::model::NearMiss;
+use super::decision::NearMiss;
+use super::diagnostics::{authorization_error_text, policy_id_text};
 use super::parser_thread::map_on_parser_threads_owned;
 use crate::error::{Error, ErrorCode, Result};
 

@@ -28,7 +28,7 @@ use serde_json::Value;
 use super::diagnostics::{line_col, policy_at};
 use crate::error::{Error, ErrorCode, Result};
 
-/// Deepest expression nesting an accepted policy may have (see [`expression_depth`]).
+/// Deepest expression nesting an accepted policy may have (see `expression_depth`).
 ///
 /// Measured on this crate's debug build, evaluating a policy costs up to ~57 KB of stack per
 /// level (~6 KB in release); 100 levels fit the 8 MB Node main thread in debug and leave wide

@@ -18,13 +18,17 @@ use super::cache::{CacheStats, CachedDecision, DecisionCache};
 use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
 use super::context_use::{plain_cedar_record, ContextUse};
-use super::diagnostics::{describe, first_offset, located, policy_at};
+use super::decision::{Decision, DecisionKind, PolicyRef};
+use super::diagnostics::{
+    authorization_error_text, describe, first_offset, located, policy_at, policy_id_text,
+};
 use super::hierarchy::{check_hierarchy, check_schema_hierarchy};
-use super::model::{Decision, DecisionKind, PolicyRef};
 use super::near_miss::{draft_parts, NearMissProbes, ProbeDraft};
 use super::nesting::{check_policy_depth, check_policy_text, check_schema_text};
 use super::parser_thread::{map_on_parser_threads, on_parser_stack};
-use super::request::{AuthzRequest, Built, EntityRef, RequestMapping, TypeNameCache};
+use super::request::{
+    declared_context_attrs, AuthzRequest, Built, EntityRef, RequestMapping, TypeNameCache,
+};
 use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 
 /// Default number of memoised decisions.
@@ -667,35 +671,6 @@ impl PolicyEngine {
             s.policies.schema_hash.clone(),
             s.entities.hash.clone(),
         )
-    }
-}
-
-/// The top-level context attributes the schema declares for `action` (none when the action
-/// is not declared: its requests do not conform).
-pub(crate) fn declared_context_attrs(schema: &Schema, action: &EntityUid) -> Vec<String> {
-    use cedar_policy_core::validator::types::Type;
-    let core: &cedar_policy_core::validator::ValidatorSchema = schema.as_ref();
-    match core.context_type(action.as_ref()) {
-        Some(Type::Record { attrs, .. }) => attrs.keys().map(|k| k.to_string()).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The raw text of a policy id (`Display` would escape it).
-pub(crate) fn policy_id_text(id: &PolicyId) -> String {
-    AsRef::<str>::as_ref(id).to_string()
-}
-
-/// `policy "<id>": <message>` for one evaluation error.
-pub(crate) fn authorization_error_text(error: &AuthorizationError) -> String {
-    match error {
-        AuthorizationError::PolicyEvaluationError(e) => {
-            format!(
-                "policy \"{}\": {}",
-                policy_id_text(e.policy_id()),
-                e.inner()
-            )
-        }
     }
 }
 
