@@ -44,15 +44,8 @@ fn engine() -> Arc<Engine> {
     })
     .expect("engine opens");
     e.register_action(ActionSpec {
-        name: "take_note".into(),
-        description: "Take a note of what was said".into(),
         keywords: vec!["note".into()],
-        tool_calls: vec![],
-        preconditions: vec![],
-        effects: vec![],
-        expected_reward: None,
-        has_handler: false,
-        timeout_ms: None,
+        ..ActionSpec::named("take_note", "Take a note of what was said")
     })
     .expect("action registers");
     e.create_session("s", SessionContext::default())

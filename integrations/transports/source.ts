@@ -90,6 +90,28 @@ export function newStats(): SourceStats {
 /** A pending `next()` of a push-based source. */
 export type Waiter = { resolve: (r: IteratorResult<string, undefined>) => void; reject: (e: unknown) => void };
 
+/**
+ * What every source's iteration protocol shares: stopping it (`return()`, `throw()`, a
+ * `break`) closes the source.
+ */
+export abstract class ClosingSource {
+  abstract close(): Promise<void>;
+
+  async return(): Promise<IteratorResult<string, undefined>> {
+    await this.close();
+    return DONE;
+  }
+
+  async throw(e?: unknown): Promise<IteratorResult<string, undefined>> {
+    await this.close();
+    throw e;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
 /** The end of an iteration. */
 export const DONE: IteratorResult<string, undefined> = { done: true, value: undefined };
 
@@ -130,13 +152,14 @@ export type Producer = (signal: AbortSignal, stats: SourceStats) => AsyncGenerat
  * Wraps a generator so that `return()` aborts at once (even while a read is pending) instead of
  * waiting behind it, as a plain async generator's `return()` would.
  */
-export class PullSource implements SSESource {
+export class PullSource extends ClosingSource implements SSESource {
   private readonly ctrl = new AbortController();
   private readonly counters = newStats();
   private readonly gen: AsyncGenerator<string, void, undefined>;
   private stopped = false;
 
   constructor(producer: Producer, signal?: AbortSignal) {
+    super();
     if (signal) {
       if (signal.aborted) this.ctrl.abort(signal.reason);
       else signal.addEventListener('abort', () => this.ctrl.abort(signal.reason), { once: true });
@@ -173,16 +196,6 @@ export class PullSource implements SSESource {
     }
   }
 
-  async return(): Promise<IteratorResult<string, undefined>> {
-    await this.close();
-    return DONE;
-  }
-
-  async throw(e?: unknown): Promise<IteratorResult<string, undefined>> {
-    await this.close();
-    throw e;
-  }
-
   async close(): Promise<void> {
     this.stopped = true;
     this.ctrl.abort();
@@ -193,9 +206,6 @@ export class PullSource implements SSESource {
     }
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
 }
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { integerOption } from '../json_input';
 import { LeanAgenticError } from '../errors';
-import { DONE, Fifo, newStats, transportError, describe, type SourceStats, type StreamSource, type Waiter } from './source';
+import { ClosingSource, DONE, Fifo, newStats, transportError, describe, type SourceStats, type StreamSource, type Waiter } from './source';
 
 /** Options of {@link fromWebSocket}. */
 export interface WebSocketSourceOptions {
@@ -30,7 +30,7 @@ export interface WebSocketSourceOptions {
 
 
 
-class WebSocketSource implements StreamSource {
+class WebSocketSource extends ClosingSource implements StreamSource {
   private readonly queue = new Fifo<string>();
   private readonly waiters: Waiter[] = [];
   private readonly counters = newStats();
@@ -47,6 +47,7 @@ class WebSocketSource implements StreamSource {
     label: string,
     marks: { hwm: number; lwm: number },
   ) {
+    super();
     this.hwm = marks.hwm;
     this.lwm = marks.lwm;
     this.closed = new Promise<void>((resolve) => {
@@ -157,16 +158,6 @@ class WebSocketSource implements StreamSource {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  async return(): Promise<IteratorResult<string, undefined>> {
-    await this.close();
-    return DONE;
-  }
-
-  async throw(e?: unknown): Promise<IteratorResult<string, undefined>> {
-    await this.close();
-    throw e;
-  }
-
   async close(): Promise<void> {
     if (!this.stopped) {
       this.stopped = true;
@@ -192,9 +183,6 @@ class WebSocketSource implements StreamSource {
     clearTimeout(timer);
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
 }
 
 /**

@@ -147,6 +147,22 @@ pub fn count_own_memories(conn: &Connection) -> Result<usize> {
     Ok(n.max(0) as usize)
 }
 
+/// The ids to delete so that at most `keep` of `scope` items remain: the lowest value first;
+/// among equals the oldest, then by id (deterministic). `items` are `(value, age, id)` of the
+/// candidates (the scope minus any protected item).
+fn victims(scope: usize, keep: usize, items: &mut Vec<(f64, f64, String)>) -> Vec<String> {
+    if scope <= keep {
+        return Vec::new();
+    }
+    items.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(b.1.total_cmp(&a.1))
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    let n = (scope - keep).min(items.len());
+    items.drain(..n).map(|(_, _, id)| id).collect()
+}
+
 /// Deletes the lowest-value memories of the scope (`own_only`: rows this engine wrote) until
 /// at most `keep` of the scope remain, never `protect` (the memory just written); returns the
 /// deleted ids, lowest value first.
@@ -178,17 +194,7 @@ pub fn evict_memories(
         }
         (scope, items)
     };
-    if scope <= keep {
-        return Ok(Vec::new());
-    }
-    // Lowest value first; among equals the oldest, then by id (deterministic).
-    items.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(b.1.total_cmp(&a.1))
-            .then_with(|| a.2.cmp(&b.2))
-    });
-    let n = (scope - keep).min(items.len());
-    let doomed: Vec<String> = items.drain(..n).map(|(_, _, id)| id).collect();
+    let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
         // Cascades to the embedding, the links and the ownership row.
         tx.execute("DELETE FROM patterns WHERE id = ?1", [id])?;
@@ -226,16 +232,7 @@ pub fn evict_learnings(
         }
         (scope, items)
     };
-    if scope <= keep {
-        return Ok(Vec::new());
-    }
-    items.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(b.1.total_cmp(&a.1))
-            .then_with(|| a.2.cmp(&b.2))
-    });
-    let n = (scope - keep).min(items.len());
-    let doomed: Vec<String> = items.drain(..n).map(|(_, _, id)| id).collect();
+    let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
         tx.execute("DELETE FROM la_learnings WHERE id = ?1", params![id])?;
         fts::remove(&tx, KIND_LEARNING, id)?;

@@ -101,7 +101,7 @@ pub struct MemoryInput {
     pub description: String,
     /// The strategy or pitfall.
     pub content: String,
-    /// MemoryOutcome of the source task (default `Success`).
+    /// Outcome of the source task (default `Success`).
     pub outcome: MemoryOutcome,
     /// Source task id.
     pub task_id: Option<String>,
@@ -142,7 +142,7 @@ pub struct MemorySource {
     pub task_id: Option<String>,
     /// Source agent id.
     pub agent_id: Option<String>,
-    /// MemoryOutcome of the task.
+    /// Outcome of the task.
     pub outcome: MemoryOutcome,
     /// Evidence items.
     pub evidence: Vec<Value>,

@@ -100,6 +100,17 @@ struct ActionSlice {
     deny_context_use: ContextUse,
 }
 
+/// The ids of the policies that determined a Cedar response, sorted.
+fn determining_ids(response: &cedar_policy::Response) -> Vec<String> {
+    let mut ids: Vec<String> = response
+        .diagnostics()
+        .reason()
+        .map(policy_id_text)
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// What Cedar said about a request, after fail-closed.
 struct Evaluation {
     decision: DecisionKind,
@@ -537,15 +548,9 @@ impl PolicyEngine {
                 failed_closed: true,
             };
         }
-        let mut ids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(policy_id_text)
-            .collect();
-        ids.sort();
         Evaluation {
             decision: response.decision().into(),
-            determining: ids,
+            determining: determining_ids(&response),
             errors,
             failed_closed: false,
         }
@@ -559,13 +564,7 @@ impl PolicyEngine {
         let response =
             self.authorizer
                 .is_authorized(request, &slice.permits, &snapshot.entities.entities);
-        let mut ids: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(policy_id_text)
-            .collect();
-        ids.sort();
-        ids
+        determining_ids(&response)
     }
 
     /// The policies whose action constraint can match the request's action (given the action

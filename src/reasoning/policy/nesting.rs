@@ -189,45 +189,46 @@ fn end_segment(levels: &mut [Level], deepest: &mut usize, statement_end: bool) {
     }
 }
 
+/// Refuses `text` whose nesting bound (see the module docs) is over `max`, with the message
+/// `refusal` writes for the offset where it went over.
+fn check_text(
+    text: &str,
+    kind: TextKind,
+    max: usize,
+    refusal: impl FnOnce(usize) -> String,
+) -> Result<()> {
+    match scan_nesting(text, kind, max) {
+        Scan::Within(_) => Ok(()),
+        Scan::Over(offset) => Err(Error::new(ErrorCode::PolicyParse, refusal(offset))),
+    }
+}
+
 /// Refuses policy text whose nesting bound (see the module docs) is over
 /// [`MAX_TEXT_NESTING`], naming the statement.
 pub(crate) fn check_policy_text(text: &str) -> Result<()> {
-    match scan_nesting(text, TextKind::Policies, MAX_TEXT_NESTING) {
-        Scan::Within(_) => Ok(()),
-        Scan::Over(offset) => {
-            let at = line_col(text, offset);
-            Err(Error::new(
-                ErrorCode::PolicyParse,
-                format!(
-                    "{} (line {}) nests too deeply to parse: its brackets, `if`s and chained \
-                     operators (&&, ||, ==, +, ., ...) reach more than {MAX_TEXT_NESTING} levels; \
-                     split it into several policies, and test membership with a set \
-                     (`[\"a\", \"b\"].contains(x)`) instead of long `||` chains",
-                    policy_at(text, offset),
-                    at.line
-                ),
-            ))
-        }
-    }
+    check_text(text, TextKind::Policies, MAX_TEXT_NESTING, |offset| {
+        format!(
+            "{} (line {}) nests too deeply to parse: its brackets, `if`s and chained \
+             operators (&&, ||, ==, +, ., ...) reach more than {MAX_TEXT_NESTING} levels; \
+             split it into several policies, and test membership with a set \
+             (`[\"a\", \"b\"].contains(x)`) instead of long `||` chains",
+            policy_at(text, offset),
+            line_col(text, offset).line
+        )
+    })
 }
 
 /// Refuses schema text (Cedar or JSON syntax) nested more than [`MAX_SCHEMA_NESTING`]
 /// brackets deep.
 pub(crate) fn check_schema_text(text: &str) -> Result<()> {
-    match scan_nesting(text, TextKind::Schema, MAX_SCHEMA_NESTING) {
-        Scan::Within(_) => Ok(()),
-        Scan::Over(offset) => {
-            let at = line_col(text, offset);
-            Err(Error::new(
-                ErrorCode::PolicyParse,
-                format!(
-                    "the schema nests more than {MAX_SCHEMA_NESTING} brackets deep (at line {}, \
-                     column {}); flatten nested record and set types",
-                    at.line, at.column
-                ),
-            ))
-        }
-    }
+    check_text(text, TextKind::Schema, MAX_SCHEMA_NESTING, |offset| {
+        let at = line_col(text, offset);
+        format!(
+            "the schema nests more than {MAX_SCHEMA_NESTING} brackets deep (at line {}, \
+             column {}); flatten nested record and set types",
+            at.line, at.column
+        )
+    })
 }
 
 /// The nesting depth of the conditions of a policy in Cedar's JSON form (EST): one per

@@ -73,52 +73,27 @@ impl Engine {
         ticket: Option<SliceTicket>,
         done: impl FnOnce(Result<(SliceState, String)>) + Send + 'static,
     ) -> Result<()> {
-        self.ensure_open()?;
-        let engine = self.clone();
-        let key = session_id.clone();
-        self.workers
-            .run(
-                &key,
-                Box::new(move || {
-                    if let Some(t) = ticket {
-                        if !engine.slice_chains.may_run(&session_id, t) {
-                            drop(engine);
-                            done(Ok((SliceState::Skipped, String::new())));
-                            return;
-                        }
-                    }
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        engine.batch_json(&session_id, &chunks, detail)
-                    }))
-                    .unwrap_or_else(|_| {
-                        err(
-                            ErrorCode::Internal,
-                            "the engine panicked while processing the batch",
-                        )
-                    });
-                    if let Some(t) = ticket {
-                        let finished = matches!(outcome, Ok((_, true)));
-                        engine.slice_chains.ended(&session_id, t, finished);
-                    }
-                    let outcome = outcome.map(|(json, finished)| {
-                        let state = if finished {
-                            SliceState::Finished
-                        } else {
-                            SliceState::Stopped
-                        };
-                        (state, json)
-                    });
-                    // The engine may be dropped on this thread: release it before `done`.
-                    drop(engine);
-                    done(outcome);
-                }),
-            )
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("cannot start a batch thread: {e}"),
-                )
+        let job = move |engine: &Engine, session: &str| {
+            if let Some(t) = ticket {
+                if !engine.slice_chains.may_run(session, t) {
+                    return Ok((SliceState::Skipped, String::new()));
+                }
+            }
+            let outcome = engine.batch_json(session, &chunks, detail);
+            if let Some(t) = ticket {
+                let finished = matches!(outcome, Ok((_, true)));
+                engine.slice_chains.ended(session, t, finished);
+            }
+            outcome.map(|(json, finished)| {
+                let state = if finished {
+                    SliceState::Finished
+                } else {
+                    SliceState::Stopped
+                };
+                (state, json)
             })
+        };
+        self.on_session_thread(session_id, "batch", job, done)
     }
 
     /// [`Self::process_batch`] as the JSON text of a [`BatchProgress`], written one step at a

@@ -84,17 +84,10 @@ impl Engine {
         self.check_chunk(text)?;
         let session = self.session(session_id)?;
         let spec = self.actions.get(action).unwrap_or_else(|_| {
-            Arc::new(ActionSpec {
-                name: action.to_string(),
-                description: format!("{action} (executed outside the engine)"),
-                keywords: vec![],
-                tool_calls: vec![],
-                preconditions: vec![],
-                effects: vec![],
-                expected_reward: None,
-                has_handler: false,
-                timeout_ms: None,
-            })
+            Arc::new(ActionSpec::named(
+                action,
+                format!("{action} (executed outside the engine)"),
+            ))
         });
         let mut entities = self.extractor.extract(text);
         self.graph.ingest(text, &entities, now_ms())?;

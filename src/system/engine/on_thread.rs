@@ -13,14 +13,17 @@ use crate::error::{err, Error, ErrorCode, Result};
 use crate::system::step::Begun;
 
 impl Engine {
-    /// [`Engine::begin`] on the batch thread of `session_id`; hands the outcome to `done` on
-    /// that thread. A panic becomes an `ERR_INTERNAL` error. Fails at once (and never calls
-    /// `done`) when the engine is closed or the thread cannot be started.
-    pub fn spawn_begin(
+    /// Runs `job` on the batch thread of `session_id` (each session always on the same
+    /// thread: see `batch_workers`) and hands its outcome to `done` on that thread. A panic
+    /// becomes an `ERR_INTERNAL` error naming `what`; the engine is released before `done`
+    /// (it may be dropped on that thread). Fails at once (and never calls `done`) when the
+    /// engine is closed or the thread cannot be started.
+    pub(super) fn on_session_thread<R: Send + 'static>(
         self: &Arc<Self>,
         session_id: String,
-        chunk: String,
-        done: impl FnOnce(Result<Begun>) + Send + 'static,
+        what: &'static str,
+        job: impl FnOnce(&Engine, &str) -> Result<R> + Send + 'static,
+        done: impl FnOnce(Result<R>) + Send + 'static,
     ) -> Result<()> {
         self.ensure_open()?;
         let engine = self.clone();
@@ -30,15 +33,14 @@ impl Engine {
                 &key,
                 Box::new(move || {
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        engine.begin(&session_id, &chunk)
+                        job(&engine, &session_id)
                     }))
                     .unwrap_or_else(|_| {
                         err(
                             ErrorCode::Internal,
-                            "the engine panicked while processing the chunk",
+                            format!("the engine panicked while processing the {what}"),
                         )
                     });
-                    // The engine may be dropped on this thread: release it before `done`.
                     drop(engine);
                     done(outcome);
                 }),
@@ -49,5 +51,21 @@ impl Engine {
                     format!("cannot start a batch thread: {e}"),
                 )
             })
+    }
+
+    /// [`Engine::begin`] on the batch thread of `session_id`; hands the outcome to `done` on
+    /// that thread (see [`Self::on_session_thread`]).
+    pub fn spawn_begin(
+        self: &Arc<Self>,
+        session_id: String,
+        chunk: String,
+        done: impl FnOnce(Result<Begun>) + Send + 'static,
+    ) -> Result<()> {
+        self.on_session_thread(
+            session_id,
+            "chunk",
+            move |engine, session| engine.begin(session, &chunk),
+            done,
+        )
     }
 }
