@@ -54,7 +54,7 @@ impl Engine {
     }
 
     /// [`Engine::begin`] on the batch thread of `session_id`; hands the outcome to `done` on
-    /// that thread (see [`Self::on_session_thread`]).
+    /// that thread (see `on_session_thread`).
     pub fn spawn_begin(
         self: &Arc<Self>,
         session_id: String,
