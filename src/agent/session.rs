@@ -67,7 +67,7 @@ impl Enforcement {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
-    /// The step id.
+    /// The step's `actionId` (for `feedback`).
     pub step_id: String,
     /// The chunk that started the step (truncated to 200 characters).
     pub input: String,

@@ -240,13 +240,13 @@ pub struct LearningInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LearningRecord {
-    /// The id.
+    /// Stable id (`la_learnings.id`).
     pub id: String,
-    /// The pattern.
+    /// What was learned about, e.g. `tool/Bash` or `workflow/deploy`.
     pub pattern: String,
     /// The outcome label.
     pub outcome: String,
-    /// The reward.
+    /// The reward observed (finite).
     pub reward: f64,
     /// Free JSON context.
     pub context: Option<Value>,

@@ -4,8 +4,8 @@
 //! A session's steps are sequential, so its batches gain nothing from a pool of interchangeable
 //! threads — and lose: memory a step frees (history entries, feedback-window slots, cache
 //! entries) would often have been allocated by another thread, and the allocator pays for every
-//! such free (measured: 12.5–13.1 µs instead of 10–11.3 µs per verified step when each slice ran
-//! on a new thread). So each session is pinned to one of a few threads (one per core, at most
+//! such free (a verified step ~20% slower when each slice ran on a new thread: BENCHMARKS.md,
+//! "Engine step, Rust only"). So each session is pinned to one of a few threads (one per core, at most
 //! [`MAX_WORKERS`]), assigned round-robin when first seen; different sessions still run in
 //! parallel. Threads start on first use.
 

@@ -166,7 +166,7 @@ pub struct PendingStep {
     pub session_id: String,
     /// The action to execute.
     pub action: ActionView,
-    /// The plan.
+    /// The plan the action belongs to: action names in order; this step runs the first.
     pub plan: Vec<String>,
     /// The verifier's answer (allow or skipped).
     #[cfg_attr(test, ts(as = "crate::ts_types::VerificationTs"))]

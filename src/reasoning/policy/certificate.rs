@@ -43,7 +43,7 @@ pub struct Certificate {
     pub entities_hash: String,
     /// Cedar language version used, e.g. `4.4.0`.
     pub cedar_version: String,
-    /// The decision.
+    /// What the policies decided for the request.
     pub decision: DecisionKind,
     /// Ids of the determining policies, sorted.
     pub determining_policy_ids: Vec<String>,

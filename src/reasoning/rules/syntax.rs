@@ -181,7 +181,7 @@ impl fmt::Display for Atom {
 /// A body literal: an atom, possibly negated (`not p(X)`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Literal {
-    /// The atom.
+    /// The atom tested (negated when `negated`).
     pub atom: Atom,
     /// True for `not atom`.
     pub negated: bool,

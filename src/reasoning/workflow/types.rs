@@ -66,7 +66,7 @@ pub struct Branch {
 pub enum Selector {
     /// One step by id.
     Step {
-        /// The step id.
+        /// Which step of the workflow was checked.
         step: String,
     },
     /// All steps performing an action.
