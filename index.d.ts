@@ -167,3 +167,11 @@ export declare function checkProof(proofJson: string, rulesText: string, factsTe
  * the one source the TypeScript side reads them from.
  */
 export declare function rewardConstants(): string
+
+/**
+ * How a workflow (JSON) runs under the branch options `branchesJson` names (`{group:
+ * option}`; others take their first option): `RunPlan` JSON — the chosen options, the steps
+ * that run in a topological order, those that do not, and each running step's running
+ * dependencies. The bridge follows it, so a run takes exactly a path `verifyWorkflow` checked.
+ */
+export declare function workflowRunPlan(workflowJson: string, branchesJson: string): string

@@ -267,6 +267,37 @@ function releaseBridge(sys, log) {
   });
 }
 
+test('a run follows the path the verifier checked: a step whose only dependency is an untaken option does not run', async () => {
+  const sys = await openSystem();
+  const log = [];
+  const bridge = new AgenticFlowBridge({
+    system: sys,
+    agents: [agent('researcher', log), agent('coder', log), agent('reviewer', log)],
+    workflows: [
+      {
+        id: 'paths',
+        steps: [
+          { id: 'r', agentId: 'researcher', action: 'research' },
+          { id: 'fast', agentId: 'coder', action: 'build', dependsOn: ['r'], branch: { group: 'path', option: 'fast' } },
+          { id: 'careful', agentId: 'reviewer', action: 'review', dependsOn: ['r'], branch: { group: 'path', option: 'careful' } },
+          // Runs only after a review: on the "fast" path it does not run at all.
+          { id: 'after-review', agentId: 'coder', action: 'build', dependsOn: ['careful'] },
+        ],
+      },
+    ],
+  });
+  const fast = await bridge.executeWorkflow('paths', { branches: { path: 'fast' } });
+  assert.equal(fast.refused, undefined, fast.reason);
+  assert.deepEqual(log, ['r', 'fast'], 'after-review does not run on the fast path (it used to, with no dependency left)');
+  assert.deepEqual(fast.notTaken.sort(), ['after-review', 'careful']);
+  log.length = 0;
+  const careful = await bridge.executeWorkflow('paths', { branches: { path: 'careful' } });
+  assert.deepEqual(log, ['r', 'careful', 'after-review']);
+  assert.deepEqual(careful.notTaken, ['fast']);
+  await assert.rejects(bridge.executeWorkflow('paths', { branches: { path: 'slow' } }), (e) => e.code === 'ERR_INVALID_INPUT' && /"fast", "careful"/.test(e.message));
+  await sys.close();
+});
+
 test("a step denied at run time stops the workflow (onDeny: 'stop')", async () => {
   const sys = await openSystem();
   const log = [];

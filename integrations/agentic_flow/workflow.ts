@@ -4,8 +4,9 @@
  * about to start, executing it with its agent, and learning from the outcome.
  *
  * Branches: steps sharing `branch.group` are alternatives. The option run is
- * `inputs.branches[group]` when given, else the group's first option in step order; steps of the
- * other options are "not taken" and a dependency on a not-taken step counts as satisfied.
+ * `inputs.branches[group]` when given, else the group's first option in step order. Which steps
+ * run, and what each waits for, is the engine's path model (`planRun`, native
+ * `workflowRunPlan`): exactly a path `verifyWorkflow` checked.
  *
  * Run-time verification: `verifyAction({ name: step.action, params: {...step.inputs}, resource },
  * { sessionId, agentId, approvals, workflowId })` on the run's own engine session, whose ledger
@@ -22,6 +23,8 @@
 
 import { LeanAgenticError } from '../errors';
 import { native } from '../native';
+import { call } from '../errors';
+import { toJsonText } from '../json_input';
 import type { BankRecorder } from './record';
 import { executeAgent, type Execution } from './execute';
 import { errorMessage, jsonSafe, shortJson } from './json';
@@ -61,29 +64,31 @@ export function checkAgents(workflow: Workflow, agents: Map<string, BridgeAgent>
   }
 }
 
-/** Chooses one option per branch group; returns the choice and the steps not taken. */
-export function selectBranches(workflow: Workflow, inputs: Record<string, unknown>): { branches: Record<string, string>; notTaken: Set<string> } {
-  const options = new Map<string, string[]>();
-  for (const s of workflow.steps) {
-    if (!s.branch) continue;
-    const opts = options.get(s.branch.group) ?? [];
-    if (!opts.includes(s.branch.option)) opts.push(s.branch.option);
-    options.set(s.branch.group, opts);
+/** The engine's plan of a run (`workflowRunPlan` in `src/reasoning/workflow/paths.rs`). */
+interface RunPlan {
+  branches: Record<string, string>;
+  running: string[];
+  notTaken: string[];
+  dependencies: Record<string, string[]>;
+}
+
+/**
+ * How the workflow runs for `inputs.branches`: the engine's path model, the one
+ * `verifyWorkflow` checked — a step runs when its branch option is chosen and it has no
+ * dependency or one that runs; it waits for its dependencies that run.
+ */
+export function planRun(workflow: Workflow, inputs: Record<string, unknown>): RunPlan {
+  const wanted = inputs.branches ?? {};
+  if (wanted === null || typeof wanted !== 'object' || Array.isArray(wanted)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `inputs.branches must be an object of { group: option }, got ${JSON.stringify(wanted)}`);
   }
-  const wanted = (inputs.branches ?? {}) as Record<string, unknown>;
-  const branches: Record<string, string> = {};
-  for (const [group, opts] of options) {
-    const w = wanted[group];
-    if (w !== undefined && (typeof w !== 'string' || !opts.includes(w))) {
-      throw new LeanAgenticError(
-        'ERR_INVALID_INPUT',
-        `inputs.branches.${group} is ${JSON.stringify(w)}, but branch group ${JSON.stringify(group)} has options ${opts.map((o) => JSON.stringify(o)).join(', ')}`,
-      );
+  for (const [group, option] of Object.entries(wanted)) {
+    if (typeof option !== 'string') {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', `inputs.branches.${group} must be an option name (a string), got ${JSON.stringify(option)}`);
     }
-    branches[group] = (w as string | undefined) ?? opts[0];
   }
-  const notTaken = new Set(workflow.steps.filter((s) => s.branch && branches[s.branch.group] !== s.branch.option).map((s) => s.id));
-  return { branches, notTaken };
+  const { properties: _properties, ...wf } = workflow;
+  return JSON.parse(call(() => native.workflowRunPlan(toJsonText(wf, 'the workflow'), toJsonText(wanted, 'inputs.branches'))));
 }
 
 function describeStep(step: WorkflowStep): string {
@@ -115,7 +120,9 @@ export async function runWorkflow(
     throw new LeanAgenticError('ERR_INVALID_INPUT', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
   }
   const runId = `wf:${workflow.id}:${runNo}`;
-  const { branches, notTaken } = selectBranches(workflow, inputs);
+  const plan = planRun(workflow, inputs);
+  const { branches } = plan;
+  const notTaken = new Set(plan.notTaken);
 
   const report = sys.verifyWorkflow(workflow, workflow.properties);
   if (!report.ok) {
@@ -144,9 +151,9 @@ export async function runWorkflow(
     return out;
   }
 
-  const steps = workflow.steps.filter((s) => !notTaken.has(s.id));
-  const byId = new Map(steps.map((s) => [s.id, s]));
-  const deps_ = (s: WorkflowStep) => (s.dependsOn ?? []).filter((d) => byId.has(d));
+  const byId = new Map(workflow.steps.map((s) => [s.id, s]));
+  const steps = plan.running.map((id) => byId.get(id)!);
+  const deps_ = (s: WorkflowStep) => plan.dependencies[s.id] ?? [];
   const approvals = (inputs.approvals ?? context.approvals ?? []) as unknown;
   const session: SessionHandle = sys.createContext(`${runId}@${deps.instance}`, { agentId: context.agentId ?? deps.memoryAgentId });
   const workflowInputs: Record<string, unknown> = { ...inputs };

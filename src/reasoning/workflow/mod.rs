@@ -26,6 +26,7 @@ pub mod paths;
 pub mod properties;
 mod types;
 
+pub use paths::{run_plan, RunPlan};
 pub use types::{
     Branch, Property, Selector, StepCheck, Violation, ViolationKind, Workflow, WorkflowReport,
     WorkflowStep,
