@@ -27,7 +27,7 @@ entitiesHash: string,
  */
 cedarVersion: string, 
 /**
- * The decision.
+ * What the policies decided for the request.
  */
 decision: DecisionKind, 
 /**

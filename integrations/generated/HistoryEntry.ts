@@ -4,7 +4,7 @@
  */
 export type HistoryEntry = { 
 /**
- * The step id.
+ * The step's `actionId` (for `feedback`).
  */
 stepId: string, 
 /**

@@ -20,7 +20,7 @@ sessionId: string,
  */
 action: ActionView, 
 /**
- * The plan.
+ * The plan the action belongs to: action names in order; this step runs the first.
  */
 plan: Array<string>, 
 /**

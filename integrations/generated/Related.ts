@@ -34,4 +34,4 @@ via: string,
 /**
  * Edge direction seen from `via`: `out` (via → id), `in` (id → via) or `both`.
  */
-direction: string, };
+direction: 'out' | 'in' | 'both', };

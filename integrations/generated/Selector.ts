@@ -8,7 +8,7 @@
  */
 export type Selector = { 
 /**
- * The step id.
+ * Which step of the workflow was checked.
  */
 step: string, } | { 
 /**

@@ -87,6 +87,7 @@ pub struct Related {
     /// Id of the node it was reached from.
     pub via: String,
     /// Edge direction seen from `via`: `out` (via → id), `in` (id → via) or `both`.
+    #[cfg_attr(test, ts(type = "'out' | 'in' | 'both'"))]
     pub direction: String,
 }
 
