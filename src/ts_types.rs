@@ -30,11 +30,26 @@ const HEADER: &str =
 fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     use crate::agent::{Enforcement, HistoryEntry};
     use crate::knowledge::{EntityRecord, Fact, GraphStats, Related};
+    use crate::memory::{
+        BankCounts, BankStats, ConsolidateReport, EvictionReport, ExportReport, ImportReport,
+        LearningRecord, MemoryRecord, QueryHit, Retrieved, SearchInfo,
+    };
     use crate::reasoning::policy::CertificateCheck;
     use crate::reasoning::{Decision, PolicySetInfo, Property, Workflow, WorkflowReport};
     use crate::system::{
         BatchProgress, FeedbackResult, PendingStep, StepResult, StepSummary, SystemStats,
     };
+    MemoryRecord::export_all_to(dir)?;
+    LearningRecord::export_all_to(dir)?;
+    Retrieved::export_all_to(dir)?;
+    SearchInfo::export_all_to(dir)?;
+    BankStats::export_all_to(dir)?;
+    BankCounts::export_all_to(dir)?;
+    EvictionReport::export_all_to(dir)?;
+    ImportReport::export_all_to(dir)?;
+    ExportReport::export_all_to(dir)?;
+    QueryHit::export_all_to(dir)?;
+    ConsolidateReport::export_all_to(dir)?;
     StepResult::export_all_to(dir)?;
     StepSummary::export_all_to(dir)?;
     PendingStep::export_all_to(dir)?;

@@ -23,6 +23,7 @@ use super::vector_index::VectorIndex;
 use crate::error::Result;
 
 /// What a consolidation run did.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsolidateReport {

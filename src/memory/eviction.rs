@@ -29,6 +29,7 @@ use crate::error::Result;
 pub const MAX_REPORTED_IDS: usize = 10_000;
 
 /// What an eviction run removed.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EvictedKind {
@@ -39,6 +40,7 @@ pub enum EvictedKind {
 }
 
 /// The bank call whose write set off an eviction run.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EvictionCause {
@@ -53,6 +55,7 @@ pub enum EvictionCause {
 }
 
 /// One eviction run (camelCase JSON for the JS `evict` event).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvictionReport {

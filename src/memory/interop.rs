@@ -28,6 +28,7 @@ use crate::error::{err, Error, ErrorCode, Result};
 pub const JSON_FORMAT: &str = "lean-agentic-memory";
 
 /// What an import wrote.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
@@ -47,6 +48,7 @@ pub struct ImportReport {
 }
 
 /// What an export wrote.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportReport {

@@ -14,6 +14,7 @@ use crate::error::{err, ErrorCode, Result};
 pub const MAX_ID_LEN: usize = 256;
 
 /// The outcome of the task a memory was distilled from.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum MemoryOutcome {
     /// The task succeeded: the memory is a strategy to repeat.
@@ -35,6 +36,7 @@ impl MemoryOutcome {
 }
 
 /// `pattern_data.source` in agentic-flow's shape.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PatternSource {
     /// The task the memory came from.
@@ -55,6 +57,7 @@ pub struct PatternSource {
 }
 
 /// `patterns.pattern_data` of a `reasoning_memory` row, as agentic-flow writes it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PatternData {
     /// Short title.
@@ -135,6 +138,7 @@ fn present_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>,
 }
 
 /// The source of a stored memory.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemorySource {
@@ -149,6 +153,7 @@ pub struct MemorySource {
 }
 
 /// A stored memory as returned to callers.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MemoryRecord {
@@ -237,6 +242,7 @@ pub struct LearningInput {
 }
 
 /// A stored learning.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LearningRecord {
@@ -259,6 +265,7 @@ pub struct LearningRecord {
 }
 
 /// Numbers of stored items.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct BankCounts {

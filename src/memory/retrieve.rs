@@ -35,6 +35,7 @@ use super::simd::Kernel;
 use super::vector_index::{normalize, quantize, VectorIndex};
 
 /// The three parts of a retrieval score.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScoreComponents {

@@ -46,6 +46,7 @@ use crate::error::{err, Error, ErrorCode, Result};
 pub const EXTERNAL_MODEL: &str = "external";
 
 /// One retrieved memory with its score.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Retrieved {
@@ -58,6 +59,7 @@ pub struct Retrieved {
 }
 
 /// How retrieval searches a store ([`ReasoningBank::search_info`]).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchInfo {
@@ -84,6 +86,7 @@ pub struct SearchInfo {
 }
 
 /// Counts, caps and evictions of a bank ([`ReasoningBank::stats`]).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BankStats {
