@@ -150,6 +150,27 @@ pub fn count_own_memories(conn: &Connection) -> Result<usize> {
     Ok(n.max(0) as usize)
 }
 
+/// The rows of a scope (id first) as `(value, age, id)` candidates, leaving out `protect`, and
+/// how many rows the scope holds.
+fn scored(
+    mut rows: rusqlite::Rows<'_>,
+    protect: Option<&str>,
+    value_and_age: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(f64, f64)>,
+) -> Result<(usize, Vec<(f64, f64, String)>)> {
+    let mut scope = 0usize;
+    let mut items = Vec::new();
+    while let Some(r) = rows.next()? {
+        scope += 1;
+        let id: String = r.get(0)?;
+        if protect == Some(id.as_str()) {
+            continue;
+        }
+        let (value, age) = value_and_age(r)?;
+        items.push((value, age, id));
+    }
+    Ok((scope, items))
+}
+
 /// The ids to delete so that at most `keep` of `scope` items remain: the lowest value first;
 /// among equals the oldest, then by id (deterministic). `items` are `(value, age, id)` of the
 /// candidates (the scope minus any protected item).
@@ -181,21 +202,12 @@ pub fn evict_memories(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (scope, mut items) = {
         let mut stmt = tx.prepare(memory_scope_sql(own_only))?;
-        let mut rows = stmt.query(params![MEMORY_TYPE, julian_day(now_ms)])?;
-        let mut scope = 0usize;
-        let mut items: Vec<(f64, f64, String)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            scope += 1;
-            let id: String = r.get(0)?;
-            if protect == Some(id.as_str()) {
-                continue;
-            }
+        let rows = stmt.query(params![MEMORY_TYPE, julian_day(now_ms)])?;
+        scored(rows, protect, |r| {
             // NULL: a created_at SQLite cannot read; agentic-flow's age is NULL, its recency 1.
             let age = r.get::<_, Option<f64>>(3)?.unwrap_or(0.0);
-            let value = memory_value(r.get(1)?, r.get(2)?, age, half_life_days);
-            items.push((value, age, id));
-        }
-        (scope, items)
+            Ok((memory_value(r.get(1)?, r.get(2)?, age, half_life_days), age))
+        })?
     };
     let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
@@ -220,20 +232,12 @@ pub fn evict_learnings(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (scope, mut items) = {
         let mut stmt = tx.prepare("SELECT id, reward, created_at_ms FROM la_learnings")?;
-        let mut rows = stmt.query([])?;
-        let mut scope = 0usize;
-        let mut items: Vec<(f64, f64, String)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            scope += 1;
-            let id: String = r.get(0)?;
-            if protect == Some(id.as_str()) {
-                continue;
-            }
+        let rows = stmt.query([])?;
+        scored(rows, protect, |r| {
             let created_ms: i64 = r.get(2)?;
             let age = (now_ms - created_ms) as f64 / MS_PER_DAY as f64;
-            items.push((learning_value(r.get(1)?, age, half_life_days), age, id));
-        }
-        (scope, items)
+            Ok((learning_value(r.get(1)?, age, half_life_days), age))
+        })?
     };
     let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
