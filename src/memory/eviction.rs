@@ -150,13 +150,16 @@ pub fn count_own_memories(conn: &Connection) -> Result<usize> {
     Ok(n.max(0) as usize)
 }
 
+/// An eviction candidate: its value, its age in days, its id.
+type Candidate = (f64, f64, String);
+
 /// The rows of a scope (id first) as `(value, age, id)` candidates, leaving out `protect`, and
 /// how many rows the scope holds.
 fn scored(
     mut rows: rusqlite::Rows<'_>,
     protect: Option<&str>,
     value_and_age: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(f64, f64)>,
-) -> Result<(usize, Vec<(f64, f64, String)>)> {
+) -> Result<(usize, Vec<Candidate>)> {
     let mut scope = 0usize;
     let mut items = Vec::new();
     while let Some(r) = rows.next()? {
@@ -174,7 +177,7 @@ fn scored(
 /// The ids to delete so that at most `keep` of `scope` items remain: the lowest value first;
 /// among equals the oldest, then by id (deterministic). `items` are `(value, age, id)` of the
 /// candidates (the scope minus any protected item).
-fn victims(scope: usize, keep: usize, items: &mut Vec<(f64, f64, String)>) -> Vec<String> {
+fn victims(scope: usize, keep: usize, items: &mut Vec<Candidate>) -> Vec<String> {
     if scope <= keep {
         return Vec::new();
     }
