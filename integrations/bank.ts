@@ -13,6 +13,7 @@ import { EventEmitter } from 'node:events';
 import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
+import { toMs } from './time';
 
 // The records the bank returns are generated from the Rust types (`src/ts_types.rs`).
 export type { MemoryRecord } from './generated/MemoryRecord';
@@ -221,12 +222,3 @@ function json(what: string, v: unknown): string {
   return toJsonText(v, what);
 }
 
-/** Milliseconds since the epoch from a Date, a number or an ISO string. */
-export function toMs(t: number | Date | string): number {
-  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    const shown = typeof t === 'string' ? JSON.stringify(t) : typeof t === 'number' ? String(t) : typeof t;
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `not a valid time: ${shown} (give a Date, milliseconds since the epoch or an ISO 8601 string)`);
-  }
-  return ms;
-}

@@ -3,7 +3,7 @@
  * stable ids, co-occurrence and pattern relations, temporal facts — and its queries.
  */
 
-import { toMs } from './bank';
+import { toMs } from './time';
 import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';

@@ -11,7 +11,7 @@
 import { LeanAgenticError } from '../errors';
 import { LeanAgenticSystem } from '../system';
 import type { MemoryRecord, QueryHit } from '../bank';
-import { toMs } from '../bank';
+import { parseUtc, toMs } from '../time';
 import { agenticFlowDbPath, inProcessConnection } from './load';
 import { exportThroughConnection, importThroughConnection, type SqliteConnection } from './connection';
 import { createHooks } from './hooks';
@@ -66,9 +66,8 @@ const KNOWN_OPTIONS = new Set(['system', 'path', 'systemConfig', 'agents', 'work
 
 /** SQLite `YYYY-MM-DD HH:MM:SS` (UTC) or ISO → ms. */
 function memoryTimeMs(m: ExportedMemory): number {
-  const iso = typeof m.patternData?.created_at === 'string' ? Date.parse(m.patternData.created_at as string) : NaN;
-  if (Number.isFinite(iso)) return iso;
-  return Date.parse(`${m.createdAt.replace(' ', 'T')}Z`);
+  const iso = typeof m.patternData?.created_at === 'string' ? parseUtc(m.patternData.created_at as string) : NaN;
+  return Number.isFinite(iso) ? iso : parseUtc(m.createdAt);
 }
 
 /** Runs agentic-flow agents on the lean-agentic engine: verified workflows, swarms, memory, hooks. */
