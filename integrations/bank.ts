@@ -34,6 +34,12 @@ import type { BankStats } from './generated/BankStats';
 import type { ImportReport } from './generated/ImportReport';
 import type { QueryHit } from './generated/QueryHit';
 
+/**
+ * A vector: an array of numbers or a typed array — what agentic-flow's `computeEmbedding`
+ * returns (`Float32Array`) is taken as it is.
+ */
+export type Vector = readonly number[] | Float32Array | Float64Array;
+
 /** A memory to store (agentic-flow `ReasoningMemory` fields). */
 export interface MemoryInput {
   id?: string;
@@ -48,7 +54,7 @@ export interface MemoryInput {
   domain?: string;
   confidence?: number;
   /** Your own vector (any dimension, the same for the whole store); else the built-in 384-d hash embedder. */
-  embedding?: number[];
+  embedding?: Vector;
 }
 
 /** A learning to store. */
@@ -68,7 +74,8 @@ export interface RetrieveOptions {
   domain?: string;
   agent?: string;
   minConfidence?: number;
-  embedding?: number[];
+  /** The query's vector from your own model (the store's dimension); else the built-in embedder. */
+  embedding?: Vector;
   weights?: { similarity?: number; recency?: number; reliability?: number };
   halfLifeDays?: number;
   mmrLambda?: number;
@@ -139,12 +146,12 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
     return JSON.parse(call(() => this.nat.bankCount()));
   }
 
-  /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
   /** How retrieval searches the store: exact int8 scan or the approximate sketch index. */
   searchInfo(): SearchInfo {
     return JSON.parse(call(() => this.nat.bankSearchInfo()));
   }
 
+  /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
   retrieve(query: string, options: RetrieveOptions = {}): Retrieved[] {
     if (typeof query !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'retrieve takes a query string');
     return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', optionsObject<RetrieveOptions>(options, 'retrieve options')))));

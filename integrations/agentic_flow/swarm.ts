@@ -93,6 +93,13 @@ export async function runSwarm(
       if (!x.success) return { ...base, vote: null, status: 'failed', result: x.result, error: x.error };
       const vote = voteOf(x.result);
       if (vote === undefined) return { ...base, vote: null, status: 'abstained', result: x.result, error: 'the result has no vote, answer or result field' };
+      // A vote is compared by its canonical JSON; one JSON cannot carry (NaN, a BigInt, a cycle)
+      // cannot be compared with anything, so it does not count.
+      try {
+        canonicalJson(vote);
+      } catch (e) {
+        return { ...base, vote: null, status: 'failed', result: x.result, error: `the vote cannot be compared: ${errorMessage(e)}` };
+      }
       return { ...base, vote, status: 'voted', result: x.result, weight: mode === 'weighted' ? reliability : 1 };
     }),
   );
