@@ -44,6 +44,12 @@ export interface SystemConfig {
   maxPlanningDepth?: number;
   /** Minimum relevance in [0, 1] for an action to be considered (default 0.1). */
   actionThreshold?: number;
+  /**
+   * What a step does when no action reaches `actionThreshold`: `'choose'` (default) lets the
+   * learner pick among all registered actions; `'skip'` runs no action (`action.actionType` is
+   * `'none'`, the observation's error names the closest action and its relevance).
+   */
+  noRelevantAction?: 'choose' | 'skip';
   /** Share of choices spent exploring, in [0, 1] (default 0.1). */
   explorationRate?: number;
   /** Steps of history each session keeps (default 20). */
