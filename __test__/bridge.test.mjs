@@ -193,7 +193,7 @@ test('a workflow that cannot pass verification is refused before any agent runs'
   assert.deepEqual(hotfix.counterexample, ['b', 'd']);
   const check = hotfix.verification.stepChecks.find((c) => c.stepId === 'd');
   assert.equal(check.decision, 'deny');
-  assert.deepEqual(check.determiningPolicies, ['no-deploy-without-review']);
+  assert.deepEqual(check.determiningPolicies.map((p) => p.id), ['no-deploy-without-review']);
   assert.match(hotfix.reason, /no-deploy-without-review/);
   assert.deepEqual(hotfix.counterexample.at(-1), 'd');
 
