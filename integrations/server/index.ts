@@ -32,7 +32,6 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebSocketServer } from 'ws';
 import { integerOption } from '../json_input';
 import { LeanAgenticError } from '../errors';
 import { processStream } from '../stream';
@@ -78,10 +77,20 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
+/** What {@link LeanAgenticService.wss} offers of a `ws` WebSocketServer. */
+export interface WebSocketServerLike {
+  readonly clients: Set<{ terminate(): void; close(code?: number, reason?: string): void }>;
+  close(callback?: (err?: Error) => void): void;
+}
+
 /** A running service (not yet listening: call `server.listen`). */
 export interface LeanAgenticService {
   server: http.Server;
-  wss: WebSocketServer;
+  /**
+   * The `ws` WebSocketServer of `/ws` (declared by shape, so these declarations compile without
+   * `@types/ws`): its open sockets and `close`.
+   */
+  wss: WebSocketServerLike;
   /**
    * Graceful shutdown: stops accepting, lets in-flight requests and WebSocket messages finish
    * (up to `shutdownTimeoutMs`), ends event streams, then `await sys.flush()` and
