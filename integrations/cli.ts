@@ -17,15 +17,17 @@ export const MAIN_USAGE = `usage: lean-agentic <command> [options]
        lean-agentic --help | --version
 
 commands:
-  demo     stream a multi-turn conversation through a system with an on-disk store and print
-           every step and the final stats
-  serve    serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE (GET /events)
-           and WebSocket (/ws) until SIGTERM/SIGINT
-  help [command]   show this help, or a command's
+  demo             stream a multi-turn conversation through a system with an on-disk store and
+                   print every step and the final stats
+  serve            serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE
+                   (GET /events) and WebSocket (/ws) until SIGTERM/SIGINT
+  help [command]   show this help, or that command's
 
 options:
   -h, --help       show this help (\`lean-agentic <command> --help\`: that command's)
-  -v, --version    print the version`;
+  -v, --version    print the version
+
+exit codes: 0 done, 1 failed (the error is on stderr), 2 usage error (nothing was started)`;
 
 export const DEMO_USAGE = `usage: lean-agentic demo [--path FILE]
 
