@@ -31,11 +31,11 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { call, LeanAgenticError } from '../errors';
 import { native } from '../native';
 import type { Vector } from '../bank';
 import type { Retrieved } from '../generated/Retrieved';
-import { openAgenticFlowMemory } from './load';
 
 // ---------------------------------------------------------------- types (agentic-flow's)
 
@@ -414,18 +414,37 @@ export function setQueryEmbedder(e: QueryEmbedder | 'builtin' | null): void {
 
 let agenticFlowEmbed: Promise<(text: string) => Promise<Float32Array>> | null = null;
 
-/** agentic-flow's `computeEmbedding`, loaded once. */
+/**
+ * Imports `agentic-flow/reasoningbank` (ESM; resolved from this package, where the dependency
+ * is installed). Only its `computeEmbedding` is used: its database functions stay untouched, so
+ * loading it opens no second connection to the file.
+ */
+async function importAgenticFlow(): Promise<Record<string, unknown>> {
+  let specifier = 'agentic-flow/reasoningbank';
+  try {
+    specifier = pathToFileURL(require.resolve(specifier)).href;
+  } catch {
+    /* let import() resolve the bare specifier */
+  }
+  // A real dynamic import() (tsconfig `module: node16` keeps it): agentic-flow is ESM-only.
+  return (await import(specifier)) as Record<string, unknown>;
+}
+
+/** agentic-flow's `computeEmbedding`, loaded once (a failed load is retried at the next call). */
 function agenticFlowEmbedder(): Promise<(text: string) => Promise<Float32Array>> {
-  agenticFlowEmbed ??= openAgenticFlowMemory({ migrate: false }).then(
-    (m) => m.computeEmbedding,
-    (e: unknown) => {
+  agenticFlowEmbed ??= (async () => {
+    try {
+      const m = await importAgenticFlow();
+      if (typeof m.computeEmbedding !== 'function') throw new Error('agentic-flow/reasoningbank exports no computeEmbedding');
+      return m.computeEmbedding as (text: string) => Promise<Float32Array>;
+    } catch (e) {
       agenticFlowEmbed = null;
       throw new LeanAgenticError(
         'ERR_INVALID_CONFIG',
         `retrieveMemories embeds the query with agentic-flow's computeEmbedding, which could not be loaded (${e instanceof Error ? e.message : String(e)}); install agentic-flow, pass { embedding }, or call setQueryEmbedder(yourModel) or setQueryEmbedder('builtin')`,
       );
-    },
-  );
+    }
+  })();
   return agenticFlowEmbed;
 }
 
