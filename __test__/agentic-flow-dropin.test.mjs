@@ -367,3 +367,33 @@ test("setQueryEmbedder: a caller's embedder, or the engine's built-in one", { sk
     ours.setQueryEmbedder(null);
   }
 });
+
+test('without agentic-flow installed, retrieveMemories fails closed with ERR_INVALID_CONFIG naming the ways out', async () => {
+  // A child process whose module loader cannot load agentic-flow (as in a project without it).
+  const { spawnSync } = await import('node:child_process');
+  const path = join(dir, 'no-af', '.swarm', 'memory.db');
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "export async function resolve(s, c, next) { if (s.includes('agentic-flow')) throw new Error('Cannot find package agentic-flow'); return next(s, c); }",
+  )}`;
+  const script = `
+    const { register } = require('node:module');
+    register(${JSON.stringify(hook)});
+    const ours = require(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'agentic_flow_bridge.js'))});
+    (async () => {
+      await ours.db.runMigrations();
+      const out = {};
+      try { await ours.retrieveMemories('q'); } catch (e) { out.code = e.code; out.message = e.message; }
+      out.withVector = (await ours.retrieveMemories('q', { embedding: new Float32Array(384).fill(1) })).length;
+      ours.setQueryEmbedder('builtin');
+      out.builtin = (await ours.retrieveMemories('q')).length;
+      ours.db.closeDb();
+      console.log(JSON.stringify(out));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script], { env: { ...process.env, CLAUDE_FLOW_DB_PATH: path }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(out.code, 'ERR_INVALID_CONFIG');
+  assert.match(out.message, /install agentic-flow.*embedding.*setQueryEmbedder/);
+  assert.equal(out.withVector, 0);
+  assert.equal(out.builtin, 0);
+});
