@@ -160,6 +160,22 @@ fn require_memory(conn: &Connection, id: &str, what: &str) -> Result<()> {
 
 /// A `patterns` row as better-sqlite3 returns it, `pattern_data` parsed; `extra` columns
 /// (the embedding, `age_days`) are added by the caller.
+/// Refuses a run id that is already stored (`exists_sql` selects its row by `?1`) with a coded
+/// error that says so.
+fn refuse_stored_run(conn: &Connection, exists_sql: &str, what: &str, run_id: &str) -> Result<()> {
+    let exists = conn
+        .query_row(exists_sql, [run_id], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        return err(
+            ErrorCode::InvalidInput,
+            format!("{what} with run_id {run_id:?} is already stored; use a new run_id"),
+        );
+    }
+    Ok(())
+}
+
 fn pattern_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Map<String, Value>, String)> {
     let mut m = Map::new();
     let id: String = r.get("id")?;
@@ -333,22 +349,12 @@ fn run_on(conn: &mut Connection, call: AgenticFlowCall) -> Result<Value> {
             status,
             summary,
         } => {
-            let exists = conn
-                .query_row(
-                    "SELECT 1 FROM matts_runs WHERE run_id = ?1",
-                    [&run_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if exists {
-                return err(
-                    ErrorCode::InvalidInput,
-                    format!(
-                        "a MaTTS run with run_id {run_id:?} is already stored; use a new run_id"
-                    ),
-                );
-            }
+            refuse_stored_run(
+                conn,
+                "SELECT 1 FROM matts_runs WHERE run_id = ?1",
+                "a MaTTS run",
+                &run_id,
+            )?;
             conn.execute(
                 "
     INSERT INTO matts_runs (run_id, task_id, mode, k, status, summary, created_at)
@@ -472,20 +478,12 @@ fn run_on(conn: &mut Connection, call: AgenticFlowCall) -> Result<Value> {
             items_pruned,
             duration_ms,
         } => {
-            let exists = conn
-                .query_row(
-                    "SELECT 1 FROM consolidation_runs WHERE run_id = ?1",
-                    [&run_id],
-                    |_| Ok(()),
-                )
-                .optional()?
-                .is_some();
-            if exists {
-                return err(
-                    ErrorCode::InvalidInput,
-                    format!("a consolidation run with run_id {run_id:?} is already stored; use a new run_id"),
-                );
-            }
+            refuse_stored_run(
+                conn,
+                "SELECT 1 FROM consolidation_runs WHERE run_id = ?1",
+                "a consolidation run",
+                &run_id,
+            )?;
             conn.execute(
                 "
     INSERT INTO consolidation_runs
