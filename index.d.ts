@@ -94,6 +94,11 @@ export declare class NativeSystem {
    */
   complete(actionId: string, outcomeJson: string, detail?: string | undefined | null): string
   /**
+   * [`Self::begin`] on the session's batch thread (for large chunks: the JS thread stays
+   * free while the step runs; the session's steps stay in order with its batches).
+   */
+  beginAsync(sessionId: string, chunk: string): Promise<string>
+  /**
    * Processes chunks until one needs a handler: `{results, pending}` as JSON; `detail` is
    * `"full"` (default) or `"summary"`.
    */
@@ -105,9 +110,12 @@ export declare class NativeSystem {
    * sessions; a session's batches always run on the same thread). With `sliceBatch` and
    * `sliceSeq` the chunks are slice `sliceSeq` (from 0) of batch `sliceBatch` and run only
    * right after that batch's previous slice finished every chunk; otherwise the promise
-   * resolves to `{"skipped":true}` and nothing runs.
+   * resolves with state `skipped` and nothing runs. The promise resolves to `{ state, json }`:
+   * `state` is `finished` (every chunk ran), `stopped` (a step waits for its handler: the
+   * batch's `pending`) or `skipped`; `json` is the `{results, pending}` text (empty when
+   * skipped).
    */
-  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<string>
+  processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<BatchSlice>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string
   /** Replaces the Cedar entities (JSON text); returns how many were loaded. */
@@ -128,10 +136,21 @@ export declare class NativeSystem {
   flush(): void
   /** Steps recorded in the store's journal. */
   journalCount(): number
-  /** Flushes and closes. Idempotent. */
+  /**
+   * Flushes and closes, then lets go of the engine (see the module documentation).
+   * Idempotent.
+   */
   close(): void
   /** Whether `close` was called. */
   get closed(): boolean
+}
+
+/** How a batch handed to a batch thread ended, and its results. */
+export interface BatchSlice {
+  /** `finished`, `stopped` (a step waits for its handler) or `skipped` (nothing ran). */
+  state: string
+  /** The `{results, pending}` JSON (empty when skipped). */
+  json: string
 }
 
 /** Replays a decision certificate against policies, schema and entities; returns the check as JSON. */
@@ -142,3 +161,17 @@ export declare function checkCertificate(certificateJson: string, policies: stri
  * `{valid: true}` or `{valid: false, reason}` as JSON.
  */
 export declare function checkProof(proofJson: string, rulesText: string, factsText: string): string
+
+/**
+ * The engine's reward rules as JSON (`{denied, success, failure, maxLatencyPenalty, limit}`):
+ * the one source the TypeScript side reads them from.
+ */
+export declare function rewardConstants(): string
+
+/**
+ * How a workflow (JSON) runs under the branch options `branchesJson` names (`{group:
+ * option}`; others take their first option): `RunPlan` JSON — the chosen options, the steps
+ * that run in a topological order, those that do not, and each running step's running
+ * dependencies. The bridge follows it, so a run takes exactly a path `verifyWorkflow` checked.
+ */
+export declare function workflowRunPlan(workflowJson: string, branchesJson: string): string

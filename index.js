@@ -838,3 +838,5 @@ module.exports = nativeBinding
 module.exports.NativeSystem = nativeBinding.NativeSystem
 module.exports.checkCertificate = nativeBinding.checkCertificate
 module.exports.checkProof = nativeBinding.checkProof
+module.exports.rewardConstants = nativeBinding.rewardConstants
+module.exports.workflowRunPlan = nativeBinding.workflowRunPlan

@@ -526,3 +526,25 @@ test('sys.bank error codes and edge cases', async () => {
   assert.equal(sys.bank.delete('never-existed'), false);
   assert.deepEqual(sys.bank.count(), { memories: 1, learnings: 0 });
 });
+
+test('embeddings may be typed arrays (agentic-flow computeEmbedding returns a Float32Array)', async () => {
+  const sys = await LeanAgenticSystem.open({ path: ':memory:' });
+  try {
+    const dims = 8;
+    const vec = (i) => Float32Array.from({ length: dims }, (_, j) => Math.sin(i * 7 + j * 3));
+    for (let i = 0; i < 5; i++) sys.bank.store({ id: `m${i}`, title: `memory ${i}`, content: 'x', confidence: 0.9, embedding: vec(i) });
+    const hits = sys.bank.retrieve('anything', { k: 1, embedding: vec(3) });
+    assert.equal(hits[0].memory.id, 'm3');
+    assert.ok(Math.abs(hits[0].components.similarity - 1) < 1e-6, `cosine with itself: ${hits[0].components.similarity}`);
+    const asArray = sys.bank.retrieve('anything', { k: 1, embedding: Array.from(vec(3)) });
+    assert.equal(asArray[0].score, hits[0].score, 'a Float32Array and the same numbers in an Array score the same');
+    sys.bank.store({ id: 'm64', title: 'f64', content: 'x', confidence: 0.9, embedding: Float64Array.from(vec(9)) });
+    assert.equal(sys.bank.retrieve('anything', { k: 1, embedding: Float64Array.from(vec(9)) })[0].memory.id, 'm64');
+    // What JSON cannot carry is still refused, with a code and the place.
+    assert.throws(() => sys.bank.retrieve('q', { embedding: Float32Array.of(1, NaN) }), (e) => e.code === 'ERR_INVALID_INPUT' && /embedding\[1\]/.test(e.message));
+    assert.throws(() => sys.bank.retrieve('q', { embedding: BigInt64Array.of(1n) }), (e) => e.code === 'ERR_INVALID_INPUT');
+    assert.throws(() => sys.bank.retrieve('q', { embedding: new DataView(new ArrayBuffer(8)) }), (e) => e.code === 'ERR_INVALID_INPUT');
+  } finally {
+    await sys.close();
+  }
+});

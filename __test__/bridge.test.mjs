@@ -267,6 +267,37 @@ function releaseBridge(sys, log) {
   });
 }
 
+test('a run follows the path the verifier checked: a step whose only dependency is an untaken option does not run', async () => {
+  const sys = await openSystem();
+  const log = [];
+  const bridge = new AgenticFlowBridge({
+    system: sys,
+    agents: [agent('researcher', log), agent('coder', log), agent('reviewer', log)],
+    workflows: [
+      {
+        id: 'paths',
+        steps: [
+          { id: 'r', agentId: 'researcher', action: 'research' },
+          { id: 'fast', agentId: 'coder', action: 'build', dependsOn: ['r'], branch: { group: 'path', option: 'fast' } },
+          { id: 'careful', agentId: 'reviewer', action: 'review', dependsOn: ['r'], branch: { group: 'path', option: 'careful' } },
+          // Runs only after a review: on the "fast" path it does not run at all.
+          { id: 'after-review', agentId: 'coder', action: 'build', dependsOn: ['careful'] },
+        ],
+      },
+    ],
+  });
+  const fast = await bridge.executeWorkflow('paths', { branches: { path: 'fast' } });
+  assert.equal(fast.refused, undefined, fast.reason);
+  assert.deepEqual(log, ['r', 'fast'], 'after-review does not run on the fast path (it used to, with no dependency left)');
+  assert.deepEqual(fast.notTaken.sort(), ['after-review', 'careful']);
+  log.length = 0;
+  const careful = await bridge.executeWorkflow('paths', { branches: { path: 'careful' } });
+  assert.deepEqual(log, ['r', 'careful', 'after-review']);
+  assert.deepEqual(careful.notTaken, ['fast']);
+  await assert.rejects(bridge.executeWorkflow('paths', { branches: { path: 'slow' } }), (e) => e.code === 'ERR_INVALID_INPUT' && /"fast", "careful"/.test(e.message));
+  await sys.close();
+});
+
 test("a step denied at run time stops the workflow (onDeny: 'stop')", async () => {
   const sys = await openSystem();
   const log = [];
@@ -651,4 +682,70 @@ test('hooks deny forbidden tool calls with the policy id and record outcomes', a
 
 test('canonicalJson sorts keys at every level', () => {
   assert.equal(canonicalJson({ b: [{ d: 1, c: 2 }], a: null }), '{"a":null,"b":[{"c":2,"d":1}]}');
+});
+
+test('canonicalJson: equal texts exactly for equal JSON values; what JSON cannot carry is refused, not mapped onto a string', () => {
+  // The defect: NaN, BigInt, undefined, functions and cycles were mapped onto strings or null, so
+  // `canonicalJson(NaN) === canonicalJson("NaN")` and two different votes could agree.
+  for (const bad of [NaN, Infinity, -Infinity, 10n, undefined, () => 1, Symbol('s'), { a: NaN }, [1, 2n], { f() {} }.f]) {
+    assert.throws(() => canonicalJson(bad), (e) => e.code === 'ERR_INVALID_INPUT', `refuses ${String(bad)}`);
+  }
+  const cyc = { a: 1 };
+  cyc.self = cyc;
+  assert.throws(() => canonicalJson(cyc), (e) => e.code === 'ERR_INVALID_INPUT' && /cycle/.test(e.message));
+  // Brute force over a seeded family of values: canonical texts are equal exactly when the values
+  // are deeply equal up to key order (the oracle is assert.deepStrictEqual on parsed values).
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const leaf = () => [null, true, false, 0, 1, -1, 0.5, 1e21, 'a', 'b', '1', 'null', 'NaN', ''][Math.floor(rnd() * 14)];
+  const gen = (d) => {
+    const r = rnd();
+    if (d <= 0 || r < 0.4) return leaf();
+    if (r < 0.7) return Array.from({ length: Math.floor(rnd() * 3) }, () => gen(d - 1));
+    const o = {};
+    for (const k of ['x', 'y', 'z'].filter(() => rnd() < 0.5)) o[k] = gen(d - 1);
+    return o;
+  };
+  const shuffled = (v) => {
+    if (Array.isArray(v)) return v.map(shuffled);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).reverse().map((k) => [k, shuffled(v[k])]));
+    return v;
+  };
+  const values = Array.from({ length: 300 }, () => gen(3));
+  let equalPairs = 0;
+  let distinctPairs = 0;
+  for (let i = 0; i < values.length; i++) {
+    assert.equal(canonicalJson(shuffled(values[i])), canonicalJson(values[i]));
+    assert.deepStrictEqual(JSON.parse(canonicalJson(values[i])), values[i]);
+    for (let j = i + 1; j < values.length; j++) {
+      let deepEqual = true;
+      try {
+        assert.deepStrictEqual(values[i], values[j]);
+      } catch {
+        deepEqual = false;
+      }
+      assert.equal(canonicalJson(values[i]) === canonicalJson(values[j]), deepEqual, `${JSON.stringify(values[i])} vs ${JSON.stringify(values[j])}`);
+      if (deepEqual) equalPairs++;
+      else distinctPairs++;
+    }
+  }
+  assert.ok(equalPairs > 10 && distinctPairs > 1000, `both outcomes exercised: ${equalPairs} equal, ${distinctPairs} distinct`);
+  // Typed arrays are sequences of numbers, like the arrays they hold.
+  assert.equal(canonicalJson({ v: Float32Array.of(0.5, 1) }), '{"v":[0.5,1]}');
+});
+
+test('a swarm vote JSON cannot carry does not count (it agreed with nothing before: NaN matched "NaN")', async () => {
+  const sys = await LeanAgenticSystem.open({ path: ':memory:' });
+  const voter = (id, vote) => ({ id, name: id, type: 'voter', capabilities: [], config: {}, execute: async () => ({ success: true, vote }) });
+  const bridge = new AgenticFlowBridge({ system: sys, agents: [voter('a', NaN), voter('b', 'NaN'), voter('c', 'NaN'), voter('d', 5n)] });
+  const r = await bridge.createSwarm(['a', 'b', 'c', 'd'], { action: 'solve' }, {}, { consensus: 'majority' });
+  const by = Object.fromEntries(r.votes.map((v) => [v.agentId, v]));
+  assert.equal(by.a.status, 'failed');
+  assert.match(by.a.error, /vote .*NaN/);
+  assert.equal(by.d.status, 'failed');
+  assert.equal(by.a.agreed, false);
+  assert.equal(r.winner, 'NaN');
+  assert.equal(r.agreement, 1, 'only b and c voted');
+  await bridge.close();
+  await sys.close();
 });

@@ -112,7 +112,8 @@ const CASES = [
   ['mallory', 'read', {}, 'Document::"readme"', {}, 'deny', ['forbid-suspended']],
   ['bob', 'delete', {}, 'Document::"draft-1"', { priorSteps: ['read'] }, 'allow', ['anyone-deletes-drafts']],
   ['bob', 'delete', {}, 'Document::"draft-1"', { priorSteps: ['close'] }, 'deny', ['forbid-delete-after-close']],
-  ['carol', 'get_weather', {}, 'Resource::"s"', {}, 'allow', ['weather-for-all']],
+  // carol is not an entity: forbid-suspended cannot read her `suspended` flag, so it fails closed.
+  ['carol', 'get_weather', {}, 'Resource::"s"', {}, 'deny', ['forbid-suspended']],
 ];
 
 test('Cedar decides 18 requests with the right determining policies', async () => {
@@ -143,12 +144,13 @@ test('default deny explains the near miss; forbid overrides permit', async () =>
   await sys.close();
 });
 
-test('a missing attribute is an evaluation error and the policy is skipped', async () => {
+test('a missing attribute is an evaluation error, and the erroring policy denies (fail closed)', async () => {
   const sys = await open();
-  // No `params.amount`: finance-pay-small errors and is skipped; nothing else permits.
+  // No `params.amount`: finance-pay-small cannot be evaluated, so it decides: deny.
   const v = sys.verifyAction({ name: 'pay', params: {}, resource: 'Account::"ops"' }, { agentId: 'alice' });
   assert.equal(v.decision, 'deny');
   assert.ok(v.errors.some((e) => e.includes('finance-pay-small')), JSON.stringify(v.errors));
+  assert.deepEqual(v.determiningPolicies.map((p) => p.id), ['finance-pay-small']);
   await sys.close();
 });
 
@@ -386,12 +388,14 @@ test('knowledge-graph facts reach the rule engine', async () => {
   await sys.close();
 });
 
-test('numbers Cedar cannot hold reach it as strings, never as an error', async () => {
+test('numbers Cedar cannot hold as a Long reach it as decimals or strings, never as an error', async () => {
   const sys = await openMemory({ policies: '@id("all") permit(principal, action, resource) when { context.params.amount == "9223372036854776000" };' });
   const big = sys.verifyAction({ name: 'pay', params: { amount: 2 ** 63 } }, { agentId: 'al' });
   assert.equal(big.decision, 'allow', big.reasons.join('; '));
   const frac = sys.verifyAction({ name: 'pay', params: { amount: 1.5 } }, { agentId: 'al' });
   assert.equal(frac.decision, 'deny');
-  assert.equal(frac.certificate.request.context.params.amount, '1.5');
+  assert.deepEqual(frac.certificate.request.context.params.amount, { __extn: { fn: 'decimal', arg: '1.5' } });
+  const long = sys.verifyAction({ name: 'pay', params: { amount: 1.23456 } }, { agentId: 'al' });
+  assert.equal(long.certificate.request.context.params.amount, '1.23456');
   await sys.close();
 });

@@ -16,15 +16,8 @@ const TEXTS: [&str; 4] = [
 
 fn action(name: &str, keywords: &[&str]) -> ActionSpec {
     ActionSpec {
-        name: name.into(),
-        description: format!("{name} for the user"),
         keywords: keywords.iter().map(|s| s.to_string()).collect(),
-        tool_calls: vec![],
-        preconditions: vec![],
-        effects: vec![],
-        expected_reward: None,
-        has_handler: false,
-        timeout_ms: None,
+        ..ActionSpec::named(name, format!("{name} for the user"))
     }
 }
 

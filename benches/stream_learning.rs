@@ -1,7 +1,7 @@
 //! Stream-learning hot paths: scoring 8 candidates and one online update, ~60 features.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use lean_agentic_native::learning::{Candidate, ContextFeatures, Learner, LearnerConfig};
+use lean_agentic_native::learning::{ArmCandidate, ContextFeatures, Learner, LearnerConfig};
 
 const TEXT: &str = "please check the weather forecast for paris and lisbon this weekend then \
     compute the travel budget in euros book a train ticket with my usual seat preference and \
@@ -28,9 +28,9 @@ fn bench(c: &mut Criterion) {
     })
     .expect("valid config");
     let names: Vec<String> = (0..8).map(|i| format!("action_{i}")).collect();
-    let candidates: Vec<Candidate> = names
+    let candidates: Vec<ArmCandidate> = names
         .iter()
-        .map(|n| Candidate::new(n.clone(), 0.5))
+        .map(|n| ArmCandidate::new(n.clone(), 0.5))
         .collect();
     for (i, n) in names.iter().enumerate() {
         learner

@@ -38,15 +38,8 @@ const ENTITIES: &str = r#"[
 
 fn action(name: &str, description: &str, keywords: &[&str]) -> ActionSpec {
     ActionSpec {
-        name: name.into(),
-        description: description.into(),
         keywords: keywords.iter().map(|s| s.to_string()).collect(),
-        tool_calls: vec![],
-        preconditions: vec![],
-        effects: vec![],
-        expected_reward: None,
-        has_handler: false,
-        timeout_ms: None,
+        ..ActionSpec::named(name, description)
     }
 }
 

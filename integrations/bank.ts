@@ -13,6 +13,32 @@ import { EventEmitter } from 'node:events';
 import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
+import { toMs } from './time';
+
+// The records the bank returns are generated from the Rust types (`src/ts_types.rs`).
+export type { MemoryRecord } from './generated/MemoryRecord';
+export type { LearningRecord } from './generated/LearningRecord';
+export type { SearchInfo } from './generated/SearchInfo';
+export type { Retrieved } from './generated/Retrieved';
+export type { EvictMode } from './generated/EvictMode';
+export type { EvictionReport, EvictionReport as EvictionEvent } from './generated/EvictionReport';
+export type { BankStats } from './generated/BankStats';
+export type { ImportReport } from './generated/ImportReport';
+export type { QueryHit } from './generated/QueryHit';
+import type { MemoryRecord } from './generated/MemoryRecord';
+import type { LearningRecord } from './generated/LearningRecord';
+import type { SearchInfo } from './generated/SearchInfo';
+import type { Retrieved } from './generated/Retrieved';
+import type { EvictionReport as EvictionEvent } from './generated/EvictionReport';
+import type { BankStats } from './generated/BankStats';
+import type { ImportReport } from './generated/ImportReport';
+import type { QueryHit } from './generated/QueryHit';
+
+/**
+ * A vector: an array of numbers or a typed array — what agentic-flow's `computeEmbedding`
+ * returns (`Float32Array`) is taken as it is.
+ */
+export type Vector = readonly number[] | Float32Array | Float64Array;
 
 /** A memory to store (agentic-flow `ReasoningMemory` fields). */
 export interface MemoryInput {
@@ -28,24 +54,7 @@ export interface MemoryInput {
   domain?: string;
   confidence?: number;
   /** Your own vector (any dimension, the same for the whole store); else the built-in 384-d hash embedder. */
-  embedding?: number[];
-}
-
-/** A stored memory. */
-export interface MemoryRecord {
-  id: string;
-  title: string;
-  description: string;
-  content: string;
-  source: { taskId: string | null; agentId: string | null; outcome: 'Success' | 'Failure'; evidence: unknown[] };
-  tags: string[];
-  domain: string | null;
-  confidence: number;
-  usageCount: number;
-  createdAt: string;
-  lastUsed: string | null;
-  embeddingModel: string | null;
-  embeddingDims: number | null;
+  embedding?: Vector;
 }
 
 /** A learning to store. */
@@ -59,25 +68,14 @@ export interface LearningInput {
   action?: string;
 }
 
-/** A stored learning. */
-export interface LearningRecord {
-  id: string;
-  pattern: string;
-  outcome: string;
-  reward: number;
-  context: unknown;
-  session: string | null;
-  action: string | null;
-  createdAtMs: number;
-}
-
 /** Options of {@link ReasoningBank.retrieve}; defaults are agentic-flow's. */
 export interface RetrieveOptions {
   k?: number;
   domain?: string;
   agent?: string;
   minConfidence?: number;
-  embedding?: number[];
+  /** The query's vector from your own model (the store's dimension); else the built-in embedder. */
+  embedding?: Vector;
   weights?: { similarity?: number; recency?: number; reliability?: number };
   halfLifeDays?: number;
   mmrLambda?: number;
@@ -89,101 +87,9 @@ export interface RetrieveOptions {
   exact?: boolean;
 }
 
-/** How retrieval searches the store right now ({@link ReasoningBank.searchInfo}). */
-export interface SearchInfo {
-  /** Searchable memories. */
-  rows: number;
-  /** Their embedding dimension (0 while empty). */
-  dims: number;
-  /** SIMD kernel in use: `avx2` or `scalar`. */
-  kernel: string;
-  /** Whether the approximate (sketch) index is attached. */
-  approximateIndex: boolean;
-  /** Rows the attached index was trained on. */
-  trainedRows: number;
-  annThreshold: number;
-  annCandidates: number;
-  /** The index's side file next to the store (`<store>.ann`), null for in-memory stores. */
-  sideFile: string | null;
-  /** Why the side file could not be written last time (searching goes on without it). */
-  sideFileError: string | null;
-  /** Whether the last `retrieve` used the approximate index. */
-  lastRetrieveApproximate: boolean;
-}
-
-/** A retrieved memory with its score and the score's parts. */
-export interface Retrieved {
-  memory: MemoryRecord;
-  score: number;
-  components: { similarity: number; recency: number; reliability: number };
-}
-
-/** Which memories eviction may delete: the config key `bank.evict`. */
-export type EvictMode = 'own' | 'all' | 'none';
-
-/** One eviction run: the payload of the bank's `'evict'` event. */
-export interface EvictionEvent {
-  kind: 'memory' | 'learning';
-  /** The bank's `evict` mode. */
-  mode: EvictMode;
-  /** The call that went over the cap. */
-  cause: 'store' | 'storeLearning' | 'importJson' | 'importAgenticFlow';
-  /** How many items were deleted. */
-  count: number;
-  /** Their ids, lowest value first (at most 10,000; see `idsTruncated`). */
-  ids: string[];
-  idsTruncated: boolean;
-  /** `maxMemories` or `maxLearnings`. */
-  cap: number;
-  /** What the cap counts that remains (own memories with `'own'`, every memory with `'all'`). */
-  remaining: number;
-  /** Unix milliseconds. */
-  atMs: number;
-}
-
-/** Counts, caps and evictions ({@link ReasoningBank.stats}). */
-export interface BankStats {
-  /** Memories in the store, whoever wrote them. */
-  memories: number;
-  /** Those this engine wrote (by `store` or an import, in any process). */
-  ownMemories: number;
-  learnings: number;
-  maxMemories: number;
-  maxLearnings: number;
-  evict: EvictMode;
-  /** Evicted by this bank since the system opened. */
-  evictedMemories: number;
-  evictedLearnings: number;
-  /** Eviction runs since the system opened. */
-  evictions: number;
-  lastEviction: EvictionEvent | null;
-}
-
-/** What an import wrote (and evicted). */
-export interface ImportReport {
-  memories: number;
-  embeddings: number;
-  learnings: number;
-  links: number;
-  skipped: number;
-  /** Memories and learnings evicted because the import went over a cap (see the `'evict'` event). */
-  evicted: number;
-}
-
 /** Events of {@link ReasoningBank}. */
 export interface ReasoningBankEvents {
   evict: [EvictionEvent];
-}
-
-/** A full-text hit. */
-export interface QueryHit {
-  kind: 'memory' | 'learning';
-  id: string;
-  title: string;
-  text: string;
-  relevance: number;
-  value: number;
-  createdAtMs: number;
 }
 
 /**
@@ -240,12 +146,12 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
     return JSON.parse(call(() => this.nat.bankCount()));
   }
 
-  /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
   /** How retrieval searches the store: exact int8 scan or the approximate sketch index. */
   searchInfo(): SearchInfo {
     return JSON.parse(call(() => this.nat.bankSearchInfo()));
   }
 
+  /** Top-k memories: `0.65·cos + 0.15·recency + 0.20·confidence`, then MMR (agentic-flow's defaults). */
   retrieve(query: string, options: RetrieveOptions = {}): Retrieved[] {
     if (typeof query !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', 'retrieve takes a query string');
     return JSON.parse(call(() => this.nat.bankRetrieve(query, json('retrieve options', optionsObject<RetrieveOptions>(options, 'retrieve options')))));
@@ -323,12 +229,3 @@ function json(what: string, v: unknown): string {
   return toJsonText(v, what);
 }
 
-/** Milliseconds since the epoch from a Date, a number or an ISO string. */
-export function toMs(t: number | Date | string): number {
-  const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : t;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) {
-    const shown = typeof t === 'string' ? JSON.stringify(t) : typeof t === 'number' ? String(t) : typeof t;
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `not a valid time: ${shown} (give a Date, milliseconds since the epoch or an ISO 8601 string)`);
-  }
-  return ms;
-}

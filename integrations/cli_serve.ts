@@ -22,6 +22,8 @@ options:
                          registers your actions with handlers (after the defaults; same names replace them)
   --no-default-actions   do not register the default actions
   --max-body BYTES       largest request body / NDJSON line / WebSocket message (default 1048576)
+  --request-timeout MS   longest a /process request or WebSocket message may take before it is
+                         answered with ERR_TIMEOUT (503); the step still completes (default 30000)
   --seed N               exploration seed, for reproducible runs
 
 default actions (JS handlers, no outside calls; each fails with reward -0.5 on a message
@@ -48,6 +50,7 @@ export interface ServeArgs {
   actions?: string;
   defaultActions: boolean;
   maxBodyBytes: number;
+  requestTimeoutMs: number;
   seed?: number;
   help: boolean;
 }
@@ -72,6 +75,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     path: './.lean-agentic/store.db',
     defaultActions: true,
     maxBodyBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -103,6 +107,9 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         break;
       case '--max-body':
         out.maxBodyBytes = intArg(flag, value(), 1, 1024 * 1024 * 1024);
+        break;
+      case '--request-timeout':
+        out.requestTimeoutMs = intArg(flag, value(), 1, 2_147_483_647);
         break;
       case '--seed':
         out.seed = intArg(flag, value(), 0, Number.MAX_SAFE_INTEGER);
@@ -261,6 +268,7 @@ export async function runServe(argv: string[]): Promise<void> {
     }
     service = createServer(sys, {
       maxBodyBytes: args.maxBodyBytes,
+      requestTimeoutMs: args.requestTimeoutMs,
       log: (line) => console.error(`lean-agentic serve: ${line}`),
     });
     const addr = await listen(service, args.port, args.host);

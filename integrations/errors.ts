@@ -3,33 +3,13 @@
  * The native layer sends its code as a message prefix; {@link toError} splits it back out.
  */
 
-/** Stable error codes of the public API. */
-export type ErrorCode =
-  | 'ERR_INVALID_CONFIG'
-  | 'ERR_INVALID_INPUT'
-  | 'ERR_EMPTY_CHUNK'
-  | 'ERR_CHUNK_TOO_LARGE'
-  | 'ERR_INVALID_REWARD'
-  | 'ERR_UNKNOWN_ACTION'
-  | 'ERR_UNKNOWN_SESSION'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_CLOSED'
-  | 'ERR_HANDLER_FAILED'
-  | 'ERR_HANDLER_TIMEOUT'
-  | 'ERR_POLICY_PARSE'
-  | 'ERR_POLICY_INVALID'
-  | 'ERR_RULE_PARSE'
-  | 'ERR_PROOF_INVALID'
-  | 'ERR_INVALID_WORKFLOW'
-  | 'ERR_INVALID_JSON'
-  | 'ERR_EMBEDDING_DIMS'
-  | 'ERR_STORE_CORRUPT'
-  | 'ERR_STORE_IN_USE'
-  | 'ERR_STORE'
-  | 'ERR_STREAM_NETWORK'
-  | 'ERR_STREAM_HTTP'
-  | 'ERR_STREAM_PARSE'
-  | 'ERR_INTERNAL';
+import type { EngineErrorCode } from './generated/ErrorCodes';
+
+/**
+ * Stable error codes of the public API: the engine's (generated from `src/error.rs`), plus the
+ * streaming transports' and the server's own.
+ */
+export type ErrorCode = EngineErrorCode | 'ERR_STREAM_NETWORK' | 'ERR_STREAM_HTTP' | 'ERR_STREAM_PARSE' | 'ERR_TIMEOUT';
 
 /** An `Error` with a stable `code`. */
 export class LeanAgenticError extends Error {

@@ -22,6 +22,6 @@ export type {
 export { createServer } from './server';
 export type { ServerOptions, LeanAgenticService } from './server';
 export { ReasoningBank } from './bank';
-export type { MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
+export type { Vector, MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
 export { KnowledgeGraph } from './knowledge';
 export type { EntityRecord, Related, Fact } from './knowledge';

@@ -8,6 +8,11 @@
  * `null`), so every value that is not plain JSON is a coded `ERR_INVALID_INPUT` that names
  * where it was found. Nesting is bounded ({@link MAX_JSON_DEPTH}) so that no input can
  * exhaust a stack on either side of the boundary.
+ *
+ * Typed arrays (`Float32Array` from an embedding model, `Float64Array`, the integer arrays) are
+ * sequences of numbers and travel as JSON arrays — `JSON.stringify` alone would turn them into
+ * objects keyed "0", "1", … . Their elements are checked like any number (`NaN` is refused);
+ * a `BigInt64Array` holds BigInts and is refused like one, a `DataView` is not a sequence.
  */
 
 import { LeanAgenticError } from './errors';
@@ -24,8 +29,10 @@ export const MAX_JSON_DEPTH = 64;
  */
 export function toJsonText(value: unknown, what: string, code: 'ERR_INVALID_INPUT' | 'ERR_INVALID_CONFIG' = 'ERR_INVALID_INPUT'): string {
   try {
-    checkJson(value, what, '', 0, new Set());
-    return JSON.stringify(value);
+    const found = { typedArray: false };
+    checkJson(value, what, '', 0, new Set(), found);
+    // The replacer costs a function call per value: only when a typed array is there to convert.
+    return found.typedArray ? JSON.stringify(value, typedArraysAsArrays) : JSON.stringify(value);
   } catch (e) {
     if (e instanceof LeanAgenticError) throw code === e.code ? e : new LeanAgenticError(code, e.message);
     // A getter, proxy or toJSON of the caller's that throws.
@@ -38,7 +45,12 @@ function fail(what: string, path: string, problem: string): never {
   throw new LeanAgenticError('ERR_INVALID_INPUT', `${where} ${problem}; pass plain JSON values (strings, finite numbers, booleans, null, arrays, objects)`);
 }
 
-function checkJson(value: unknown, what: string, path: string, depth: number, seen: Set<object>): void {
+/** A `JSON.stringify` replacer that writes typed arrays as arrays. */
+function typedArraysAsArrays(_key: string, value: unknown): unknown {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value;
+}
+
+function checkJson(value: unknown, what: string, path: string, depth: number, seen: Set<object>, found: { typedArray: boolean }): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -60,17 +72,24 @@ function checkJson(value: unknown, what: string, path: string, depth: number, se
   if (value === null) return;
   const obj = value as { toJSON?: () => unknown };
   if (typeof obj.toJSON === 'function') {
-    checkJson(obj.toJSON(), what, path, depth, seen);
+    checkJson(obj.toJSON(), what, path, depth, seen, found);
+    return;
+  }
+  if (ArrayBuffer.isView(value)) {
+    if (value instanceof DataView) fail(what, path, 'is a DataView, not a sequence of numbers (pass an array or a typed array)');
+    found.typedArray = true;
+    const items = value as unknown as ArrayLike<unknown>;
+    for (let i = 0; i < items.length; i++) checkJson(items[i], what, `${path}[${i}]`, depth + 1, seen, found);
     return;
   }
   if (depth >= MAX_JSON_DEPTH) fail(what, path, `is nested more than ${MAX_JSON_DEPTH} levels deep`);
   if (seen.has(value as object)) fail(what, path, 'refers back to itself (a cycle)');
   seen.add(value as object);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJson(value[i], what, `${path}[${i}]`, depth + 1, seen);
+    for (let i = 0; i < value.length; i++) checkJson(value[i], what, `${path}[${i}]`, depth + 1, seen, found);
   } else {
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      checkJson(v, what, path === '' ? k : `${path}.${k}`, depth + 1, seen);
+      checkJson(v, what, path === '' ? k : `${path}.${k}`, depth + 1, seen, found);
     }
   }
   seen.delete(value as object);
@@ -105,4 +124,16 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/**
+ * An integer option: `dflt` when absent, else `v` if it is an integer ≥ `min` (1 by default),
+ * else a coded `ERR_INVALID_INPUT` naming the option.
+ */
+export function integerOption(name: string, v: unknown, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', `${name} must be an integer >= ${min}, got ${typeof v === 'number' ? String(v) : describe(v)}`);
+  }
+  return v;
 }

@@ -3,44 +3,21 @@
  * stable ids, co-occurrence and pattern relations, temporal facts — and its queries.
  */
 
-import { toMs } from './bank';
+import { toMs } from './time';
 import { optionsObject, requireString, toJsonText } from './json_input';
 import { call, LeanAgenticError } from './errors';
 import type { NativeSystemHandle } from './native';
 import type { Entity } from './types';
 
-/** A node of the graph. */
-export interface EntityRecord {
-  id: string;
-  name: string;
-  type: string;
-  mentions: number;
-  firstSeenMs: number;
-  lastSeenMs: number;
-  degree: number;
-}
-
-/** A node reached by {@link KnowledgeGraph.related}. */
-export interface Related {
-  id: string;
-  name: string;
-  type: string;
-  relation: string;
-  weight: number;
-  depth: number;
-  via: string;
-  direction: 'out' | 'in' | 'both';
-}
-
-/** A temporal fact. */
-export interface Fact {
-  subject: string;
-  relation: string;
-  object: string;
-  validFromMs: number | null;
-  validUntilMs: number | null;
-  source: string;
-}
+// The records are generated from the Rust types (`src/ts_types.rs`).
+export type { EntityRecord } from './generated/EntityRecord';
+export type { Related } from './generated/Related';
+export type { Fact } from './generated/Fact';
+export type { GraphStats } from './generated/GraphStats';
+import type { EntityRecord } from './generated/EntityRecord';
+import type { Related } from './generated/Related';
+import type { Fact } from './generated/Fact';
+import type { GraphStats } from './generated/GraphStats';
 
 /** The knowledge graph of a system. */
 export class KnowledgeGraph {
@@ -89,8 +66,11 @@ export class KnowledgeGraph {
     );
   }
 
-  /** Counts of entities, relations, facts and entities by type. */
-  stats(): { entities: number; relations: number; facts: number; byType: Record<string, number> } {
+  /**
+   * Counts of entities, relations, facts and entities by type, and `valuesNotKept`: mentions of new
+   * values (numbers, amounts, dates) that got no node because the graph holds 10,000 values already.
+   */
+  stats(): GraphStats {
     return JSON.parse(call(() => this.nat.kgStats()));
   }
 

@@ -8,6 +8,7 @@
  * trickling one is answered chunk by chunk without waiting for a batch to fill.
  */
 
+import { integerOption } from './json_input';
 import { LeanAgenticError } from './errors';
 import { checkDetail } from './result_detail';
 import type { BatchOptions, ResultDetail, SessionHandle, StepResult, StepSummary } from './types';
@@ -31,14 +32,6 @@ export interface BatchProcessor {
   ): Promise<StepResult[] | StepSummary[]>;
 }
 
-function positiveInt(name: string, v: unknown, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new LeanAgenticError('ERR_INVALID_INPUT', `${name} must be a positive integer, got ${String(v)}`);
-  }
-  return v;
-}
-
 /** Processes a stream of chunks; yields one result per chunk, in order. */
 export async function* processStream(
   sys: BatchProcessor,
@@ -47,8 +40,8 @@ export async function* processStream(
   options: StreamOptions = {},
 ): AsyncGenerator<StepResult | StepSummary, void, undefined> {
   const detail = checkDetail(options.detail);
-  const batchSize = positiveInt('batchSize', options.batchSize, 256);
-  const highWaterMark = Math.max(batchSize, positiveInt('highWaterMark', options.highWaterMark, 1024));
+  const batchSize = integerOption('batchSize', options.batchSize, 256);
+  const highWaterMark = Math.max(batchSize, integerOption('highWaterMark', options.highWaterMark, 1024));
   if (source == null || (typeof (source as AsyncIterable<string>)[Symbol.asyncIterator] !== 'function' &&
       typeof (source as Iterable<string>)[Symbol.iterator] !== 'function')) {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'processStream takes an iterable or async iterable of strings');

@@ -9,6 +9,7 @@
 
 import { call, LeanAgenticError, toError } from './errors';
 import { native, NativeSystemHandle } from './native';
+import type { BatchSlice } from '../index.js';
 import { processStream, StreamOptions } from './stream';
 import { checkDetail } from './result_detail';
 import { ReasoningBank } from './bank';
@@ -71,12 +72,15 @@ function batchDetail(options: BatchOptions | undefined): ResultDetail {
 
 /** Large batches go to a worker thread; small ones are cheaper inline. */
 const ASYNC_BATCH_MIN = 256;
+/**
+ * A chunk (or a batch) of at least this many characters runs on the session's batch thread, so
+ * the JS thread (a server's other requests, its health check) stays free while it runs: a step
+ * takes time linear in its chunk, up to a fraction of a second for 1 MB. Below this the hop
+ * to another thread costs more than the step.
+ */
+const OFF_THREAD_CHARS = 64 * 1024;
 /** Chunks per worker-thread slice of a large batch (see `processBatch`). */
 const PIPELINE_SLICE = 2048;
-/** How the native batch JSON ends when no step waits for a handler (`pending` is written last). */
-const FINISHED_SLICE = '"pending":null}';
-/** The native answer of a queued slice that ran nothing (the slice before it stopped early). */
-const SKIPPED_SLICE = '{"skipped":true}';
 /** Ids of sliced native batches (unique within the process). */
 let nextSliceBatch = 1;
 
@@ -198,7 +202,13 @@ export class LeanAgenticSystem {
   async processChunk(chunk: string, ctx: SessionHandle | string): Promise<StepResult> {
     checkChunk(chunk);
     const id = sessionIdOf(ctx);
-    const begun: Begun = JSON.parse(call(() => this.nat.begin(id, chunk)));
+    const begun: Begun = JSON.parse(
+      chunk.length >= OFF_THREAD_CHARS
+        ? await call(() => this.nat.beginAsync(id, chunk)).catch((e: unknown) => {
+            throw toError(e);
+          })
+        : call(() => this.nat.begin(id, chunk)),
+    );
     if (begun.done) return begun.result;
     return this.runPending(begun.pending);
   }
@@ -224,7 +234,9 @@ export class LeanAgenticSystem {
     for (let i = 0; i < chunks.length; i++) checkChunk(chunks[i], i);
     const id = sessionIdOf(ctx);
     const out: Array<StepResult | StepSummary> = [];
-    if (chunks.length < ASYNC_BATCH_MIN) {
+    let chars = 0;
+    for (let i = 0; i < chunks.length && chars < OFF_THREAD_CHARS; i++) chars += chunks[i].length;
+    if (chunks.length < ASYNC_BATCH_MIN && chars < OFF_THREAD_CHARS) {
       // Small batches: one synchronous crossing per run of native steps.
       let rest = chunks;
       while (rest.length > 0) {
@@ -269,7 +281,7 @@ export class LeanAgenticSystem {
     out: Array<StepResult | StepSummary>,
   ): Promise<{ next: number; pending: PendingStep | null }> {
     const batch = nextSliceBatch++;
-    const inflight: Array<{ start: number; promise: Promise<string> }> = [];
+    const inflight: Array<{ start: number; promise: Promise<BatchSlice> }> = [];
     let submitted = from;
     let seq = 0;
     const submit = (): void => {
@@ -290,14 +302,14 @@ export class LeanAgenticSystem {
     if (submitted < chunks.length) submit();
     while (inflight.length > 0) {
       const { start, promise } = inflight.shift()!;
-      const json = await promise;
-      if (json === SKIPPED_SLICE) {
+      const { state, json } = await promise;
+      if (state === 'skipped') {
         // Another batch on this session ran in between: send these chunks (and the slices
         // queued after them, which run nothing either) again.
         await Promise.all(inflight.map((s) => s.promise.catch(() => undefined)));
         return { next: start, pending: null };
       }
-      if (json.endsWith(FINISHED_SLICE)) {
+      if (state === 'finished') {
         if (submitted < chunks.length) submit();
         const progress: BatchProgress = JSON.parse(json);
         for (const r of progress.results) out.push(r);

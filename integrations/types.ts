@@ -1,5 +1,37 @@
 /** Public types of the JS API. */
 
+// The shapes of the engine's results are generated from the Rust types (`src/ts_types.rs`):
+// they cannot drift from what the engine returns. Inputs (configs, actions, workflows) are
+// declared here, with their optional fields.
+export type { ActionView } from './generated/ActionView';
+export type { Certificate } from './generated/Certificate';
+export type { CertifiedRequest } from './generated/CertifiedRequest';
+export type { DecisionKind } from './generated/DecisionKind';
+export type { Enforcement } from './generated/Enforcement';
+export type { Entity } from './generated/Entity';
+export type { EntityRef } from './generated/EntityRef';
+export type { FeedbackResult } from './generated/FeedbackResult';
+export type { HistoryEntry } from './generated/HistoryEntry';
+export type { NearMiss } from './generated/NearMiss';
+export type { Observation } from './generated/Observation';
+export type { PolicyRef } from './generated/PolicyRef';
+export type { PolicySetInfo } from './generated/PolicySetInfo';
+export type { StepCheck } from './generated/StepCheck';
+export type { StepResult } from './generated/StepResult';
+export type { StepSummary } from './generated/StepSummary';
+export type { SystemStats } from './generated/SystemStats';
+export type { Verdict } from './generated/Verdict';
+export type { Verification, Verification as ActionVerification, Verification as VerificationResult } from './generated/Verification';
+export type { Violation } from './generated/Violation';
+export type { ViolationKind } from './generated/ViolationKind';
+export type { WorkflowReport } from './generated/WorkflowReport';
+export type { JsonValue } from './generated/serde_json/JsonValue';
+import type { ActionView } from './generated/ActionView';
+import type { Enforcement } from './generated/Enforcement';
+import type { Entity } from './generated/Entity';
+import type { HistoryEntry } from './generated/HistoryEntry';
+import type { Verification as VerificationResult } from './generated/Verification';
+
 /** Options of {@link LeanAgenticSystem.open}. */
 export interface SystemConfig {
   /** Store file; `':memory:'` keeps everything in memory. Default `./.lean-agentic/store.db`. */
@@ -55,9 +87,6 @@ export interface SystemConfig {
    */
   runs?: { windows?: Record<string, number>; sum?: string[] };
 }
-
-/** Whether verification refuses denied steps or only records them. */
-export type Enforcement = 'enforce' | 'observe';
 
 /** What a handler returns. */
 export interface HandlerResult {
@@ -127,61 +156,6 @@ export interface SessionHandle {
   readonly agentId?: string;
 }
 
-/** An extracted entity. */
-export interface Entity {
-  id: string;
-  name: string;
-  type: string;
-  start: number;
-  end: number;
-  confidence: number;
-}
-
-/** The chosen action. */
-export interface ActionView {
-  actionType: string;
-  description: string;
-  parameters: { text: string; entities: Record<string, string[]> } & Record<string, unknown>;
-  toolCalls: string[];
-  expectedReward: number;
-}
-
-/** The verification stage's answer. */
-export interface VerificationResult {
-  decision: 'allow' | 'deny' | 'skipped';
-  reasons: string[];
-  [detail: string]: unknown;
-}
-
-/** What executing the action produced. */
-export interface Observation {
-  success: boolean;
-  result: unknown;
-  changes: unknown;
-  timestamp: number;
-  error?: string;
-  errorCode?: string;
-}
-
-/** The result of processing one chunk. */
-export interface StepResult {
-  actionId: string;
-  sessionId: string;
-  action: ActionView;
-  plan: string[];
-  observation: Observation;
-  reward: number;
-  verified: boolean;
-  verification: VerificationResult;
-  entities: Entity[];
-  propensity: number;
-  explored: boolean;
-  learned: boolean;
-  /** Present (true) when verification denied the step and it ran anyway (`enforcement: 'observe'`). */
-  wouldDeny?: true;
-  latencyUs: number;
-}
-
 /** How much of each finished step `processBatch` / `processStream` return. */
 export type ResultDetail = 'full' | 'summary';
 
@@ -193,114 +167,6 @@ export interface BatchOptions {
    * JSON, for high-throughput callers that keep only outcomes.
    */
   detail?: ResultDetail;
-}
-
-/**
- * The summary of a finished step (`detail: 'summary'`). The decision certificate is issued
- * as for a full result; the summary carries its digest, not the certificate itself.
- */
-export interface StepSummary {
-  actionId: string;
-  sessionId: string;
-  /** The action that ran (or was denied); `none` when nothing could run. */
-  action: string;
-  success: boolean;
-  reward: number;
-  verified: boolean;
-  decision: 'allow' | 'deny' | 'skipped';
-  /** Ids of the policies that determined the decision. */
-  determiningPolicies: string[];
-  /** Digest of the decision certificate, when policies were consulted. */
-  certificateDigest?: string;
-  propensity: number;
-  explored: boolean;
-  learned: boolean;
-  /** Present (true) when verification denied the step and it ran anyway (`enforcement: 'observe'`). */
-  wouldDeny?: true;
-  latencyUs: number;
-  error?: string;
-  errorCode?: string;
-}
-
-/** One history entry. */
-export interface HistoryEntry {
-  stepId: string;
-  input: string;
-  action: string;
-  success: boolean;
-  reward: number;
-  timestamp: number;
-}
-
-/** Aggregate statistics. */
-export interface SystemStats {
-  totalEntities: number;
-  totalRelations: number;
-  totalTheorems: number;
-  learningIterations: number;
-  totalActions: number;
-  averageReward: number;
-  sessions: number;
-  successfulActions: number;
-  /** Steps verification denied (they did not run). */
-  deniedActions: number;
-  /** Steps verification denied that ran anyway under `enforcement: 'observe'`. */
-  wouldDenyActions: number;
-}
-
-/** The answer to {@link LeanAgenticSystem.feedback}. */
-export interface FeedbackResult {
-  actionId: string;
-  action: string;
-  predictedBefore: number;
-  predictedAfter: number;
-}
-
-/** A policy that determined a decision. */
-export interface PolicyRef {
-  id: string;
-  annotations: Record<string, string>;
-}
-
-/** A permit policy that nearly matched a default-denied request. */
-export interface NearMiss {
-  policyId: string;
-  satisfied: string[];
-  failed: string[];
-}
-
-/** A replayable record of a Cedar decision. */
-export interface Certificate {
-  request: { principal: { entityType: string; id: string }; action: { entityType: string; id: string }; resource: { entityType: string; id: string }; context: Record<string, unknown> };
-  policySetHash: string;
-  schemaHash: string | null;
-  entitiesHash: string;
-  cedarVersion: string;
-  decision: 'allow' | 'deny';
-  determiningPolicyIds: string[];
-  issuedAtMs: number;
-  digest: string;
-}
-
-/** The answer of {@link LeanAgenticSystem.verifyAction}. */
-export interface ActionVerification {
-  decision: 'allow' | 'deny' | 'skipped';
-  reasons: string[];
-  determiningPolicies?: PolicyRef[];
-  errors?: string[];
-  nearMiss?: NearMiss[];
-  certificate?: Certificate;
-}
-
-/** What was loaded by {@link LeanAgenticSystem.loadPolicies}. */
-export interface PolicySetInfo {
-  policyIds: string[];
-  permitCount: number;
-  forbidCount: number;
-  policySetHash: string;
-  schemaHash: string | null;
-  validated: boolean;
-  warnings: string[];
 }
 
 /** An action to verify: a name, or an object (a step result's `action` works too). */
@@ -343,20 +209,6 @@ export interface Workflow {
   name?: string;
   steps: WorkflowStep[];
   properties?: WorkflowProperty[];
-}
-
-/** The result of {@link LeanAgenticSystem.verifyWorkflow}. */
-export interface WorkflowReport {
-  ok: boolean;
-  /**
-   * `kind`: `'violated'` (the counterexample is an execution order that breaks the property),
-   * `'absent'` (a selector matches no step: never a vacuous pass; the message suggests the
-   * closest step id or action) or `'denied'` (a step the policies deny).
-   */
-  violations: { property: unknown; kind: 'violated' | 'absent' | 'denied'; message: string; counterexample: string[] }[];
-  stepChecks: { stepId: string; decision: string; determiningPolicies: string[]; reasons: string[]; priorSteps: string[] }[];
-  warnings: string[];
-  pathsChecked: number;
 }
 
 /** A derivation tree: a rule application (or fact/premise) with bindings and sub-proofs. */

@@ -57,6 +57,33 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (the TypeScript `EngineErrorCode` union is generated
+    /// from this list).
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::InvalidConfig,
+        ErrorCode::InvalidInput,
+        ErrorCode::EmptyChunk,
+        ErrorCode::ChunkTooLarge,
+        ErrorCode::InvalidReward,
+        ErrorCode::UnknownAction,
+        ErrorCode::UnknownSession,
+        ErrorCode::NotFound,
+        ErrorCode::Closed,
+        ErrorCode::HandlerFailed,
+        ErrorCode::HandlerTimeout,
+        ErrorCode::PolicyParse,
+        ErrorCode::PolicyInvalid,
+        ErrorCode::RuleParse,
+        ErrorCode::ProofInvalid,
+        ErrorCode::InvalidWorkflow,
+        ErrorCode::InvalidJson,
+        ErrorCode::EmbeddingDims,
+        ErrorCode::StoreCorrupt,
+        ErrorCode::StoreInUse,
+        ErrorCode::Store,
+        ErrorCode::Internal,
+    ];
+
     /// The stable string code seen from JS, e.g. `ERR_INVALID_CONFIG`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -115,7 +142,26 @@ impl std::error::Error for Error {}
 
 impl From<serde_json::Error> for Error {
     fn from(e: serde_json::Error) -> Self {
-        Error::new(ErrorCode::InvalidJson, format!("invalid JSON: {e}"))
+        Error::new(
+            ErrorCode::InvalidJson,
+            format!("invalid JSON: {}", json_error_text(&e)),
+        )
+    }
+}
+
+/// Deepest nesting of JSON input (serde_json's recursion limit).
+pub const MAX_JSON_NESTING: usize = 128;
+
+/// A `serde_json` error's text; when the input nested too deeply, also what to do about it.
+pub fn json_error_text(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if text.starts_with("recursion limit exceeded") {
+        format!(
+            "{text}: JSON nested more than {MAX_JSON_NESTING} arrays/objects deep is not \
+             accepted; flatten the nested values"
+        )
+    } else {
+        text
     }
 }
 

@@ -18,12 +18,16 @@
 
 pub mod agent;
 pub mod error;
+pub mod fast_hash;
 pub mod knowledge;
 pub mod learning;
 pub mod memory;
 pub mod reasoning;
 pub mod system;
 pub mod text;
+pub mod time;
+#[cfg(test)]
+mod ts_types;
 
 #[cfg(feature = "node")]
 mod binding;

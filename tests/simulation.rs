@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use lean_agentic_native::agent::{ActionSpec, Outcome, SessionContext};
+use lean_agentic_native::agent::{ActionSpec, HandlerOutcome, SessionContext};
 use lean_agentic_native::knowledge::{Entity, EntityQuery, EntityType};
-use lean_agentic_native::system::{Begun, Decision, Engine, StepResult, SystemConfig};
+use lean_agentic_native::system::{Begun, Engine, StepResult, SystemConfig, Verdict};
 use lean_agentic_native::ErrorCode;
 use serde_json::json;
 
@@ -68,10 +68,10 @@ fn run_handled(
             let success = judge(&p.action.action_type, chunk);
             e.complete(
                 &p.action_id,
-                Outcome {
+                HandlerOutcome {
                     success,
                     result: json!({ "handledBy": p.action.action_type }),
-                    ..Outcome::default()
+                    ..HandlerOutcome::default()
                 },
             )
             .expect("complete")
@@ -185,7 +185,7 @@ fn weather_conversation_picks_intent_actions_and_extracts_places() {
         assert_eq!(r.propensity, 1.0, "{chunk:?}");
         assert!(!r.explored);
         // No policies are loaded: the verifier says so instead of faking a pass.
-        assert_eq!(r.verification.decision, Decision::Skipped);
+        assert_eq!(r.verification.decision, Verdict::Skipped);
         assert!(!r.verified);
         // Places: typed `Place`, with stable ids, also grouped in the parameters.
         let places = ids_of_type(&r, "Place");

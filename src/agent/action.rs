@@ -50,6 +50,22 @@ pub struct ActionSpec {
 }
 
 impl ActionSpec {
+    /// An action known only by name and description: no keywords, preconditions, effects or
+    /// handler (an action executed outside the engine, a test's or benchmark's action).
+    pub fn named(name: &str, description: impl Into<String>) -> ActionSpec {
+        ActionSpec {
+            name: name.to_string(),
+            description: description.into(),
+            keywords: vec![],
+            tool_calls: vec![],
+            preconditions: vec![],
+            effects: vec![],
+            expected_reward: None,
+            has_handler: false,
+            timeout_ms: None,
+        }
+    }
+
     /// Checks names, atoms and numbers; returns the normalised spec.
     pub fn validated(mut self) -> Result<Self> {
         let name = self.name.trim();

@@ -13,7 +13,7 @@
 //! Each list holds distinct action names in the order of their first such outcome (Cedar reads
 //! them as sets). `historyWindow` bounds only the step history a caller reads back, never the
 //! ledger. The journal (`la_steps`) is the ledger's durable form: a session re-created after
-//! `endSession` or a reopen is rebuilt from its journal rows ([`Ledger::replay`]).
+//! `endSession` or a reopen is rebuilt from its journal rows (`Engine::create_session`).
 //!
 //! **Runs** (`context.runs.<action>`): per action, counts of successful runs over the whole
 //! session and over named sliding windows (`countLastHour`, `countLastDay` by default), the
@@ -140,7 +140,7 @@ impl RunsConfig {
     }
 
     /// Bucket width: one second, coarser when the longest window spans more than a day of
-    /// seconds (memory stays bounded by [`MAX_BUCKETS`] buckets per action).
+    /// seconds (memory stays bounded by `MAX_BUCKETS` buckets per action).
     pub fn bucket_secs(&self) -> i64 {
         let longest = self.windows.values().copied().max().unwrap_or(1);
         longest.div_ceil(MAX_BUCKETS).max(1) as i64

@@ -7,7 +7,7 @@
 //!   policies read as `priorSteps`, `deniedSteps`, `failedSteps` and `runs`;
 //! - [`planner`]: ranks registered actions by relevance to a chunk and chains
 //!   preconditions/effects into multi-step plans;
-//! - [`reward`]: turns an [`Outcome`] into a reward, never a constant.
+//! - [`reward`]: turns an [`HandlerOutcome`] into a reward, never a constant.
 
 pub mod action;
 pub mod ledger;
@@ -17,8 +17,8 @@ pub mod session;
 
 pub use action::{ActionRegistry, ActionSpec};
 pub use ledger::{Ledger, RunsConfig, StepKind};
-pub use planner::{Candidate, Plan, Planner};
-pub use reward::{reward_for, Outcome};
+pub use planner::{Plan, PlanCandidate, Planner};
+pub use reward::{reward_for, HandlerOutcome};
 pub use session::{Enforcement, HistoryEntry, PriorSteps, Session, SessionContext};
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn tokenize(text: &str) -> Vec<String> {
 
 /// A ranked candidate action with the plan that would run it.
 #[derive(Debug, Clone)]
-pub struct Candidate {
+pub struct PlanCandidate {
     /// The action the plan leads to.
     pub action: Arc<ActionSpec>,
     /// Relevance to the chunk in [0, 1].
@@ -50,7 +50,7 @@ pub struct Candidate {
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// Runnable candidates, most relevant first.
-    pub candidates: Vec<Candidate>,
+    pub candidates: Vec<PlanCandidate>,
     /// Relevant actions whose preconditions cannot be established, with the missing atoms.
     pub blocked: Vec<(String, Vec<String>)>,
 }
@@ -141,7 +141,7 @@ impl Planner {
             }
             let mut visiting = Vec::new();
             match self.chain(action, actions, holds, self.max_depth, &mut visiting) {
-                Ok(plan) => out.candidates.push(Candidate {
+                Ok(plan) => out.candidates.push(PlanCandidate {
                     action: action.clone(),
                     relevance,
                     plan,

@@ -39,6 +39,7 @@ pub struct SessionContext {
 }
 
 /// Whether verification refuses a denied step or only records it.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Enforcement {
@@ -62,10 +63,11 @@ impl Enforcement {
 }
 
 /// One step in a session's history.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
-    /// The step id.
+    /// The step's `actionId` (for `feedback`).
     pub step_id: String,
     /// The chunk that started the step (truncated to 200 characters).
     pub input: String,

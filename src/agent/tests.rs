@@ -131,37 +131,37 @@ fn depth_limits_chains() {
 
 #[test]
 fn rewards_follow_outcomes() {
-    let ok = Outcome {
+    let ok = HandlerOutcome {
         success: true,
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     };
-    let fail = Outcome {
+    let fail = HandlerOutcome {
         success: false,
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     };
     assert!((reward_for(&ok, 0.0, 1000.0).unwrap() - 1.0).abs() < 1e-12);
     assert!((reward_for(&fail, 0.0, 1000.0).unwrap() + 1.0).abs() < 1e-12);
     // Slow steps earn less.
     assert!(reward_for(&ok, 500.0, 1000.0).unwrap() < reward_for(&ok, 10.0, 1000.0).unwrap());
-    let given = Outcome {
+    let given = HandlerOutcome {
         success: true,
         reward: Some(0.25),
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     };
     assert!((reward_for(&given, 0.0, 1000.0).unwrap() - 0.25).abs() < 1e-12);
-    let nan = Outcome {
+    let nan = HandlerOutcome {
         success: true,
         reward: Some(f64::NAN),
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     };
     assert_eq!(
         reward_for(&nan, 0.0, 1000.0).unwrap_err().code,
         ErrorCode::InvalidReward
     );
-    let inf = Outcome {
+    let inf = HandlerOutcome {
         success: true,
         reward_invalid: Some("Infinity".into()),
-        ..Outcome::default()
+        ..HandlerOutcome::default()
     };
     assert_eq!(
         reward_for(&inf, 0.0, 1000.0).unwrap_err().code,

@@ -25,7 +25,13 @@ impl NativeSystem {
     #[napi(catch_unwind)]
     pub fn bank_store(&self, memory_json: String) -> napi::Result<String> {
         let m: MemoryInput = parse_json("memory", &memory_json)?;
-        to_json(&self.engine.bank().and_then(|b| b.store(m)).map_err(to_js)?)
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.store(m))
+                .map_err(to_js)?,
+        )
     }
 
     /// Stores a learning; returns the record JSON.
@@ -34,7 +40,7 @@ impl NativeSystem {
         let l: LearningInput = parse_json("learning", &learning_json)?;
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.store_learning(l))
                 .map_err(to_js)?,
@@ -44,13 +50,19 @@ impl NativeSystem {
     /// A memory by id (JSON `null` when absent).
     #[napi(catch_unwind)]
     pub fn bank_get(&self, id: String) -> napi::Result<String> {
-        to_json(&self.engine.bank().and_then(|b| b.get(&id)).map_err(to_js)?)
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.get(&id))
+                .map_err(to_js)?,
+        )
     }
 
     /// Deletes a memory or learning; true when something was deleted.
     #[napi(catch_unwind)]
     pub fn bank_delete(&self, id: String) -> napi::Result<bool> {
-        self.engine
+        self.engine()?
             .bank()
             .and_then(|b| b.delete(&id))
             .map_err(to_js)
@@ -59,7 +71,13 @@ impl NativeSystem {
     /// `{memories, learnings}` counts as JSON.
     #[napi(catch_unwind)]
     pub fn bank_count(&self) -> napi::Result<String> {
-        to_json(&self.engine.bank().and_then(|b| b.count()).map_err(to_js)?)
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.count())
+                .map_err(to_js)?,
+        )
     }
 
     /// Top-k memories for a query (agentic-flow scoring + MMR) as JSON.
@@ -72,7 +90,7 @@ impl NativeSystem {
         let opts: RetrieveOptions = options("retrieve options", options_json)?;
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.retrieve(&query, &opts))
                 .map_err(to_js)?,
@@ -82,7 +100,13 @@ impl NativeSystem {
     /// Counts, caps and evictions (`BankStats`) as JSON.
     #[napi(catch_unwind)]
     pub fn bank_stats(&self) -> napi::Result<String> {
-        to_json(&self.engine.bank().and_then(|b| b.stats()).map_err(to_js)?)
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.stats())
+                .map_err(to_js)?,
+        )
     }
 
     /// The eviction reports since the last call, oldest first, as a JSON array.
@@ -90,7 +114,7 @@ impl NativeSystem {
     pub fn bank_take_evictions(&self) -> napi::Result<String> {
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .map(|b| b.take_evictions())
                 .map_err(to_js)?,
@@ -100,7 +124,13 @@ impl NativeSystem {
     /// How retrieval searches the store (exact scan or approximate index) as JSON.
     #[napi(catch_unwind)]
     pub fn bank_search_info(&self) -> napi::Result<String> {
-        to_json(&self.engine.bank().map(|b| b.search_info()).map_err(to_js)?)
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .map(|b| b.search_info())
+                .map_err(to_js)?,
+        )
     }
 
     /// Full-text query over memories and learnings as JSON.
@@ -113,7 +143,7 @@ impl NativeSystem {
         let opts: QueryOptions = options("query options", options_json)?;
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.query(&pattern, &opts))
                 .map_err(to_js)?,
@@ -125,7 +155,7 @@ impl NativeSystem {
     pub fn bank_export_json(&self) -> napi::Result<String> {
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.export_json())
                 .map_err(to_js)?,
@@ -138,7 +168,7 @@ impl NativeSystem {
         let doc: Value = parse_json("bank document", &document_json)?;
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.import_json(&doc))
                 .map_err(to_js)?,
@@ -151,7 +181,7 @@ impl NativeSystem {
         let path = db_path.unwrap_or_else(default_agentic_flow_db_path);
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.import_agentic_flow(&path))
                 .map_err(to_js)?,
@@ -164,7 +194,7 @@ impl NativeSystem {
         let path = db_path.unwrap_or_else(default_agentic_flow_db_path);
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.export_agentic_flow(&path))
                 .map_err(to_js)?,
@@ -176,7 +206,7 @@ impl NativeSystem {
     pub fn bank_consolidate(&self) -> napi::Result<String> {
         to_json(
             &self
-                .engine
+                .engine()?
                 .bank()
                 .and_then(|b| b.consolidate())
                 .map_err(to_js)?,

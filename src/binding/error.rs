@@ -4,7 +4,7 @@
 //! travels in the message as `ERR_CODE: message`; the TypeScript wrapper's `toError`
 //! splits it back into a JS `Error` with `code` and `message`.
 
-use crate::error::{Error, ErrorCode};
+use crate::error::{json_error_text, Error, ErrorCode};
 
 /// Maps an engine error onto a napi error carrying the stable code.
 pub fn to_js(e: Error) -> napi::Error {
@@ -13,10 +13,19 @@ pub fn to_js(e: Error) -> napi::Error {
 
 /// Parses a JSON argument, naming it in the error.
 pub fn parse_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> napi::Result<T> {
+    parse_json_as(ErrorCode::InvalidInput, what, text)
+}
+
+/// [`parse_json`] with the error code to report.
+pub fn parse_json_as<T: serde::de::DeserializeOwned>(
+    code: ErrorCode,
+    what: &str,
+    text: &str,
+) -> napi::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         to_js(Error::new(
-            ErrorCode::InvalidInput,
-            format!("invalid {what}: {e}"),
+            code,
+            format!("invalid {what}: {}", json_error_text(&e)),
         ))
     })
 }

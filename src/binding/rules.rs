@@ -13,19 +13,19 @@ impl NativeSystem {
     /// Adds rules (text syntax); returns their ids.
     #[napi(catch_unwind)]
     pub fn add_rules(&self, text: String) -> napi::Result<Vec<String>> {
-        self.engine.add_rules(&text).map_err(to_js)
+        self.engine()?.add_rules(&text).map_err(to_js)
     }
 
     /// Asserts a ground fact.
     #[napi(catch_unwind)]
     pub fn assert_fact(&self, text: String) -> napi::Result<()> {
-        self.engine.assert_fact(&text).map_err(to_js)
+        self.engine()?.assert_fact(&text).map_err(to_js)
     }
 
     /// Retracts a fact; true when it was there.
     #[napi(catch_unwind)]
     pub fn retract_fact(&self, text: String) -> napi::Result<bool> {
-        self.engine.retract_fact(&text).map_err(to_js)
+        self.engine()?.retract_fact(&text).map_err(to_js)
     }
 
     /// Proves a goal: `{proved: true, id, statement, proof, tags}` or
@@ -40,7 +40,7 @@ impl NativeSystem {
             Some(t) => parse_json("prove options", &t)?,
             None => ProveOptions::default(),
         };
-        match self.engine.prove_theorem(&goal, &opts).map_err(to_js)? {
+        match self.engine()?.prove_theorem(&goal, &opts).map_err(to_js)? {
             Ok(theorem) => {
                 let mut v = serde_json::to_value(&theorem).unwrap_or_default();
                 v["proved"] = json!(true);
@@ -60,7 +60,7 @@ impl NativeSystem {
     /// The stored theorems as JSON.
     #[napi(catch_unwind)]
     pub fn theorems(&self) -> napi::Result<String> {
-        to_json(&self.engine.theorems().map_err(to_js)?)
+        to_json(&self.engine()?.theorems().map_err(to_js)?)
     }
 }
 

@@ -167,6 +167,7 @@ impl<'de> Deserialize<'de> for EntityType {
 }
 
 /// One entity mention found in a text chunk.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entity {
@@ -176,6 +177,7 @@ pub struct Entity {
     pub name: String,
     /// The entity's type, serialized as the field `type`.
     #[serde(rename = "type")]
+    #[cfg_attr(test, ts(type = "string"))]
     pub entity_type: EntityType,
     /// Byte offset of the first byte of the mention in the chunk.
     pub start: usize,

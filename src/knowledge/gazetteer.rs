@@ -11,10 +11,9 @@
 //! written exactly as listed. A later entry for the same (case-folded) name replaces the
 //! earlier one, so user dictionaries override built-in types.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// Set with the fast seeded hasher.
-type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+use crate::fast_hash::FastSet;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 

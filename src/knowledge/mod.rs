@@ -37,4 +37,8 @@ pub use graph::{
 pub use persist::{ensure_schema, load_dictionaries, save_dictionary};
 
 #[cfg(test)]
+mod large_chunk_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod value_cap_tests;

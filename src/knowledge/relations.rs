@@ -23,6 +23,7 @@
 //! are also recorded as temporal facts.
 
 use super::entity::{Entity, EntityType};
+use crate::time::MS_PER_DAY;
 
 /// A relation found in text between two entities of the chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -263,8 +264,6 @@ fn temporal_qualifiers(
     (from, until)
 }
 
-const MS_PER_DAY: i64 = 86_400_000;
-
 /// Parses a calendar period: `2020` (year), `March 2021` (month), `2021-03-04`,
 /// `March 4, 2021`, `4 March 2021` (day). Returns `[start, end)` in ms since the epoch (UTC).
 pub(crate) fn parse_period(text: &str) -> Option<(i64, i64)> {
@@ -352,12 +351,5 @@ fn month_number(word: &str) -> Option<i64> {
 
 /// Milliseconds since the epoch at 00:00 UTC of a civil date (proleptic Gregorian).
 pub(crate) fn day_ms(year: i64, month: i64, day: i64) -> i64 {
-    // Howard Hinnant's days_from_civil.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) * MS_PER_DAY
+    crate::time::days_from_civil(year, month, day) * MS_PER_DAY
 }

@@ -27,7 +27,10 @@ use serde::{Deserialize, Serialize};
 use super::adaptation::AdaptationStrategy;
 use super::drift::DriftConfig;
 use super::exploration::Exploration;
-use crate::error::{err, Error, ErrorCode, Result};
+use crate::error::{err, json_error_text, Error, ErrorCode, Result};
+
+/// Default per-session model size (bits), capped at `hashBits`.
+const DEFAULT_SESSION_HASH_BITS: u32 = 12;
 
 /// Configuration of a [`super::Learner`] (see the module docs for the JSON form).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,7 +51,8 @@ pub struct LearnerConfig {
     /// Global model size: `2^hashBits` weights, 10..=26.
     pub hash_bits: u32,
     /// Per-session model size: `2^sessionHashBits` weights, 6..=hashBits (each session with
-    /// own data holds `8 × 2^sessionHashBits` bytes: 32 KiB at the default 12).
+    /// own data holds `8 × 2^sessionHashBits` bytes: 32 KiB at the default 12). When the JSON
+    /// form omits it, it is 12 or `hashBits` if that is smaller.
     pub session_hash_bits: u32,
     /// Keep a per-session delta model on top of the global one.
     pub session_models: bool,
@@ -69,7 +73,7 @@ impl Default for LearnerConfig {
             drift: DriftConfig::default(),
             adaptation: AdaptationStrategy::Immediate,
             hash_bits: 18,
-            session_hash_bits: 12,
+            session_hash_bits: DEFAULT_SESSION_HASH_BITS,
             session_models: true,
             max_importance_weight: 1.0,
             seed: None,
@@ -83,7 +87,7 @@ impl LearnerConfig {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
-                format!("invalid learner config: {e}"),
+                format!("invalid learner config: {}", json_error_text(&e)),
             )
         })?;
         Self::from_value(&value)
@@ -94,12 +98,17 @@ impl LearnerConfig {
         if value.is_null() {
             return Ok(LearnerConfig::default());
         }
-        let cfg: LearnerConfig = serde_json::from_value(value.clone()).map_err(|e| {
+        let mut cfg: LearnerConfig = serde_json::from_value(value.clone()).map_err(|e| {
             Error::new(
                 ErrorCode::InvalidConfig,
                 format!("invalid learner config: {e}"),
             )
         })?;
+        // The session model's default size never exceeds the global model's, so every
+        // documented `hashBits` works on its own.
+        if value.get("sessionHashBits").is_none() {
+            cfg.session_hash_bits = DEFAULT_SESSION_HASH_BITS.min(cfg.hash_bits);
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -146,5 +155,46 @@ impl LearnerConfig {
         self.drift.validate()?;
         self.adaptation.validate()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_hash_bits_value_works_alone() {
+        for bits in 10..=26 {
+            let cfg = LearnerConfig::from_json(&format!("{{\"hashBits\": {bits}}}"))
+                .unwrap_or_else(|e| panic!("hashBits {bits}: {}", e.message));
+            assert_eq!(cfg.hash_bits, bits);
+            // The session model defaults to 12 bits, never more than the global model.
+            assert_eq!(cfg.session_hash_bits, bits.min(12));
+        }
+        for bits in [9, 27] {
+            let e = LearnerConfig::from_json(&format!("{{\"hashBits\": {bits}}}"))
+                .expect_err("out of range");
+            assert!(
+                e.message.starts_with("hashBits must be in 10..=26"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn an_explicit_session_size_over_hash_bits_is_refused_by_name() {
+        let e = LearnerConfig::from_json(r#"{"hashBits": 10, "sessionHashBits": 11}"#)
+            .expect_err("larger than the global model");
+        assert_eq!(e.code, ErrorCode::InvalidConfig);
+        assert!(
+            e.message
+                .contains("sessionHashBits must be in 6..=hashBits (10), got 11"),
+            "{}",
+            e.message
+        );
+        let cfg = LearnerConfig::from_json(r#"{"hashBits": 11, "sessionHashBits": 8}"#)
+            .expect("explicit and in range");
+        assert_eq!(cfg.session_hash_bits, 8);
     }
 }

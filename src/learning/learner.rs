@@ -1,7 +1,7 @@
 //! The contextual-bandit learner: per-session models over a shared global model.
 //!
 //! A prediction is `global(ctx, a) + session(ctx, a)`: the global model (see
-//! [`super::model::SharedWeights`]) learns from every session, lock-free, so a new session
+//! [`super::weights::SharedWeights`]) learns from every session, lock-free, so a new session
 //! starts from what the others learned; the session's small delta model learns what is
 //! particular to it. Every update moves both by the same squared-error gradient.
 //!
@@ -28,11 +28,10 @@ use super::config::LearnerConfig;
 use super::drift::PageHinkley;
 use super::exploration::sample;
 use super::features::{action_hash, murmur3_32, ContextFeatures};
-use super::model::{for_each_active, predict_sum, AdaGrad, LocalWeights, SharedWeights};
+use super::weights::{for_each_active, predict_sum, AdaGrad, LocalWeights, SharedWeights};
 use crate::error::{err, ErrorCode, Result};
 
-/// Rewards are clamped to ±this before learning (keeps squared gradients finite).
-pub const REWARD_LIMIT: f64 = 1000.0;
+pub use crate::agent::reward::{clamp_reward, REWARD_LIMIT};
 /// Slots of the global per-action update counters (action hash modulo this).
 pub(super) const ACTION_COUNT_SLOTS: usize = 4096;
 /// Smoothing factor of the recent-average reward (≈ the last 100 rewards).
@@ -41,17 +40,17 @@ const RECENT_ALPHA: f64 = 0.01;
 /// One action the learner may choose.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Candidate {
+pub struct ArmCandidate {
     /// Action name (non-empty).
     pub name: String,
     /// The planner's relevance, in [-1, 1] (normally [0, 1]); weighted by `priorWeight`.
     pub prior: f64,
 }
 
-impl Candidate {
+impl ArmCandidate {
     /// A candidate named `name` with relevance `prior`.
     pub fn new(name: impl Into<String>, prior: f64) -> Self {
-        Candidate {
+        ArmCandidate {
             name: name.into(),
             prior,
         }
@@ -258,7 +257,7 @@ impl Learner {
         &self,
         session: &str,
         ctx: &ContextFeatures,
-        candidates: &[Candidate],
+        candidates: &[ArmCandidate],
     ) -> Result<Choice> {
         let (probs, greedy, scores, state) = self.score(session, ctx, candidates)?;
         let index = sample(&probs, &mut state.lock().rng);
@@ -282,7 +281,7 @@ impl Learner {
         &self,
         session: &str,
         ctx: &ContextFeatures,
-        candidates: &[Candidate],
+        candidates: &[ArmCandidate],
     ) -> Result<Vec<f64>> {
         Ok(self.score(session, ctx, candidates)?.0)
     }
@@ -292,7 +291,7 @@ impl Learner {
         &self,
         session: &str,
         ctx: &ContextFeatures,
-        candidates: &[Candidate],
+        candidates: &[ArmCandidate],
     ) -> Result<(Vec<f64>, usize, Vec<f64>, Arc<Mutex<SessionState>>)> {
         check_session(session)?;
         if candidates.is_empty() {
@@ -379,7 +378,7 @@ impl Learner {
                 format!("propensity must be a finite number in (0, 1], got {propensity}"),
             );
         }
-        let reward = reward.clamp(-REWARD_LIMIT, REWARD_LIMIT);
+        let reward = clamp_reward(reward);
         let weight = (1.0 / propensity).min(self.cfg.max_importance_weight) as f32;
         let ah = action_hash(action);
         let state = self.session(session);
@@ -498,10 +497,7 @@ impl Learner {
                 format!("propensity must be a finite number in (0, 1], got {propensity}"),
             );
         }
-        let (old, new) = (
-            old.clamp(-REWARD_LIMIT, REWARD_LIMIT),
-            new.clamp(-REWARD_LIMIT, REWARD_LIMIT),
-        );
+        let (old, new) = (clamp_reward(old), clamp_reward(new));
         let weight = (1.0 / propensity).min(self.cfg.max_importance_weight) as f32;
         let ah = action_hash(action);
         let state = self.session(session);

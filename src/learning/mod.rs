@@ -6,7 +6,7 @@
 //! one, and reports the reward with [`update`](Learner::update).
 //!
 //! - [`features`]: tokenizer, MurmurHash3 feature hashing, context × action crossing;
-//! - [`model`]: hashed linear reward model trained with AdaGrad; the global model is
+//! - [`weights`]: hashed linear reward model trained with AdaGrad; the global model is
 //!   lock-free (Hogwild!), each session adds its own delta model;
 //! - [`exploration`]: ε-greedy, softmax with an ε floor, UCB optimism; propensities logged;
 //! - [`offpolicy`]: IPS / SNIPS estimates from logged propensities;
@@ -23,9 +23,9 @@ pub mod drift;
 pub mod exploration;
 pub mod features;
 pub mod learner;
-pub mod model;
 pub mod offpolicy;
 pub mod persist;
+pub mod weights;
 
 #[cfg(test)]
 mod tests;
@@ -35,6 +35,6 @@ pub use config::LearnerConfig;
 pub use drift::{DriftConfig, PageHinkley};
 pub use exploration::Exploration;
 pub use features::{tokenize, ContextFeatures, ContextFeaturesBuilder, ContextSpec};
-pub use learner::{Candidate, Choice, Learner, LearnerStats, SessionStats, UpdateReport};
+pub use learner::{ArmCandidate, Choice, Learner, LearnerStats, SessionStats, UpdateReport};
 pub use offpolicy::{ips_estimate, LoggedDecision, OffPolicyLog};
 pub use persist::ensure_schema;

@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use super::config::LearnerConfig;
 use super::learner::{Learner, ACTION_COUNT_SLOTS};
-use super::model::{LocalWeights, SharedWeights};
+use super::weights::{LocalWeights, SharedWeights};
 use crate::error::{err, ErrorCode, Result};
 
 /// Version of the stored layout.
@@ -81,9 +81,7 @@ impl Learner {
             .iter()
             .map(|e| (e.key().clone(), Arc::clone(e.value())))
             .collect();
-        let saved_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
+        let saved_at = crate::time::now_ms();
 
         let tx = conn.transaction()?;
         tx.execute(

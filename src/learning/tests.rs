@@ -95,8 +95,8 @@ impl World {
     }
 }
 
-fn candidates() -> Vec<Candidate> {
-    ACTIONS.iter().map(|a| Candidate::new(*a, 0.5)).collect()
+fn candidates() -> Vec<ArmCandidate> {
+    ACTIONS.iter().map(|a| ArmCandidate::new(*a, 0.5)).collect()
 }
 
 /// Runs `n` chunks through `learner` for `session`; returns (intent, reward) per chunk.
@@ -514,14 +514,16 @@ fn choose_rejects_bad_candidates() {
     let e = l.choose("s", &ctx, &[]).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
     let e = l
-        .choose("s", &ctx, &[Candidate::new("a", f64::NAN)])
+        .choose("s", &ctx, &[ArmCandidate::new("a", f64::NAN)])
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
     assert!(e.message.contains("`a`"));
-    let e = l.choose("s", &ctx, &[Candidate::new("", 0.5)]).unwrap_err();
+    let e = l
+        .choose("s", &ctx, &[ArmCandidate::new("", 0.5)])
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
     let e = l
-        .choose(" ", &ctx, &[Candidate::new("a", 0.5)])
+        .choose(" ", &ctx, &[ArmCandidate::new("a", 0.5)])
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
     assert_eq!(
@@ -542,7 +544,7 @@ fn priors_break_ties_before_anything_is_learned() {
         .choose(
             "s",
             &ctx,
-            &[Candidate::new("a", 0.2), Candidate::new("b", 0.9)],
+            &[ArmCandidate::new("a", 0.2), ArmCandidate::new("b", 0.9)],
         )
         .unwrap();
     assert_eq!(c.index, 1);
@@ -674,7 +676,7 @@ fn session_models_learn_session_specific_preferences() {
         .text("show me something")
         .build()
         .unwrap();
-    let cands = [Candidate::new("a", 0.5), Candidate::new("b", 0.5)];
+    let cands = [ArmCandidate::new("a", 0.5), ArmCandidate::new("b", 0.5)];
     for _ in 0..400 {
         for (session, liked) in [("alice", 0), ("bob", 1)] {
             let c = learner.choose(session, &ctx, &cands).unwrap();
@@ -840,7 +842,7 @@ fn ips_and_snips_estimate_a_target_policy_from_uniform_logs() {
 fn logged_propensities_match_the_exploration_rate() {
     let learner = Learner::new(seeded(91)).unwrap();
     let ctx = ContextFeatures::builder().text("hello").build().unwrap();
-    let cands = [Candidate::new("a", 0.9), Candidate::new("b", 0.1)];
+    let cands = [ArmCandidate::new("a", 0.9), ArmCandidate::new("b", 0.1)];
     let mut picked_a = 0;
     for _ in 0..4000 {
         let c = learner.choose("s", &ctx, &cands).unwrap();
@@ -949,7 +951,7 @@ fn stats_serialize_in_camel_case() {
     }
     assert_eq!(v["averageReward"], 0.5);
     let c = learner
-        .choose("s", &ctx, &[Candidate::new("a", 0.0)])
+        .choose("s", &ctx, &[ArmCandidate::new("a", 0.0)])
         .unwrap();
     let v = serde_json::to_value(&c).unwrap();
     assert!(v.get("propensity").is_some() && v.get("explored").is_some());
@@ -967,8 +969,8 @@ fn throughput_decide_and_update() {
         .preference("units", "metric")
         .build()
         .unwrap();
-    let cands: Vec<Candidate> = (0..8)
-        .map(|i| Candidate::new(format!("a{i}"), 0.5))
+    let cands: Vec<ArmCandidate> = (0..8)
+        .map(|i| ArmCandidate::new(format!("a{i}"), 0.5))
         .collect();
     for threads in [1usize, 2] {
         let learner = std::sync::Arc::new(Learner::new(seeded(5)).unwrap());

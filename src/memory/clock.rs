@@ -2,45 +2,10 @@
 //!
 //! Rows carry SQLite's `CURRENT_TIMESTAMP` form (`YYYY-MM-DD HH:MM:SS`, UTC) and
 //! `pattern_data.created_at` carries an ISO-8601 string (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
-//! Conversion uses the proleptic Gregorian civil-date algorithm, so no date crate is needed.
+//! Calendar arithmetic comes from `crate::time`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Milliseconds per day.
-pub const MS_PER_DAY: i64 = 86_400_000;
-
-/// Current Unix time in milliseconds.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// Days since 1970-01-01 for a civil date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Civil date `(year, month, day)` for days since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
+use crate::time::{civil_from_days, days_from_civil};
+pub use crate::time::{now_ms, MS_PER_DAY};
 
 /// Splits Unix milliseconds into civil date, time of day and milliseconds.
 fn split(ms: i64) -> (i64, i64, i64, i64, i64, i64, i64) {

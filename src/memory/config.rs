@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// Which memories eviction may delete (`bank.evict`).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum EvictMode {

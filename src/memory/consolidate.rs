@@ -16,13 +16,14 @@ use serde::{Deserialize, Serialize};
 
 use super::config::BankConfig;
 use super::fts::{self, KIND_MEMORY};
-use super::memory::new_id;
+use super::records::new_id;
 use super::schema::MEMORY_TYPE;
 use super::simd::Kernel;
 use super::vector_index::VectorIndex;
 use crate::error::Result;
 
 /// What a consolidation run did.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsolidateReport {

@@ -22,12 +22,14 @@ use super::clock::MS_PER_DAY;
 use super::config::EvictMode;
 use super::fts::{self, KIND_LEARNING, KIND_MEMORY};
 use super::schema::MEMORY_TYPE;
+use super::score::recency;
 use crate::error::Result;
 
 /// At most this many ids are listed in one report (the count is always exact).
 pub const MAX_REPORTED_IDS: usize = 10_000;
 
 /// What an eviction run removed.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EvictedKind {
@@ -38,6 +40,7 @@ pub enum EvictedKind {
 }
 
 /// The bank call whose write set off an eviction run.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EvictionCause {
@@ -52,6 +55,7 @@ pub enum EvictionCause {
 }
 
 /// One eviction run (camelCase JSON for the JS `evict` event).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EvictionReport {
@@ -106,15 +110,13 @@ impl EvictionReport {
 
 /// Value of a memory for eviction (higher is kept longer).
 pub fn memory_value(confidence: f64, usage_count: i64, age_days: f64, half_life_days: f64) -> f64 {
-    let recency = (-age_days.max(0.0) / half_life_days).exp();
     let usage = 1.0 + (1.0 + usage_count.max(0) as f64).ln();
-    confidence.max(0.0) * recency * usage
+    confidence.max(0.0) * recency(age_days, half_life_days) * usage
 }
 
 /// Value of a learning for eviction (higher is kept longer).
 pub fn learning_value(reward: f64, age_days: f64, half_life_days: f64) -> f64 {
-    let recency = (-age_days.max(0.0) / half_life_days).exp();
-    (0.5 + 0.5 * reward.tanh()) * recency
+    (0.5 + 0.5 * reward.tanh()) * recency(age_days, half_life_days)
 }
 
 /// The number of items to keep after evicting from a store over `cap`.
@@ -148,6 +150,46 @@ pub fn count_own_memories(conn: &Connection) -> Result<usize> {
     Ok(n.max(0) as usize)
 }
 
+/// An eviction candidate: its value, its age in days, its id.
+type Candidate = (f64, f64, String);
+
+/// The rows of a scope (id first) as `(value, age, id)` candidates, leaving out `protect`, and
+/// how many rows the scope holds.
+fn scored(
+    mut rows: rusqlite::Rows<'_>,
+    protect: Option<&str>,
+    value_and_age: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(f64, f64)>,
+) -> Result<(usize, Vec<Candidate>)> {
+    let mut scope = 0usize;
+    let mut items = Vec::new();
+    while let Some(r) = rows.next()? {
+        scope += 1;
+        let id: String = r.get(0)?;
+        if protect == Some(id.as_str()) {
+            continue;
+        }
+        let (value, age) = value_and_age(r)?;
+        items.push((value, age, id));
+    }
+    Ok((scope, items))
+}
+
+/// The ids to delete so that at most `keep` of `scope` items remain: the lowest value first;
+/// among equals the oldest, then by id (deterministic). `items` are `(value, age, id)` of the
+/// candidates (the scope minus any protected item).
+fn victims(scope: usize, keep: usize, items: &mut Vec<Candidate>) -> Vec<String> {
+    if scope <= keep {
+        return Vec::new();
+    }
+    items.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(b.1.total_cmp(&a.1))
+            .then_with(|| a.2.cmp(&b.2))
+    });
+    let n = (scope - keep).min(items.len());
+    items.drain(..n).map(|(_, _, id)| id).collect()
+}
+
 /// Deletes the lowest-value memories of the scope (`own_only`: rows this engine wrote) until
 /// at most `keep` of the scope remain, never `protect` (the memory just written); returns the
 /// deleted ids, lowest value first.
@@ -163,33 +205,14 @@ pub fn evict_memories(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (scope, mut items) = {
         let mut stmt = tx.prepare(memory_scope_sql(own_only))?;
-        let mut rows = stmt.query(params![MEMORY_TYPE, julian_day(now_ms)])?;
-        let mut scope = 0usize;
-        let mut items: Vec<(f64, f64, String)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            scope += 1;
-            let id: String = r.get(0)?;
-            if protect == Some(id.as_str()) {
-                continue;
-            }
+        let rows = stmt.query(params![MEMORY_TYPE, julian_day(now_ms)])?;
+        scored(rows, protect, |r| {
             // NULL: a created_at SQLite cannot read; agentic-flow's age is NULL, its recency 1.
             let age = r.get::<_, Option<f64>>(3)?.unwrap_or(0.0);
-            let value = memory_value(r.get(1)?, r.get(2)?, age, half_life_days);
-            items.push((value, age, id));
-        }
-        (scope, items)
+            Ok((memory_value(r.get(1)?, r.get(2)?, age, half_life_days), age))
+        })?
     };
-    if scope <= keep {
-        return Ok(Vec::new());
-    }
-    // Lowest value first; among equals the oldest, then by id (deterministic).
-    items.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(b.1.total_cmp(&a.1))
-            .then_with(|| a.2.cmp(&b.2))
-    });
-    let n = (scope - keep).min(items.len());
-    let doomed: Vec<String> = items.drain(..n).map(|(_, _, id)| id).collect();
+    let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
         // Cascades to the embedding, the links and the ownership row.
         tx.execute("DELETE FROM patterns WHERE id = ?1", [id])?;
@@ -212,31 +235,14 @@ pub fn evict_learnings(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let (scope, mut items) = {
         let mut stmt = tx.prepare("SELECT id, reward, created_at_ms FROM la_learnings")?;
-        let mut rows = stmt.query([])?;
-        let mut scope = 0usize;
-        let mut items: Vec<(f64, f64, String)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            scope += 1;
-            let id: String = r.get(0)?;
-            if protect == Some(id.as_str()) {
-                continue;
-            }
+        let rows = stmt.query([])?;
+        scored(rows, protect, |r| {
             let created_ms: i64 = r.get(2)?;
             let age = (now_ms - created_ms) as f64 / MS_PER_DAY as f64;
-            items.push((learning_value(r.get(1)?, age, half_life_days), age, id));
-        }
-        (scope, items)
+            Ok((learning_value(r.get(1)?, age, half_life_days), age))
+        })?
     };
-    if scope <= keep {
-        return Ok(Vec::new());
-    }
-    items.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then(b.1.total_cmp(&a.1))
-            .then_with(|| a.2.cmp(&b.2))
-    });
-    let n = (scope - keep).min(items.len());
-    let doomed: Vec<String> = items.drain(..n).map(|(_, _, id)| id).collect();
+    let doomed = victims(scope, keep, &mut items);
     for id in &doomed {
         tx.execute("DELETE FROM la_learnings WHERE id = ?1", params![id])?;
         fts::remove(&tx, KIND_LEARNING, id)?;

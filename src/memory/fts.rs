@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::clock::parse_datetime;
-use super::memory::PatternData;
+use super::records::PatternData;
 use super::schema::MEMORY_TYPE;
 use crate::error::{err, ErrorCode, Result};
 
@@ -59,10 +59,12 @@ impl Default for QueryOptions {
 }
 
 /// One full-text hit.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryHit {
     /// `memory` or `learning`.
+    #[cfg_attr(test, ts(type = "'memory' | 'learning'"))]
     pub kind: String,
     /// The item's id.
     pub id: String,

@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use super::clock::{now_ms, parse_datetime, sqlite_datetime};
 use super::file_claims::FileClaim;
 use super::fts::{self, KIND_LEARNING};
-use super::memory::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
+use super::records::{blob_to_vector, vector_to_blob, LearningRecord, MAX_ID_LEN};
 use super::schema::{self, MEMORY_TYPE};
 use super::store::open_connection;
 use crate::error::{err, Error, ErrorCode, Result};
@@ -28,6 +28,7 @@ use crate::error::{err, Error, ErrorCode, Result};
 pub const JSON_FORMAT: &str = "lean-agentic-memory";
 
 /// What an import wrote.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
@@ -47,6 +48,7 @@ pub struct ImportReport {
 }
 
 /// What an export wrote.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportReport {

@@ -5,7 +5,7 @@
 //!   exactly as agentic-flow creates them (`schema.rs`, `agentic_flow_schema.sql`), so an
 //!   existing `.swarm/memory.db` works in place, and our tables prefixed `la_`.
 //! - [`ReasoningBank`] (`bank.rs`): agentic-flow-compatible reasoning memories
-//!   (`memory.rs`), learnings, retrieval with agentic-flow's score and MMR (`retrieve.rs`) over
+//!   (`records.rs`), learnings, retrieval with agentic-flow's score and MMR (`retrieve.rs`) over
 //!   an in-memory int8 + f32 matrix (`vector_index.rs`, kernels in `simd.rs`) or, near a
 //!   million memories, a projected int8 sketch index saved beside the store (`sketch.rs`),
 //!   FTS5 search
@@ -25,11 +25,11 @@ mod eviction;
 mod file_claims;
 mod fts;
 mod interop;
-#[allow(clippy::module_inception)]
-mod memory;
 mod parallel;
+mod records;
 mod retrieve;
 mod schema;
+mod score;
 mod simd;
 mod sketch;
 mod store;
@@ -48,9 +48,9 @@ pub use fts::{QueryHit, QueryOptions, QueryOrder};
 pub use interop::{
     default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,
 };
-pub use memory::{
-    BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryRecord, MemorySource, Outcome,
-    PatternData, PatternSource,
+pub use records::{
+    BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryOutcome, MemoryRecord,
+    MemorySource, PatternData, PatternSource,
 };
 pub use retrieve::ScoreComponents;
 pub use schema::{AGENTIC_FLOW_SCHEMA, HASH_MODEL, MEMORY_TYPE};

@@ -28,13 +28,14 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::clock::MS_PER_DAY;
 use super::config::RetrieveOptions;
 use super::parallel::part_len;
+use super::score::{age_days, recency};
 use super::simd::Kernel;
 use super::vector_index::{normalize, quantize, VectorIndex};
 
 /// The three parts of a retrieval score.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScoreComponents {
@@ -57,22 +58,6 @@ pub struct Selected {
     pub components: ScoreComponents,
 }
 
-/// Whole days between `created_ms` and `now_ms`, truncated toward zero like SQLite's
-/// `CAST((julianday('now') - julianday(created_at)) AS INTEGER)`.
-///
-/// Computed with a float division where that is exact (both operands are integers far below
-/// 2^52, so the quotient is correctly rounded and cannot reach the next whole number): it is
-/// several times cheaper than a 64-bit integer division in the scan loop.
-#[inline]
-pub fn age_days(now_ms: i64, created_ms: i64) -> i64 {
-    let diff = now_ms.saturating_sub(created_ms);
-    if diff.unsigned_abs() < (1u64 << 52) {
-        (diff as f64 / MS_PER_DAY as f64) as i64
-    } else {
-        diff / MS_PER_DAY
-    }
-}
-
 /// Scoring context shared by the passes.
 struct Scorer<'a> {
     index: &'a VectorIndex,
@@ -91,7 +76,7 @@ impl Scorer<'_> {
             .and_then(|a| self.recency_cache.get(a))
         {
             Some(r) => *r,
-            None => (-(age as f64) / self.opts.half_life_days).exp(),
+            None => recency(age as f64, self.opts.half_life_days),
         }
     }
 
@@ -212,7 +197,7 @@ pub fn select(
         opts,
         now_ms,
         recency_cache: (0..4096)
-            .map(|d| (-(d as f64) / opts.half_life_days).exp())
+            .map(|d| recency(d as f64, opts.half_life_days))
             .collect(),
     };
     let w = opts.weights;
@@ -439,23 +424,4 @@ pub fn select(
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod age_tests {
-    use super::*;
-
-    #[test]
-    fn age_matches_integer_division_at_day_boundaries() {
-        let now = 1_790_000_000_000i64;
-        for days in [0i64, 1, 2, 44, 45, 365, 10_000, 100_000] {
-            for delta in [-1i64, 0, 1] {
-                let created = now - days * MS_PER_DAY + delta;
-                assert_eq!(age_days(now, created), (now - created) / MS_PER_DAY);
-                let future = now + days * MS_PER_DAY + delta;
-                assert_eq!(age_days(now, future), (now - future) / MS_PER_DAY);
-            }
-        }
-        assert_eq!(age_days(i64::MAX / 2, 0), i64::MAX / 2 / MS_PER_DAY);
-    }
 }

@@ -9,6 +9,7 @@
 use super::parallel::part_len;
 
 /// Which kernel family to run.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     /// Portable code (any CPU).

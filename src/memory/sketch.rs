@@ -1,6 +1,7 @@
 //! Approximate search for stores near a million memories: a projected int8 sketch scan.
 //!
-//! An exact int8 scan of 1M 384-dimension rows reads 384 MB and takes ~48 ms here. The sketch
+//! An exact int8 scan of 1M 384-dimension rows reads 384 MB (timings: BENCHMARKS.md, "Reasoning
+//! bank at scale"). The sketch
 //! index keeps, for every row, its projection onto the `SKETCH_DIMS` (64) principal directions
 //! of the stored vectors, quantised to int8: 64 bytes per row instead of 384. A query scans the
 //! sketches (with each row's recency and reliability prior, cached per day) across the CPU's
@@ -10,11 +11,11 @@
 //! underestimates it by more than the candidate margin, and `annCandidates` trades recall
 //! for speed.
 //!
-//! Why not a graph or inverted-file index: measured on this machine, usearch's HNSW needed 23
-//! minutes to build over 1M vectors and reached recall@10 0.946 at 6.9 ms, and an inverted-file
-//! index (hierarchical k-means, ~200 lists over 200k rows) needed a third of the lists probed
-//! (as slow as the exact scan) for recall@10 0.95, because agentic-flow's score adds recency and
-//! confidence to the cosine and so reaches well beyond the query's nearest cluster. The
+//! Why not a graph or inverted-file index: measured (BENCHMARKS.md, "Reasoning bank at scale"),
+//! usearch's HNSW was far slower to build over 1M vectors and less exact, and an inverted-file
+//! index needed a third of its lists probed (as slow as the exact scan) for recall@10 0.95,
+//! because agentic-flow's score adds recency and confidence to the cosine and so reaches well
+//! beyond the query's nearest cluster. The
 //! projection needs no such locality and trains in seconds.
 //!
 //! Training: the uncentred second-moment matrix of a sample of rows, then subspace iteration
@@ -39,6 +40,7 @@ use sha2::{Digest, Sha256};
 
 use super::config::RetrieveOptions;
 use super::parallel::{parallel_map, part_len};
+use super::score::{age_days, recency};
 use super::simd::Kernel;
 use super::vector_index::{quantize, VectorIndex};
 use crate::error::{Error, ErrorCode, Result};
@@ -95,8 +97,8 @@ impl PriorKey {
         if confidence < self.min_confidence {
             return f32::NEG_INFINITY;
         }
-        let age = super::retrieve::age_days(self.now_ms, created_ms) as f64;
-        (self.recency * (-age / self.half_life_days).exp() + self.reliability * confidence.min(1.0))
+        let age = age_days(self.now_ms, created_ms) as f64;
+        (self.recency * recency(age, self.half_life_days) + self.reliability * confidence.min(1.0))
             as f32
     }
 }

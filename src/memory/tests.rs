@@ -206,9 +206,9 @@ fn random_index(
             domain: Some(Arc::from(["web", "db", "ops"][i % 3])),
             agent: Some(Arc::from(["a1", "a2"][i % 2])),
             outcome: if i % 4 == 0 {
-                Outcome::Failure
+                MemoryOutcome::Failure
             } else {
-                Outcome::Success
+                MemoryOutcome::Success
             },
         };
         index.upsert(&format!("m{i}"), &v, meta).expect("upsert");
@@ -369,7 +369,7 @@ fn select_is_exact_on_correlated_hash_embeddings() {
             created_ms: now - rng.gen_range(0..90) * 86_400_000,
             domain: None,
             agent: None,
-            outcome: Outcome::Success,
+            outcome: MemoryOutcome::Success,
         };
         index.upsert(&format!("m{i}"), &v, meta).expect("upsert");
         vectors.push(v);
@@ -1204,7 +1204,7 @@ fn json_round_trip_loses_nothing_and_reports_bad_paths() {
         title: "t".into(),
         description: "d".into(),
         content: "c".into(),
-        outcome: Outcome::Failure,
+        outcome: MemoryOutcome::Failure,
         task_id: Some("task".into()),
         agent_id: Some("agent".into()),
         evidence: vec![json!({"step": 1}), json!("log line")],
@@ -1714,7 +1714,7 @@ fn consolidate_links_duplicates_and_contradictions_and_prunes() {
     let b = bank.store(memory("migrations first", text)).expect("b");
     let fail = bank
         .store(MemoryInput {
-            outcome: Outcome::Failure,
+            outcome: MemoryOutcome::Failure,
             ..memory("migrations first", &format!("{text} failed"))
         })
         .expect("fail");

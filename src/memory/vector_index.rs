@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::memory::Outcome;
+use super::records::MemoryOutcome;
 use super::simd::Kernel;
 use super::sketch::SketchIndex;
 use crate::error::{err, ErrorCode, Result};
@@ -32,7 +32,7 @@ pub struct RowMeta {
     /// `pattern_data.source.agent_id`.
     pub agent: Option<Arc<str>>,
     /// `pattern_data.source.outcome`.
-    pub outcome: Outcome,
+    pub outcome: MemoryOutcome,
 }
 
 /// An int8-quantised unit vector.

@@ -25,8 +25,8 @@ pub use policy::{
     RequestMapping,
 };
 pub use workflow::{
-    verify_workflow, verify_workflow_with, Branch, Property, Selector, StepCheck, Violation,
-    ViolationKind, Workflow, WorkflowReport, WorkflowStep,
+    run_plan, verify_workflow, verify_workflow_with, Branch, Property, RunPlan, Selector,
+    StepCheck, Violation, ViolationKind, Workflow, WorkflowReport, WorkflowStep,
 };
 
 #[cfg(test)]

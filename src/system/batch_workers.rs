@@ -4,8 +4,8 @@
 //! A session's steps are sequential, so its batches gain nothing from a pool of interchangeable
 //! threads — and lose: memory a step frees (history entries, feedback-window slots, cache
 //! entries) would often have been allocated by another thread, and the allocator pays for every
-//! such free (measured: 12.5–13.1 µs instead of 10–11.3 µs per verified step when each slice ran
-//! on a new thread). So each session is pinned to one of a few threads (one per core, at most
+//! such free (a verified step ~20% slower when each slice ran on a new thread: BENCHMARKS.md,
+//! "Engine step, Rust only"). So each session is pinned to one of a few threads (one per core, at most
 //! [`MAX_WORKERS`]), assigned round-robin when first seen; different sessions still run in
 //! parallel. Threads start on first use.
 
@@ -20,6 +20,13 @@ pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Most batch threads.
 const MAX_WORKERS: usize = 8;
+
+/// Stack of a batch thread: the Node main thread's 8 MB, so that a policy nested as deep as
+/// `MAX_POLICY_NESTING` allows evaluates on a batch thread exactly as in a synchronous call
+/// (Cedar's evaluator needs up to ~57 KB per level in debug builds, ~6 KB in release; on
+/// Rust's default 2 MB it stops with "recursion limit reached" past ~25 levels in debug).
+/// Only touched pages are committed.
+const BATCH_STACK_BYTES: usize = 8 << 20;
 
 /// The batch threads.
 pub(crate) struct BatchWorkers {
@@ -64,6 +71,7 @@ impl BatchWorkers {
                 let (sender, receiver) = channel::<Job>();
                 let thread = std::thread::Builder::new()
                     .name(format!("lean-agentic-batch-{i}"))
+                    .stack_size(BATCH_STACK_BYTES)
                     .spawn(move || {
                         for job in receiver {
                             job();

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::cedar_context::StepContext;
-use super::verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
+use super::verify::{PolicyDetails, Verdict, Verification, Verifier, VerifyRequest};
 use crate::error::Result;
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine};
 use crate::reasoning::{DecisionKind, PolicyEngine};
@@ -64,8 +64,8 @@ pub struct CheckContext {
 /// Turns a Cedar decision into the engine's verification answer.
 pub fn to_verification(d: crate::reasoning::Decision) -> Verification {
     let decision = match d.decision {
-        DecisionKind::Allow => Decision::Allow,
-        DecisionKind::Deny => Decision::Deny,
+        DecisionKind::Allow => Verdict::Allow,
+        DecisionKind::Deny => Verdict::Deny,
     };
     Verification {
         decision,
@@ -86,7 +86,7 @@ pub fn fail_closed(message: String) -> Verification {
     details.insert("determiningPolicies".into(), json!([]));
     details.insert("errors".into(), json!([message.clone()]));
     Verification {
-        decision: Decision::Deny,
+        decision: Verdict::Deny,
         reasons: vec![format!(
             "verification failed, so the action is denied: {message}"
         )],
@@ -155,7 +155,7 @@ pub fn prove_preconditions(
                 details.insert("failedSubgoals".into(), json!(failed_subgoals));
                 details.insert("proofs".into(), json!(proofs));
                 return Preconditions::Denied(Verification {
-                    decision: Decision::Deny,
+                    decision: Verdict::Deny,
                     reasons: vec![format!("precondition `{goal}` cannot be proved: {reason}")],
                     policy: None,
                     details,

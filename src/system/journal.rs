@@ -50,7 +50,7 @@ pub struct JournalRow {
 /// One step of a session as the ledger needs it back from the journal.
 #[derive(Debug, Clone)]
 pub struct LedgerRow {
-    /// The action.
+    /// The action the step ran (or that was denied).
     pub action: String,
     /// Whether it succeeded.
     pub success: bool,

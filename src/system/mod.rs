@@ -30,12 +30,12 @@ pub use config::{closest, json_type, Enforcement, SystemConfig, CONFIG_KEYS, DEF
 pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
-pub use slice_chain::{SliceTicket, SKIPPED_SLICE_JSON};
+pub use slice_chain::{SliceState, SliceTicket};
 pub use step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
-    StepResult, StepSummary, StepView,
+    StepResult, StepSummary, StepView, MAX_STEP_ENTITIES,
 };
-pub use verify::{Decision, PolicyDetails, Verification, Verifier, VerifyRequest};
+pub use verify::{PolicyDetails, Verdict, Verification, Verifier, VerifyRequest};
 
 #[cfg(test)]
 mod tests;

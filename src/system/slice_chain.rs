@@ -9,12 +9,32 @@
 //!
 //! So each slice carries a [`SliceTicket`] (its batch and its place in it) and runs only right
 //! after its predecessor finished every chunk; otherwise it runs nothing and answers
-//! [`SKIPPED_SLICE_JSON`], and the caller resubmits those chunks once the stop is dealt with.
+//! [`SliceState::Skipped`], and the caller resubmits those chunks once the stop is dealt with.
 
 use dashmap::DashMap;
 
-/// The answer of a slice that ran nothing because the slice before it did not finish.
-pub const SKIPPED_SLICE_JSON: &str = "{\"skipped\":true}";
+/// How a batch (or one slice of it) ended: said as data, so a caller never reads it off the
+/// results' text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliceState {
+    /// Every chunk ran.
+    Finished,
+    /// A step waits for a JS handler (the batch's `pending`); the chunks after it did not run.
+    Stopped,
+    /// Nothing ran: the slice before it did not finish (its results are empty).
+    Skipped,
+}
+
+impl SliceState {
+    /// `finished`, `stopped` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SliceState::Finished => "finished",
+            SliceState::Stopped => "stopped",
+            SliceState::Skipped => "skipped",
+        }
+    }
+}
 
 /// A slice's place in its batch: the `seq`-th slice (from 0) of batch `batch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +48,7 @@ pub struct SliceTicket {
 /// For each session, the one slice that may run next.
 #[derive(Default)]
 pub(crate) struct SliceChains {
-    next: DashMap<String, SliceTicket, foldhash::fast::RandomState>,
+    next: DashMap<String, SliceTicket, crate::fast_hash::FastHash>,
 }
 
 impl SliceChains {

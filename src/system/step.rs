@@ -7,7 +7,17 @@ use serde_json::Value;
 use super::verify::Verification;
 use crate::knowledge::Entity;
 
+/// Most entities a step reports (in its result, its action's parameters, the handler's view and
+/// the verifier's context); the knowledge graph still receives every entity of the chunk. A
+/// 1 MB chunk can hold 350,000 entities: echoing them all made a 20 MB response.
+pub const MAX_STEP_ENTITIES: usize = 1_000;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// The action as reported to callers and handlers.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionView {
@@ -16,6 +26,10 @@ pub struct ActionView {
     /// Its description.
     pub description: String,
     /// Parameters: the chunk text and its entities grouped by type.
+    #[cfg_attr(
+        test,
+        ts(type = "{ entities: { [entityType: string]: Array<string> }, text: string }")
+    )]
     pub parameters: Value,
     /// Tool calls it stands for.
     pub tool_calls: Vec<String>,
@@ -23,7 +37,43 @@ pub struct ActionView {
     pub expected_reward: f64,
 }
 
+impl ActionView {
+    /// The view of `action` with `parameters`. Unless `whole`, only what a summary reads is
+    /// filled in (the name; the parameters go on to verification).
+    pub fn of(
+        action: &crate::agent::ActionSpec,
+        parameters: Value,
+        expected_reward: f64,
+        whole: bool,
+    ) -> ActionView {
+        let mut view = ActionView {
+            action_type: action.name.clone(),
+            description: String::new(),
+            parameters,
+            tool_calls: Vec::new(),
+            expected_reward,
+        };
+        if whole {
+            view.description = action.description.clone();
+            view.tool_calls = action.tool_calls.clone();
+        }
+        view
+    }
+
+    /// The view of a step in which no registered action could run.
+    pub fn none(parameters: Value) -> ActionView {
+        ActionView {
+            action_type: "none".into(),
+            description: "no registered action can run now".into(),
+            parameters,
+            tool_calls: Vec::new(),
+            expected_reward: 0.0,
+        }
+    }
+}
+
 /// What executing the action produced.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Observation {
@@ -37,13 +87,16 @@ pub struct Observation {
     pub timestamp: i64,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error: Option<String>,
     /// The stable code of `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error_code: Option<String>,
 }
 
 /// A finished step.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
@@ -62,9 +115,14 @@ pub struct StepResult {
     /// True only when a verifier allowed the action.
     pub verified: bool,
     /// The verifier's answer.
+    #[cfg_attr(test, ts(as = "crate::ts_types::VerificationTs"))]
     pub verification: Verification,
-    /// Entities found in the chunk.
+    /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
+    /// The chunk had more entities than `entities` holds (serialised only when true).
+    #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub entities_truncated: bool,
     /// Probability with which the policy chose this action.
     pub propensity: f64,
     /// Whether the choice was exploration.
@@ -73,6 +131,7 @@ pub struct StepResult {
     pub learned: bool,
     /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
@@ -84,19 +143,20 @@ pub struct StepResult {
 pub struct RecordedStep {
     /// What happened.
     #[serde(flatten)]
-    pub outcome: crate::agent::Outcome,
+    pub outcome: crate::agent::HandlerOutcome,
     /// The action's parameters (numeric ones feed `runs` sums).
     #[serde(default)]
     pub params: Value,
     /// The caller's verification decision before it ran, if it verified.
     #[serde(default)]
-    pub decision: Option<super::verify::Decision>,
+    pub decision: Option<super::verify::Verdict>,
     /// The probability with which the caller chose the action (default 1).
     #[serde(default)]
     pub propensity: Option<f64>,
 }
 
 /// A step waiting for its JS handler.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingStep {
@@ -106,16 +166,22 @@ pub struct PendingStep {
     pub session_id: String,
     /// The action to execute.
     pub action: ActionView,
-    /// The plan.
+    /// The plan the action belongs to: action names in order; this step runs the first.
     pub plan: Vec<String>,
     /// The verifier's answer (allow or skipped).
+    #[cfg_attr(test, ts(as = "crate::ts_types::VerificationTs"))]
     pub verification: Verification,
-    /// Entities found in the chunk.
+    /// Entities found in the chunk (the first [`MAX_STEP_ENTITIES`]).
     pub entities: Vec<Entity>,
+    /// The chunk had more entities than `entities` holds (serialised only when true).
+    #[serde(skip_serializing_if = "is_false")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub entities_truncated: bool,
     /// How long the handler may take.
     pub timeout_ms: u64,
     /// Verification denied the step and it runs anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
 }
 
@@ -129,6 +195,7 @@ pub enum Begun {
 }
 
 /// Progress of a batch: the steps finished natively, then possibly one waiting for a handler.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchProgress {
@@ -187,6 +254,7 @@ pub enum StepView<'a> {
 /// verifier's verdict with the digest of its certificate — about a tenth of the full JSON,
 /// for batches whose callers keep only the outcome. The full certificate is issued either way;
 /// the summary leaves it (and the echoed chunk, entities and plan) out.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepSummary<'a> {
@@ -203,11 +271,12 @@ pub struct StepSummary<'a> {
     /// True only when a verifier allowed the action.
     pub verified: bool,
     /// Allow, deny or skipped.
-    pub decision: super::verify::Decision,
+    pub decision: super::verify::Verdict,
     /// Ids of the policies that determined the decision.
     pub determining_policies: Vec<&'a str>,
     /// The digest of the decision certificate, when policies were consulted.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub certificate_digest: Option<&'a str>,
     /// Probability with which the policy chose this action.
     pub propensity: f64,
@@ -217,14 +286,17 @@ pub struct StepSummary<'a> {
     pub learned: bool,
     /// Verification denied the step and it ran anyway (`enforcement: 'observe'`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
     /// Why it failed, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error: Option<&'a str>,
     /// The stable code of `error`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub error_code: Option<&'a str>,
 }
 

@@ -13,7 +13,6 @@
 //! its prefix.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Crockford's base32 alphabet, as ULIDs use it.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -30,10 +29,7 @@ pub(crate) struct StepIds {
 impl StepIds {
     /// Ids for an engine opening now.
     pub(crate) fn new() -> StepIds {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let ms = crate::time::now_ms().max(0) as u64;
         let random: u32 = rand::random::<u32>() & ((1 << 30) - 1);
         let mut prefix = String::with_capacity(4 + 16 + SEQ_CHARS);
         prefix.push_str("act-");

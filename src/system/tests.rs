@@ -3,7 +3,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::agent::{ActionSpec, Outcome, SessionContext};
+use crate::agent::{ActionSpec, HandlerOutcome, SessionContext};
 use crate::error::ErrorCode;
 
 fn engine() -> Engine {
@@ -55,7 +55,7 @@ fn builtin_step_runs_natively_and_learns() {
     assert!(r.observation.success);
     assert!(r.learned);
     assert!(!r.verified, "no verifier: never a fake pass");
-    assert_eq!(r.verification.decision, Decision::Skipped);
+    assert_eq!(r.verification.decision, Verdict::Skipped);
     let stats = e.stats().unwrap();
     assert_eq!(stats.total_actions, 1);
     assert_eq!(stats.learning_iterations, 1);
@@ -74,9 +74,9 @@ fn handler_steps_complete_and_rewards_move_predictions() {
     let r = e
         .complete(
             &p.action_id,
-            Outcome {
+            HandlerOutcome {
                 success: true,
-                ..Outcome::default()
+                ..HandlerOutcome::default()
             },
         )
         .unwrap();
@@ -89,12 +89,13 @@ fn handler_steps_complete_and_rewards_move_predictions() {
         "prediction rose after a positive reward"
     );
     assert_eq!(
-        e.complete(&p.action_id, Outcome::default())
+        e.complete(&p.action_id, HandlerOutcome::default())
             .unwrap_err()
             .code,
         ErrorCode::NotFound
     );
-    e.complete(&p2.action_id, Outcome::default()).unwrap();
+    e.complete(&p2.action_id, HandlerOutcome::default())
+        .unwrap();
 }
 
 #[test]
@@ -145,10 +146,10 @@ fn nan_handler_reward_is_rejected_but_recorded() {
     let err = e
         .complete(
             &p.action_id,
-            Outcome {
+            HandlerOutcome {
                 success: true,
                 reward: Some(f64::NAN),
-                ..Outcome::default()
+                ..HandlerOutcome::default()
             },
         )
         .unwrap_err();
@@ -163,14 +164,14 @@ impl Verifier for DenyPay {
     fn verify(&self, r: VerifyRequest<'_>) -> Verification {
         if r.action.name == "pay" {
             Verification {
-                decision: Decision::Deny,
+                decision: Verdict::Deny,
                 reasons: vec!["payments need approval".into()],
                 policy: None,
                 details: Default::default(),
             }
         } else {
             Verification {
-                decision: Decision::Allow,
+                decision: Verdict::Allow,
                 reasons: vec![],
                 policy: None,
                 details: Default::default(),
@@ -397,9 +398,9 @@ fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
         .unwrap()
         .decision
     };
-    assert_eq!(check("hire"), Decision::Deny, "nothing in the graph yet");
+    assert_eq!(check("hire"), Verdict::Deny, "nothing in the graph yet");
     e.begin("s", "Ada Lovelace works at Acme Corp.").unwrap();
-    assert_eq!(check("hire"), Decision::Skipped, "proved from the graph");
+    assert_eq!(check("hire"), Verdict::Skipped, "proved from the graph");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -414,12 +415,12 @@ fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
             Some(now + 400),
         )
         .unwrap();
-    assert_eq!(check("board"), Decision::Skipped, "valid now");
+    assert_eq!(check("board"), Verdict::Skipped, "valid now");
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert_eq!(
         check("board"),
-        Decision::Deny,
+        Verdict::Deny,
         "the fact expired and was retracted"
     );
-    assert_eq!(check("hire"), Decision::Skipped, "untimed relations stay");
+    assert_eq!(check("hire"), Verdict::Skipped, "untimed relations stay");
 }

@@ -13,9 +13,10 @@ use crate::agent::{ActionSpec, Session};
 use crate::reasoning::policy::{Certificate, NearMiss, PolicyRef};
 
 /// The verdict of a verifier.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum Decision {
+pub enum Verdict {
     /// The action may run.
     Allow,
     /// The action must not run.
@@ -29,24 +30,24 @@ pub enum Decision {
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// Allow, deny or skipped.
-    pub decision: Decision,
+    pub decision: Verdict,
     /// Human-readable reasons.
     pub reasons: Vec<String>,
     /// What the Cedar policies said, when they were consulted (flattened into this object).
     #[serde(flatten)]
     pub policy: Option<Box<PolicyDetails>>,
-    /// Other verifier-specific details (determining policies, certificate, proofs), as JSON.
+    /// Other verifier-specific details (precondition proofs, the failed goal), as JSON.
     #[serde(flatten)]
     pub details: serde_json::Map<String, Value>,
 }
 
-impl Decision {
+impl Verdict {
     /// `"allow"`, `"deny"` or `"skipped"`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Decision::Allow => "allow",
-            Decision::Deny => "deny",
-            Decision::Skipped => "skipped",
+            Verdict::Allow => "allow",
+            Verdict::Deny => "deny",
+            Verdict::Skipped => "skipped",
         }
     }
 }
@@ -55,7 +56,7 @@ impl Verification {
     /// A skipped verification with one reason.
     pub fn skipped(reason: impl Into<String>) -> Self {
         Verification {
-            decision: Decision::Skipped,
+            decision: Verdict::Skipped,
             reasons: vec![reason.into()],
             policy: None,
             details: Default::default(),
@@ -70,7 +71,7 @@ impl Verification {
 pub struct PolicyDetails {
     /// The policies that caused the decision.
     pub determining_policies: Vec<PolicyRef>,
-    /// Policy evaluation errors (an erroring policy is skipped).
+    /// Policy evaluation errors (an erroring policy denies: fail closed).
     pub errors: Vec<String>,
     /// On a default deny: the permit policies closest to matching.
     pub near_miss: Vec<NearMiss>,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use serde::Serialize;
 
-use super::model::{Decision, DecisionKind, NearMiss, PolicyRef};
+use super::decision::{Decision, DecisionKind, NearMiss, PolicyRef};
 
 /// Counters of the decision cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -58,7 +58,7 @@ impl CachedDecision {
 
 /// The cache itself.
 pub(crate) struct DecisionCache {
-    map: DashMap<String, Arc<CachedDecision>, foldhash::fast::RandomState>,
+    map: DashMap<String, Arc<CachedDecision>, crate::fast_hash::FastHash>,
     capacity: usize,
     hits: AtomicU64,
     misses: AtomicU64,

@@ -10,12 +10,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::canonical::{sha256_hex_bytes, write_canonical, write_json_string};
-use super::engine::PolicyEngine;
-use super::model::DecisionKind;
-use super::request::{EntityRef, RequestMapping};
-use crate::error::Result;
+use super::decision::DecisionKind;
+use super::request::EntityRef;
 
 /// The request as certified: full entity uids for principal, action and resource.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertifiedRequest {
@@ -30,6 +29,7 @@ pub struct CertifiedRequest {
 }
 
 /// A replayable record of one decision.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Certificate {
@@ -43,7 +43,7 @@ pub struct Certificate {
     pub entities_hash: String,
     /// Cedar language version used, e.g. `4.4.0`.
     pub cedar_version: String,
-    /// The decision.
+    /// What the policies decided for the request.
     pub decision: DecisionKind,
     /// Ids of the determining policies, sorted.
     pub determining_policy_ids: Vec<String>,
@@ -54,6 +54,7 @@ pub struct Certificate {
 }
 
 /// The result of re-checking a certificate.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateCheck {
@@ -81,10 +82,7 @@ impl Certificate {
         decision: DecisionKind,
         determining_policy_ids: Vec<String>,
     ) -> Self {
-        let issued_at_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let issued_at_ms = crate::time::now_ms().max(0) as u64;
         let mut cert = Certificate {
             request,
             policy_set_hash,
@@ -143,91 +141,3 @@ impl Certificate {
 
 /// U+001F, written after every field of the digested text.
 const FIELD_SEPARATOR: u8 = 0x1f;
-
-/// Re-checks a certificate against the policy text, schema and entity JSON it claims.
-///
-/// Errors only when the given policies/schema/entities themselves do not parse; a mismatch of
-/// any kind gives `valid: false` with the reason.
-pub fn check_certificate(
-    cert: &Certificate,
-    policies: &str,
-    schema: Option<&str>,
-    entities: Option<&str>,
-) -> Result<CertificateCheck> {
-    let mapping = RequestMapping {
-        action_type: cert.request.action.entity_type.clone(),
-        ..RequestMapping::default()
-    };
-    let engine = PolicyEngine::with_options(mapping, 0);
-    engine.load(policies, schema)?;
-    if let Some(entities) = entities {
-        engine.set_entities(entities)?;
-    }
-    let (policy_hash, schema_hash, entities_hash) = engine.hashes();
-    let mut problems = Vec::new();
-    let mut notes = Vec::new();
-    if cert.digest != cert.compute_digest() {
-        problems.push("the certificate was altered after it was issued (digest mismatch)".into());
-    }
-    if cert.policy_set_hash != policy_hash {
-        problems.push(format!(
-            "policy set hash differs: certificate {} but the given policies hash to {policy_hash}",
-            cert.policy_set_hash
-        ));
-    }
-    if cert.schema_hash != schema_hash {
-        problems.push(format!(
-            "schema hash differs: certificate {:?} but the given schema hashes to {schema_hash:?}",
-            cert.schema_hash
-        ));
-    }
-    if cert.entities_hash != entities_hash {
-        problems.push(format!(
-            "entities hash differs: certificate {} but the given entities hash to {entities_hash}",
-            cert.entities_hash
-        ));
-    }
-    if cert.cedar_version != cedar_version() {
-        notes.push(format!(
-            "note: issued with Cedar {} and replayed with Cedar {}",
-            cert.cedar_version,
-            cedar_version()
-        ));
-    }
-    match engine.replay(&cert.request) {
-        Ok((decision, ids)) => {
-            if decision != cert.decision {
-                problems.push(format!(
-                    "replay decided {} but the certificate says {}",
-                    decision.as_str(),
-                    cert.decision.as_str()
-                ));
-            }
-            if ids != cert.determining_policy_ids {
-                problems.push(format!(
-                    "replay was determined by {ids:?} but the certificate says {:?}",
-                    cert.determining_policy_ids
-                ));
-            }
-        }
-        Err(e) => problems.push(format!(
-            "the certified request cannot be replayed: {}",
-            e.message
-        )),
-    }
-    let valid = problems.is_empty();
-    let mut reasons = if valid {
-        vec![
-            "hashes of policies, schema and entities match".to_string(),
-            format!(
-                "replay reproduced decision {} determined by {:?}",
-                cert.decision.as_str(),
-                cert.determining_policy_ids
-            ),
-        ]
-    } else {
-        problems
-    };
-    reasons.extend(notes);
-    Ok(CertificateCheck { valid, reasons })
-}

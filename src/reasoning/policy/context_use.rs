@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+#[cfg(test)]
 use cedar_policy::Policy;
 use serde_json::Value;
 
@@ -119,15 +120,26 @@ fn add(attrs: &mut BTreeMap<String, AttrUse>, attr: &str, use_: AttrUse) {
 
 impl ContextUse {
     /// What one policy can read.
+    #[cfg(test)]
     pub(crate) fn of_policy(policy: &Policy) -> ContextUse {
-        let mut attrs = BTreeMap::new();
         match policy.to_json() {
-            Ok(est) if collect(&est, &mut attrs) => ContextUse::Attrs(attrs),
-            _ => ContextUse::Whole,
+            Ok(est) => ContextUse::of_est(&est),
+            Err(_) => ContextUse::Whole,
+        }
+    }
+
+    /// What one policy can read, from its JSON form (EST).
+    pub(crate) fn of_est(est: &Value) -> ContextUse {
+        let mut attrs = BTreeMap::new();
+        if collect(est, &mut attrs) {
+            ContextUse::Attrs(attrs)
+        } else {
+            ContextUse::Whole
         }
     }
 
     /// What `policies` can read together.
+    #[cfg(test)]
     pub(crate) fn of<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> ContextUse {
         ContextUse::union(policies.into_iter().map(ContextUse::of_policy))
     }

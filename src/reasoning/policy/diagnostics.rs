@@ -5,6 +5,7 @@
 //! before policy ids exist), find the policy statement that contains the offset and its
 //! `@id("...")` annotation (or its default id `policyN`).
 
+use cedar_policy::{AuthorizationError, PolicyId};
 use miette::Diagnostic;
 
 /// A 1-based line and column (column counted in characters).
@@ -142,5 +143,23 @@ pub fn located(src: &str, what: &str, diag: &dyn Diagnostic) -> String {
             )
         }
         None => format!("{what}: {}", describe(diag)),
+    }
+}
+
+/// The raw text of a policy id (`Display` would escape it).
+pub(crate) fn policy_id_text(id: &PolicyId) -> String {
+    AsRef::<str>::as_ref(id).to_string()
+}
+
+/// `policy "<id>": <message>` for one evaluation error.
+pub(crate) fn authorization_error_text(error: &AuthorizationError) -> String {
+    match error {
+        AuthorizationError::PolicyEvaluationError(e) => {
+            format!(
+                "policy \"{}\": {}",
+                policy_id_text(e.policy_id()),
+                e.inner()
+            )
+        }
     }
 }

@@ -11,10 +11,24 @@
 //! | resource   | `Resource::"<id>"` by default; callers may pass any `Type::"id"`     |
 //! | context    | a JSON object built by the caller, conventionally `{ params, priorSteps, approvals, session, stepIndex, ... }` |
 //!
-//! Requests are *not* validated against the schema at authorization time (so callers may add
-//! extra context fields); the schema is used to validate the policies (strict mode) and the
-//! entities. A policy that reads a missing attribute errors, is skipped (as Cedar does) and the
-//! error is reported in [`Decision::errors`].
+//! # Fail closed
+//!
+//! A policy whose scope matches and whose condition cannot be evaluated (a missing attribute,
+//! a type error) **denies** the request, and the erroring policies are the determining ones —
+//! a deliberate difference from Cedar, which skips an erroring policy. With a schema, the
+//! policies are validated in strict mode, and every request is validated against the action's
+//! declared context (restricted to the attributes the schema declares; strictly validated
+//! policies can read no other) before evaluation: a request that does not conform is denied
+//! with the validation error. Errors are reported in [`Decision::errors`].
+//!
+//! # Files
+//!
+//! `authorizer` ([`PolicyEngine`]: load, decide, cache), `request` (the request and its Cedar
+//! form), `decision` (what a decision says), `context_use` and `cache` (the decision cache),
+//! `near_miss` and `condition_text` (explaining a default deny), `certificate` and `replay`
+//! (certifying a decision, and checking a certificate with a fresh authorizer), `diagnostics`
+//! (messages with policy ids and line/column), `canonical` (canonical JSON and digests),
+//! `nesting`, `hierarchy` and `parser_thread` (input bounds).
 //!
 //! # Design
 //!
@@ -36,24 +50,34 @@
 //!   action's policies can read (`context_use`; the whole context when a policy uses it as a
 //!   whole), so a decision can never outlive a `load` or `set_entities` and never ignores an
 //!   attribute a policy reads. A hit is re-certified for the request at hand.
+//! * Input is bounded before Cedar sees it, and parsed on a thread with a large stack: policy
+//!   and schema nesting (`nesting`), the size of the entity hierarchy (`hierarchy`), see
+//!   `parser_thread`. No policy, schema or entity text can overflow a stack.
 //! * Every decision carries a [`Certificate`] that [`check_certificate`] replays with a fresh
 //!   authorizer.
 
+mod authorizer;
 mod cache;
 mod canonical;
 mod certificate;
 mod condition_text;
 mod context_use;
+mod decision;
 pub mod diagnostics;
-mod engine;
-mod model;
+mod hierarchy;
+#[cfg(test)]
+mod input_limits_tests;
 mod near_miss;
+mod nesting;
+mod parser_thread;
+mod replay;
 mod request;
 
+pub use authorizer::{PolicyEngine, PolicySetInfo};
 pub use cache::CacheStats;
-pub use certificate::{
-    cedar_version, check_certificate, Certificate, CertificateCheck, CertifiedRequest,
-};
-pub use engine::{PolicyEngine, PolicySetInfo};
-pub use model::{Decision, DecisionKind, NearMiss, PolicyRef};
+pub use certificate::{cedar_version, Certificate, CertificateCheck, CertifiedRequest};
+pub use decision::{Decision, DecisionKind, NearMiss, PolicyRef};
+pub use hierarchy::MAX_HIERARCHY_LINKS;
+pub use nesting::{MAX_POLICY_NESTING, MAX_SCHEMA_NESTING, MAX_TEXT_NESTING};
+pub use replay::check_certificate;
 pub use request::{quoted_ref, AuthzRequest, EntityRef, RequestMapping};

@@ -6,18 +6,21 @@
 //! single-part permit policy ("probe") in one probe policy set, built through Cedar's JSON
 //! policy format (EST). On a default deny one authorizer call over the probe set tells which
 //! parts hold, which fail and which error; permits are ranked by the number of satisfied parts.
+//! A part that is the same expression in several permits (a shared scope constraint or
+//! condition) is one probe, built and evaluated once.
 
 use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{
-    ActionConstraint, Authorizer, Effect, Entities, Policy, PolicyId, PolicySet,
-    PrincipalConstraint, Request, ResourceConstraint,
+    ActionConstraint, Authorizer, Entities, Policy, PolicyId, PolicySet, PrincipalConstraint,
+    Request, ResourceConstraint,
 };
 use serde_json::{json, Value};
 
 use super::condition_text::source_conditions;
-use super::engine::{authorization_error_text, policy_id_text};
-use super::model::NearMiss;
+use super::decision::NearMiss;
+use super::diagnostics::{authorization_error_text, policy_id_text};
+use super::parser_thread::map_on_parser_threads_owned;
 use crate::error::{Error, ErrorCode, Result};
 
 /// One part of a permit policy.
@@ -40,87 +43,73 @@ pub(crate) struct NearMissProbes {
 }
 
 impl NearMissProbes {
-    /// Splits every permit policy of `set` into probe policies.
-    pub(crate) fn build(set: &PolicySet) -> Result<Self> {
-        let mut probes = NearMissProbes::default();
-        let mut permits: Vec<&Policy> = set
-            .policies()
-            .filter(|p| p.effect() == Effect::Permit)
-            .collect();
-        permits.sort_by_key(|p| policy_id_text(p.id()));
-        for policy in permits {
-            let id = policy_id_text(policy.id());
-            let est = policy.to_json().map_err(|e| {
+    /// The probes of every permit policy, from each one's id and parts (see
+    /// [`draft_parts`]). Parts that are the same expression (the same scope constraint or
+    /// condition in several permits) share one probe; large sets build their probes on several
+    /// parser threads.
+    pub(crate) fn from_drafts(mut permits: Vec<(String, Vec<ProbeDraft>)>) -> Result<Self> {
+        permits.sort_by(|a, b| a.0.cmp(&b.0));
+        // One probe per distinct probe expression (by hash, then by value).
+        let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut unique: Vec<(usize, ProbeExpr, bool)> = Vec::new();
+        let mut permit_parts: Vec<(String, Vec<(usize, String)>)> = Vec::new();
+        for (id, draft) in permits {
+            let mut parts = Vec::with_capacity(draft.len());
+            for (expr, description) in draft {
+                let same = index.entry(expr.hash()).or_default();
+                let n = match same.iter().copied().find(|&i| unique[i].1 == expr) {
+                    Some(n) => n,
+                    None => {
+                        same.push(unique.len());
+                        unique.push((unique.len(), expr, false));
+                        unique.len() - 1
+                    }
+                };
+                // Without the author's text the part is described by Cedar's printout.
+                unique[n].2 |= description.is_empty();
+                parts.push((n, description));
+            }
+            permit_parts.push((id, parts));
+        }
+        drop(index);
+        let built = map_on_parser_threads_owned(unique, |(n, expr, describe)| {
+            let est = expr.into_est();
+            let shown = est.to_string();
+            let probe = Policy::from_json(Some(PolicyId::new(probe_id(n))), est).map_err(|e| {
                 Error::new(
                     ErrorCode::Internal,
-                    format!("policy \"{id}\" cannot be converted for near-miss analysis: {e}"),
+                    format!("near-miss probe {shown} is invalid: {e}"),
                 )
             })?;
-            let mut parts = Vec::new();
-            let mut add = |probe_est: Value, description: String| -> Result<()> {
-                let probe_id = format!("{id}\u{1f}{}", parts.len());
-                let probe =
-                    Policy::from_json(Some(PolicyId::new(&probe_id)), probe_est).map_err(|e| {
-                        Error::new(
-                            ErrorCode::Internal,
-                            format!("near-miss probe for policy \"{id}\" is invalid: {e}"),
-                        )
-                    })?;
-                let description = if description.is_empty() {
-                    condition_text(&probe)
-                } else {
-                    description
-                };
-                probes.set.add(probe).map_err(|e| {
-                    Error::new(ErrorCode::Internal, format!("near-miss probe: {e}"))
-                })?;
-                parts.push(Part {
-                    probe_id,
-                    description,
-                });
-                Ok(())
+            let text = if describe {
+                condition_text(&probe)
+            } else {
+                String::new()
             };
-            if let Some(text) = principal_text(&policy.principal_constraint()) {
-                add(scope_probe(&est, "principal"), text)?;
-            }
-            if let Some(text) = action_text(&policy.action_constraint()) {
-                add(scope_probe(&est, "action"), text)?;
-            }
-            if let Some(text) = resource_text(&policy.resource_constraint()) {
-                add(scope_probe(&est, "resource"), text)?;
-            }
-            let conditions: Vec<&Value> =
-                est["conditions"].as_array().into_iter().flatten().collect();
-            // The author's text when it lines up with Cedar's parse, else Cedar's printout.
-            let source = policy
-                .to_cedar()
-                .and_then(|text| source_conditions(&text))
-                .filter(|src| src.len() == conditions.len());
-            for (index, condition) in conditions.into_iter().enumerate() {
-                let kind = condition["kind"].as_str().unwrap_or("when");
-                let body = &condition["body"];
-                let mut conjuncts = Vec::new();
-                if kind == "when" {
-                    split_conjunction(body, &mut conjuncts);
-                } else {
-                    conjuncts.push(body);
-                }
-                let texts: Option<&Vec<String>> = source
-                    .as_ref()
-                    .map(|src| &src[index])
-                    .filter(|c| c.kind == kind && c.parts.len() == conjuncts.len())
-                    .map(|c| &c.parts);
-                for (n, conjunct) in conjuncts.into_iter().enumerate() {
-                    let description = texts
-                        .map(|t| format!("{kind} {{ {} }}", t[n]))
-                        .unwrap_or_default();
-                    add(condition_probe(kind, conjunct), description)?;
-                }
-            }
-            probes.permits.push(PermitParts {
-                policy_id: id,
-                parts,
-            });
+            Ok((probe, text))
+        })?;
+        let mut probes = NearMissProbes::default();
+        let mut printed = Vec::with_capacity(built.len());
+        for (probe, text) in built {
+            probes
+                .set
+                .add(probe)
+                .map_err(|e| Error::new(ErrorCode::Internal, format!("near-miss probe: {e}")))?;
+            printed.push(text);
+        }
+        for (policy_id, parts) in permit_parts {
+            let parts = parts
+                .into_iter()
+                .map(|(n, description)| Part {
+                    probe_id: probe_id(n),
+                    description: if description.is_empty() {
+                        printed[n].clone()
+                    } else {
+                        description
+                    },
+                })
+                .collect();
+            probes.permits.push(PermitParts { policy_id, parts });
         }
         Ok(probes)
     }
@@ -189,36 +178,116 @@ impl NearMissProbes {
     }
 }
 
-/// A probe keeping only one scope constraint of the policy (no conditions).
-fn scope_probe(est: &Value, keep: &str) -> Value {
-    let all = json!({"op": "All"});
-    let pick = |slot: &str| {
-        if slot == keep {
-            est[slot].clone()
-        } else {
-            all.clone()
-        }
-    };
-    json!({
-        "effect": "permit",
-        "principal": pick("principal"),
-        "action": pick("action"),
-        "resource": pick("resource"),
-        "conditions": [],
-        "annotations": {}
-    })
+/// The id of probe number `n`.
+fn probe_id(n: usize) -> String {
+    format!("probe\u{1f}{n}")
 }
 
-/// A probe with an unconstrained scope and one condition.
-fn condition_probe(kind: &str, body: &Value) -> Value {
-    json!({
-        "effect": "permit",
-        "principal": {"op": "All"},
-        "action": {"op": "All"},
-        "resource": {"op": "All"},
-        "conditions": [{"kind": kind, "body": body}],
-        "annotations": {}
-    })
+/// What a probe tests: one scope constraint (`"principal"`, `"action"` or `"resource"`, with
+/// its JSON form), or one condition (`"when"` or `"unless"`, with its body).
+#[derive(Debug, PartialEq)]
+pub(crate) enum ProbeExpr {
+    Scope(&'static str, Value),
+    Condition(&'static str, Value),
+}
+
+impl ProbeExpr {
+    /// A hash of the expression (equal expressions hash equal).
+    fn hash(&self) -> u64 {
+        use std::hash::Hasher;
+        struct HashWriter(std::hash::DefaultHasher);
+        impl std::io::Write for HashWriter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.write(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (tag, value) = match self {
+            ProbeExpr::Scope(slot, v) => (slot, v),
+            ProbeExpr::Condition(kind, v) => (kind, v),
+        };
+        let mut writer = HashWriter(std::hash::DefaultHasher::new());
+        writer.0.write(tag.as_bytes());
+        // Writing into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut writer, value);
+        writer.0.finish()
+    }
+
+    /// The probe policy's JSON form: permit with only this scope constraint or condition.
+    fn into_est(self) -> Value {
+        let all = json!({"op": "All"});
+        let mut probe = json!({
+            "effect": "permit",
+            "principal": all.clone(),
+            "action": all.clone(),
+            "resource": all,
+            "conditions": [],
+            "annotations": {}
+        });
+        match self {
+            ProbeExpr::Scope(slot, constraint) => probe[slot] = constraint,
+            ProbeExpr::Condition(kind, body) => {
+                probe["conditions"] = json!([{"kind": kind, "body": body}])
+            }
+        }
+        probe
+    }
+}
+
+/// One part of a permit policy: what its probe tests and the author's text of the part
+/// (empty when it cannot be recovered).
+pub(crate) type ProbeDraft = (ProbeExpr, String);
+
+/// The parts of one permit policy, from the policy and its JSON form (EST).
+pub(crate) fn draft_parts(policy: &Policy, est: &Value) -> Vec<ProbeDraft> {
+    let mut parts = Vec::new();
+    if let Some(text) = principal_text(&policy.principal_constraint()) {
+        parts.push((
+            ProbeExpr::Scope("principal", est["principal"].clone()),
+            text,
+        ));
+    }
+    if let Some(text) = action_text(&policy.action_constraint()) {
+        parts.push((ProbeExpr::Scope("action", est["action"].clone()), text));
+    }
+    if let Some(text) = resource_text(&policy.resource_constraint()) {
+        parts.push((ProbeExpr::Scope("resource", est["resource"].clone()), text));
+    }
+    let conditions: Vec<&Value> = est["conditions"].as_array().into_iter().flatten().collect();
+    // The author's text when it lines up with Cedar's parse, else Cedar's printout.
+    let source = policy
+        .to_cedar()
+        .and_then(|text| source_conditions(&text))
+        .filter(|src| src.len() == conditions.len());
+    for (index, condition) in conditions.into_iter().enumerate() {
+        let kind = if condition["kind"].as_str() == Some("unless") {
+            "unless"
+        } else {
+            "when"
+        };
+        let body = &condition["body"];
+        let mut conjuncts = Vec::new();
+        if kind == "when" {
+            split_conjunction(body, &mut conjuncts);
+        } else {
+            conjuncts.push(body);
+        }
+        let texts: Option<&Vec<String>> = source
+            .as_ref()
+            .map(|src| &src[index])
+            .filter(|c| c.kind == kind && c.parts.len() == conjuncts.len())
+            .map(|c| &c.parts);
+        for (n, conjunct) in conjuncts.into_iter().enumerate() {
+            let description = texts
+                .map(|t| format!("{kind} {{ {} }}", t[n]))
+                .unwrap_or_default();
+            parts.push((ProbeExpr::Condition(kind, conjunct.clone()), description));
+        }
+    }
+    parts
 }
 
 /// Collects the top-level conjuncts of an EST expression (`{"&&": {left, right}}`).

@@ -2,13 +2,14 @@
 
 use std::str::FromStr;
 
-use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request, Schema};
 use serde::{Deserialize, Serialize};
 
 use super::context_use::{plain_cedar_value, ContextUse};
 use crate::error::{err, Error, ErrorCode, Result};
 
 /// A reference to a Cedar entity: `Type::"id"`.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityRef {
@@ -57,7 +58,7 @@ impl EntityRef {
 /// every time.
 #[derive(Default)]
 pub(crate) struct TypeNameCache {
-    names: dashmap::DashMap<String, EntityTypeName, foldhash::fast::RandomState>,
+    names: dashmap::DashMap<String, EntityTypeName, crate::fast_hash::FastHash>,
 }
 
 impl TypeNameCache {
@@ -236,7 +237,7 @@ impl AuthzRequest {
         let principal = self.principal.to_uid("principal", types)?;
         let action = EntityRef::new(action_type, &self.action).to_uid("action", types)?;
         let resource = self.resource.to_uid("resource", types)?;
-        let declared = super::engine::declared_context_attrs(schema, &action);
+        let declared = declared_context_attrs(schema, &action);
         let projected: serde_json::Map<String, serde_json::Value> = self
             .context
             .as_object()
@@ -360,6 +361,17 @@ fn has_float(value: &serde_json::Value) -> bool {
         serde_json::Value::Array(items) => items.iter().any(has_float),
         serde_json::Value::Object(map) => map.values().any(has_float),
         _ => false,
+    }
+}
+
+/// The top-level context attributes the schema declares for `action` (none when the action
+/// is not declared: its requests do not conform).
+pub(crate) fn declared_context_attrs(schema: &Schema, action: &EntityUid) -> Vec<String> {
+    use cedar_policy_core::validator::types::Type;
+    let core: &cedar_policy_core::validator::ValidatorSchema = schema.as_ref();
+    match core.context_type(action.as_ref()) {
+        Some(Type::Record { attrs, .. }) => attrs.keys().map(|k| k.to_string()).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::model::Model;
+use super::least_model::Model;
 use super::syntax::{Atom, Rule, Term};
 
 /// Why a goal could not be proved.

@@ -7,28 +7,28 @@
 //! * [`syntax`]: terms, atoms, literals, rules; range restriction; rule ids; the JSON form.
 //! * [`parser`]: the text syntax, with line/column errors.
 //! * [`stratify`]: the predicate dependency graph, rejecting recursion through negation.
-//! * `model`: semi-naive bottom-up evaluation per stratum that records one derivation per
+//! * `least_model`: semi-naive bottom-up evaluation per stratum that records one derivation per
 //!   fact, so that a proof tree can be read back.
 //! * `explain`: why a goal failed (the deepest failing subgoal of the best partial attempt).
 //! * [`proof`]: the [`Proof`] tree and [`Theorem`] data types.
 //! * [`checker`]: an independent checker that re-verifies proofs with its own matching and its
 //!   own naive least-model computation (it shares only data types and the parser).
-//! * [`engine`]: [`RuleEngine`], the thread-safe rule base with a cached model, which checks
+//! * [`prover`]: [`RuleEngine`], the thread-safe rule base with a cached model, which checks
 //!   every proof before returning it and keeps the proved theorems.
 
 pub mod checker;
-pub mod engine;
 mod explain;
-mod model;
+mod least_model;
 pub mod parser;
 pub mod proof;
+pub mod prover;
 pub mod stratify;
 pub mod syntax;
 
 pub use checker::{check_proof, check_proof_json, ProofChecker};
-pub use engine::{ProveOptions, ProveOutcome, RuleEngine, MAX_PROOF_DEPTH};
 pub use parser::{parse_atom, parse_fact, parse_program, Program};
 pub use proof::{Proof, Theorem};
+pub use prover::{ProveOptions, ProveOutcome, RuleEngine, MAX_PROOF_DEPTH};
 pub use syntax::{parse_fact_json, parse_rule_json, Atom, Literal, Rule, Term};
 
 #[cfg(test)]

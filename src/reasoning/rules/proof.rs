@@ -19,6 +19,7 @@ pub const FACT_RULE: &str = "fact";
 pub const PREMISE_RULE: &str = "premise";
 
 /// A derivation tree node.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Proof {
@@ -77,6 +78,7 @@ impl Proof {
 }
 
 /// A proved statement with its checked proof.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Theorem {

@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{err, ErrorCode, Result};
+use crate::error::{err, json_error_text, ErrorCode, Result};
 
 /// Rule ids that name proof leaves and so cannot be used for rules.
 pub const RESERVED_RULE_IDS: [&str; 2] = ["fact", "premise"];
@@ -181,7 +181,7 @@ impl fmt::Display for Atom {
 /// A body literal: an atom, possibly negated (`not p(X)`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Literal {
-    /// The atom.
+    /// The atom tested (negated when `negated`).
     pub atom: Atom,
     /// True for `not atom`.
     pub negated: bool,
@@ -477,9 +477,10 @@ pub fn parse_rule_json(json: &str) -> Result<Rule> {
         crate::error::Error::new(
             ErrorCode::RuleParse,
             format!(
-                "rule JSON does not parse ({e}); expected {{\"head\": {{\"pred\": \"p\", \"args\": \
+                "rule JSON does not parse ({}); expected {{\"head\": {{\"pred\": \"p\", \"args\": \
                  [\"X\"]}}, \"body\": [{{\"pred\": \"q\", \"args\": [\"X\"], \"negated\": false}}], \
-                 \"id\": \"r1\"}}"
+                 \"id\": \"r1\"}}",
+                json_error_text(&e)
             ),
         )
     })?;
@@ -520,7 +521,8 @@ pub fn parse_fact_json(json: &str) -> Result<Atom> {
         crate::error::Error::new(
             ErrorCode::RuleParse,
             format!(
-                "fact JSON does not parse ({e}); expected {{\"pred\": \"p\", \"args\": [\"a\"]}}"
+                "fact JSON does not parse ({}); expected {{\"pred\": \"p\", \"args\": [\"a\"]}}",
+                json_error_text(&e)
             ),
         )
     })?;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::model::Workflow;
+use super::types::Workflow;
 use crate::error::{err, ErrorCode, Result};
 
 /// A fixed-size set of step indices.

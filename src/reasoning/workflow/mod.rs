@@ -22,11 +22,12 @@
 //! hint), never a vacuous pass.
 
 mod graph;
-mod model;
 pub mod paths;
 pub mod properties;
+mod types;
 
-pub use model::{
+pub use paths::{run_plan, RunPlan};
+pub use types::{
     Branch, Property, Selector, StepCheck, Violation, ViolationKind, Workflow, WorkflowReport,
     WorkflowStep,
 };

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::graph::{BitSet, Graph};
-use super::model::Workflow;
+use super::types::Workflow;
 use crate::error::{err, ErrorCode, Result};
 
 /// Maximum number of branch-choice combinations examined.
@@ -135,4 +135,119 @@ pub(crate) fn enumerate_paths(
         });
     }
     Ok(paths)
+}
+
+/// How a workflow runs under one branch choice: what `executeWorkflow` follows, so a run takes
+/// exactly a path the verifier checked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunPlan {
+    /// The option chosen for each branch group: the one asked for, else the group's first
+    /// option in step order.
+    pub branches: BTreeMap<String, String>,
+    /// Ids of the steps that run, in a topological order.
+    pub running: Vec<String>,
+    /// Ids of the steps that do not run (another option chosen, or no dependency runs).
+    pub not_taken: Vec<String>,
+    /// For each running step, its dependencies that run (the ones it waits for).
+    pub dependencies: BTreeMap<String, Vec<String>>,
+}
+
+/// The [`RunPlan`] of `wf` for the options `wanted` names (others: the first option). An option
+/// that the group does not have is `ERR_INVALID_INPUT`.
+pub fn run_plan(wf: &Workflow, wanted: &BTreeMap<String, String>) -> Result<RunPlan> {
+    let graph = Graph::build(wf)?;
+    if let Some(cycle) = graph.find_cycle() {
+        let ids: Vec<&str> = cycle.iter().map(|&s| wf.steps[s].id.as_str()).collect();
+        return err(
+            ErrorCode::InvalidWorkflow,
+            format!(
+                "steps {} form a dependency cycle; the workflow cannot run",
+                ids.join(" -> ")
+            ),
+        );
+    }
+    let topo = graph.topo_order();
+    let mut options: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for step in &wf.steps {
+        if let Some(b) = &step.branch {
+            let o = options.entry(b.group.as_str()).or_default();
+            if !o.contains(&b.option.as_str()) {
+                o.push(b.option.as_str());
+            }
+        }
+    }
+    for (group, option) in wanted {
+        let Some(opts) = options.get(group.as_str()) else {
+            return err(
+                ErrorCode::InvalidInput,
+                format!(
+                    "branches.{group}: workflow \"{}\" has no branch group {group:?} (groups: {})",
+                    wf.id,
+                    options
+                        .keys()
+                        .map(|g| format!("{g:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        };
+        if !opts.contains(&option.as_str()) {
+            return err(
+                ErrorCode::InvalidInput,
+                format!(
+                    "branches.{group} is {option:?}, but branch group {group:?} has options {}",
+                    opts.iter()
+                        .map(|o| format!("{o:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+    }
+    let branches: BTreeMap<String, String> = options
+        .iter()
+        .map(|(g, opts)| {
+            let chosen = wanted.get(*g).map(String::as_str).unwrap_or(opts[0]);
+            (g.to_string(), chosen.to_string())
+        })
+        .collect();
+    let n = graph.len();
+    let mut active = vec![false; n];
+    for &s in &topo {
+        let step = &wf.steps[s];
+        let branch_ok = step
+            .branch
+            .as_ref()
+            .is_none_or(|b| branches.get(&b.group) == Some(&b.option));
+        let deps = &graph.deps[s];
+        active[s] = branch_ok && (deps.is_empty() || deps.iter().any(|&d| active[d]));
+    }
+    let running: Vec<String> = topo
+        .iter()
+        .filter(|&&s| active[s])
+        .map(|&s| wf.steps[s].id.clone())
+        .collect();
+    let not_taken = (0..n)
+        .filter(|&s| !active[s])
+        .map(|s| wf.steps[s].id.clone())
+        .collect();
+    let dependencies = topo
+        .iter()
+        .filter(|&&s| active[s])
+        .map(|&s| {
+            let deps = graph.deps[s]
+                .iter()
+                .filter(|&&d| active[d])
+                .map(|&d| wf.steps[d].id.clone())
+                .collect();
+            (wf.steps[s].id.clone(), deps)
+        })
+        .collect();
+    Ok(RunPlan {
+        branches,
+        running,
+        not_taken,
+        dependencies,
+    })
 }

@@ -12,8 +12,8 @@
 use serde_json::Value;
 
 use super::graph::BitSet;
-use super::model::{Property, Selector, Violation, ViolationKind, Workflow};
 use super::paths::PathView;
+use super::types::{Property, Selector, Violation, ViolationKind, Workflow};
 
 /// Everything the property checks need about a workflow.
 pub(crate) struct Context<'a> {

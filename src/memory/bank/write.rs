@@ -1,0 +1,424 @@
+//! Writing the bank: memories and learnings (each in one transaction, the index updated after
+//! the commit), deletions, imports, and the eviction that keeps the caps — which deletes only
+//! what the bank may delete (`bank.evict`) and reports every run.
+
+use super::*;
+
+impl ReasoningBank {
+    /// Stores (creates or updates) a memory; returns it as stored.
+    pub fn store(&self, m: MemoryInput) -> Result<MemoryRecord> {
+        if m.title.trim().is_empty() {
+            return err(ErrorCode::InvalidInput, "a memory needs a non-empty title");
+        }
+        if let Some(c) = m.confidence {
+            if !c.is_finite() || !(0.0..=1.0).contains(&c) {
+                return err(
+                    ErrorCode::InvalidInput,
+                    format!("confidence must be a number in [0, 1], got {c}"),
+                );
+            }
+        }
+        if let Some(v) = &m.embedding {
+            check_embedding(v, "embedding")?;
+        }
+        let id = match &m.id {
+            Some(id) => {
+                check_id(id, "id")?;
+                id.clone()
+            }
+            None => new_id(),
+        };
+        let mut st = self.state.lock();
+        let (record, is_new, vector) = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let existing: Option<(String, String, String, f64, i64)> = conn
+                .query_row("SELECT type, pattern_data, created_at, confidence, usage_count FROM patterns WHERE id = ?1", [&id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            if let Some((kind, ..)) = &existing {
+                if kind != MEMORY_TYPE {
+                    return err(ErrorCode::InvalidInput, format!("id '{id}' belongs to an agentic-flow pattern of type '{kind}'; use another id"));
+                }
+            }
+            let old_embedding: Option<(String, Vec<u8>)> =
+                conn.query_row("SELECT model, vector FROM pattern_embeddings WHERE id = ?1", [&id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+            // Embedding: caller's, else keep a caller-made one, else the hash embedder's.
+            let (vector, model, write_vector) = match &m.embedding {
+                Some(v) => (v.clone(), EXTERNAL_MODEL.to_string(), true),
+                None => match old_embedding.as_ref().filter(|(model, _)| model != HASH_MODEL) {
+                    Some((model, blob)) => match blob_to_vector(blob) {
+                        Some(v) => (v, model.clone(), false),
+                        None => (self.embed_memory(&m), HASH_MODEL.to_string(), true),
+                    },
+                    None => (self.embed_memory(&m), HASH_MODEL.to_string(), true),
+                },
+            };
+            let what = if m.embedding.is_some() {
+                "the embedding".to_string()
+            } else {
+                format!("the built-in {HASH_DIMS}-dimensional embedding (pass `embedding` to use your model)")
+            };
+            check_dims(Self::store_dims(conn, &st)?, vector.len(), &what)?;
+
+            let old_data: Option<PatternData> = existing.as_ref().and_then(|(_, d, ..)| serde_json::from_str(d).ok());
+            let now = now_ms();
+            let created_at = existing.as_ref().map(|e| e.2.clone()).unwrap_or_else(|| sqlite_datetime(now));
+            let confidence = m.confidence.or(existing.as_ref().map(|e| e.3)).unwrap_or(0.5);
+            let usage = existing.as_ref().map(|e| e.4).unwrap_or(0);
+            let old_extra = old_data.as_ref().map(|d| d.extra.clone()).unwrap_or_default();
+            let old_source_extra = old_data.as_ref().map(|d| d.source.extra.clone()).unwrap_or_default();
+            let data = PatternData {
+                title: m.title.clone(),
+                description: m.description.clone(),
+                content: m.content.clone(),
+                source: PatternSource {
+                    task_id: m.task_id.clone(),
+                    agent_id: m.agent_id.clone(),
+                    outcome: m.outcome,
+                    evidence: m.evidence.clone(),
+                    extra: old_source_extra,
+                },
+                tags: m.tags.clone(),
+                domain: m.domain.clone(),
+                created_at: Some(old_data.as_ref().and_then(|d| d.created_at.clone()).unwrap_or_else(|| iso_datetime(now))),
+                confidence: Some(confidence),
+                n_uses: Some(usage),
+                extra: old_extra,
+            };
+            let data_text = serde_json::to_string(&data)?;
+
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Decided inside the write transaction: a row another writer created meanwhile is
+            // updated, not claimed.
+            let created = !interop::row_exists(&tx, &id)?;
+            tx.execute(
+                "INSERT INTO patterns (id, type, pattern_data, confidence, usage_count, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)
+                 ON CONFLICT(id) DO UPDATE SET type = excluded.type, pattern_data = excluded.pattern_data, confidence = excluded.confidence",
+                params![id, MEMORY_TYPE, data_text, confidence, created_at],
+            )?;
+            if created {
+                interop::mark_owned(&tx, &id)?;
+            }
+            if write_vector {
+                tx.execute(
+                    "INSERT INTO pattern_embeddings (id, model, dims, vector) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET model = excluded.model, dims = excluded.dims, vector = excluded.vector",
+                    params![id, model, vector.len() as i64, vector_to_blob(&vector)],
+                )?;
+            }
+            fts::upsert_memory_row(&tx, &id, &data_text, &created_at)?;
+            tx.commit()?;
+            let record = read_record(conn, &id)?.ok_or_else(|| Error::new(ErrorCode::Internal, format!("memory '{id}' vanished after being written")))?;
+            Ok((record, created, vector))
+        })?;
+        self.note_write(&mut st);
+        let meta = RowMeta {
+            confidence: record.confidence,
+            usage_count: record.usage_count,
+            created_ms: parse_datetime(&record.created_at).unwrap_or(0),
+            domain: record.domain.as_deref().map(Arc::from),
+            agent: record.source.agent_id.as_deref().map(Arc::from),
+            outcome: record.source.outcome,
+        };
+        if !st.index_stale {
+            st.index.upsert(&record.id, &vector, meta)?;
+        }
+        if is_new {
+            st.counts.memories += 1;
+            st.own_memories += 1;
+        }
+        self.evict_if_needed(&mut st, EvictionCause::Store, Some(&record.id))?;
+        Ok(record)
+    }
+
+    /// The built-in embedding of a memory's title, description and content.
+    pub(super) fn embed_memory(&self, m: &MemoryInput) -> Vec<f32> {
+        self.embedder
+            .embed(&format!("{}\n{}\n{}", m.title, m.description, m.content))
+    }
+
+    /// Runs eviction when a count the caps watch is over its cap (see the `eviction` module):
+    /// never with `evict: 'none'`, only among this engine's memories with `'own'`, never the
+    /// item `protect` just written; each run is recorded for [`Self::stats`] and
+    /// [`Self::take_evictions`]. Returns how many items went.
+    pub(super) fn evict_if_needed(
+        &self,
+        st: &mut BankState,
+        cause: EvictionCause,
+        protect: Option<&str>,
+    ) -> Result<usize> {
+        let mode = self.cfg.evict;
+        if mode == EvictMode::None {
+            return Ok(0);
+        }
+        let now = now_ms();
+        let half_life = self.cfg.eviction_half_life_days;
+        let own_only = mode == EvictMode::Own;
+        let mut evicted = 0;
+        let watched = if own_only {
+            st.own_memories
+        } else {
+            st.counts.memories
+        };
+        if watched > self.cfg.max_memories {
+            let keep = eviction::target_count(self.cfg.max_memories, self.cfg.evict_to_fraction);
+            let (gone, counts, own) = self.store.with_conn(|c| {
+                let gone = eviction::evict_memories(c, own_only, keep, protect, now, half_life)?;
+                Ok((gone, read_counts(c)?, eviction::count_own_memories(c)?))
+            })?;
+            if !gone.is_empty() {
+                for id in &gone {
+                    st.index.remove(id);
+                }
+                self.note_write(st);
+                evicted += gone.len();
+                st.evicted_memories += gone.len() as u64;
+                let remaining = if own_only { own } else { counts.memories };
+                let report = EvictionReport::new(
+                    EvictedKind::Memory,
+                    mode,
+                    cause,
+                    gone,
+                    self.cfg.max_memories,
+                    remaining,
+                    now,
+                );
+                Self::record_eviction(st, report);
+            }
+            st.counts = counts;
+            st.own_memories = own;
+        }
+        if st.counts.learnings > self.cfg.max_learnings {
+            let keep = eviction::target_count(self.cfg.max_learnings, self.cfg.evict_to_fraction);
+            let (gone, counts) = self.store.with_conn(|c| {
+                let gone = eviction::evict_learnings(c, keep, protect, now, half_life)?;
+                Ok((gone, read_counts(c)?))
+            })?;
+            st.counts.learnings = counts.learnings;
+            if !gone.is_empty() {
+                self.note_write(st);
+                evicted += gone.len();
+                st.evicted_learnings += gone.len() as u64;
+                let report = EvictionReport::new(
+                    EvictedKind::Learning,
+                    mode,
+                    cause,
+                    gone,
+                    self.cfg.max_learnings,
+                    counts.learnings,
+                    now,
+                );
+                Self::record_eviction(st, report);
+            }
+        }
+        Ok(evicted)
+    }
+
+    /// Counts a run and queues its report (the oldest queued one goes beyond the limit).
+    pub(super) fn record_eviction(st: &mut BankState, report: EvictionReport) {
+        st.evictions += 1;
+        st.last_eviction = Some(report.clone());
+        if st.pending_evictions.len() == MAX_PENDING_EVICTIONS {
+            st.pending_evictions.pop_front();
+        }
+        st.pending_evictions.push_back(report);
+    }
+
+    /// The eviction runs since the last call (at most the latest 16), oldest first. The JS
+    /// layer turns them into `evict` events after each call that can evict.
+    pub fn take_evictions(&self) -> Vec<EvictionReport> {
+        self.state.lock().pending_evictions.drain(..).collect()
+    }
+
+    /// Stores (creates or updates) a learning.
+    pub fn store_learning(&self, l: LearningInput) -> Result<LearningRecord> {
+        if !l.reward.is_finite() {
+            return err(
+                ErrorCode::InvalidReward,
+                format!("reward must be a finite number, got {}", l.reward),
+            );
+        }
+        if l.pattern.trim().is_empty() {
+            return err(
+                ErrorCode::InvalidInput,
+                "a learning needs a non-empty pattern",
+            );
+        }
+        if l.outcome.trim().is_empty() {
+            return err(
+                ErrorCode::InvalidInput,
+                "a learning needs a non-empty outcome",
+            );
+        }
+        let id = match &l.id {
+            Some(id) => {
+                check_id(id, "id")?;
+                id.clone()
+            }
+            None => new_id(),
+        };
+        let mut st = self.state.lock();
+        let (record, is_new) = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let old_created: Option<i64> = conn
+                .query_row(
+                    "SELECT created_at_ms FROM la_learnings WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let record = LearningRecord {
+                id: id.clone(),
+                pattern: l.pattern.clone(),
+                outcome: l.outcome.clone(),
+                reward: l.reward,
+                context: l.context.clone(),
+                session: l.session.clone(),
+                action: l.action.clone(),
+                created_at_ms: old_created.unwrap_or_else(now_ms),
+            };
+            let tx = conn.transaction()?;
+            interop::write_learnings(&tx, std::slice::from_ref(&record))?;
+            tx.commit()?;
+            Ok((record, old_created.is_none()))
+        })?;
+        self.note_write(&mut st);
+        if is_new {
+            st.counts.learnings += 1;
+        }
+        self.evict_if_needed(&mut st, EvictionCause::StoreLearning, Some(&record.id))?;
+        Ok(record)
+    }
+
+    /// Deletes the memory or learning with this id (with its embedding and links); returns
+    /// whether something was deleted.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        check_id(id, "id")?;
+        let mut st = self.state.lock();
+        let (memories, learnings) = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let tx = conn.transaction()?;
+            let memories = tx.execute(
+                "DELETE FROM patterns WHERE id = ?1 AND type = ?2",
+                params![id, MEMORY_TYPE],
+            )?;
+            let mut learnings = 0;
+            if memories > 0 {
+                fts::remove(&tx, KIND_MEMORY, id)?;
+            } else {
+                learnings = tx.execute("DELETE FROM la_learnings WHERE id = ?1", [id])?;
+                fts::remove(&tx, KIND_LEARNING, id)?;
+            }
+            tx.commit()?;
+            Ok((memories, learnings))
+        })?;
+        self.note_write(&mut st);
+        if memories > 0 {
+            st.index.remove(id);
+            st.counts.memories = st.counts.memories.saturating_sub(memories);
+            st.own_memories = self.store.with_conn(|c| eviction::count_own_memories(c))?;
+        }
+        st.counts.learnings = st.counts.learnings.saturating_sub(learnings);
+        Ok(memories + learnings > 0)
+    }
+
+    /// Imports a JSON document made by [`Self::export_json`] (upserting by id). Nothing is
+    /// written unless the whole document is valid.
+    pub fn import_json(&self, v: &serde_json::Value) -> Result<ImportReport> {
+        let mut doc = interop::parse_document(v)?;
+        let mut st = self.state.lock();
+        let report = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let skipped = interop::check_embedding_dims(
+                &mut doc.memories,
+                st.index.dims(),
+                "the JSON document",
+            )?;
+            // IMMEDIATE: the writes start with reads (which rows exist), and a deferred
+            // transaction could not upgrade after another connection's commit.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (memories, embeddings) = interop::write_memory_rows(&tx, &doc.memories, true)?;
+            let learnings = interop::write_learnings(&tx, &doc.learnings)?;
+            let (links, skipped_links) = interop::write_links(&tx, &doc.links)?;
+            tx.commit()?;
+            Ok(ImportReport {
+                memories,
+                embeddings,
+                learnings,
+                links,
+                skipped: skipped + skipped_links,
+                evicted: 0,
+            })
+        })?;
+        let evicted = self.after_bulk_write(&mut st, EvictionCause::ImportJson)?;
+        Ok(ImportReport { evicted, ..report })
+    }
+
+    /// Copies every reasoning memory (with embedding and links) from an agentic-flow database.
+    pub fn import_agentic_flow(&self, db_path: &str) -> Result<ImportReport> {
+        let foreign = interop::open_agentic_flow(db_path, false)?;
+        let mut rows = interop::read_memory_rows(&foreign.conn)?;
+        let links = interop::read_links(&foreign.conn)?;
+        drop(foreign);
+        let mut st = self.state.lock();
+        let report = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let dims = Self::store_dims(conn, &st)?;
+            let skipped = interop::check_embedding_dims(&mut rows, dims, db_path)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (memories, embeddings) = interop::write_memory_rows(&tx, &rows, true)?;
+            let (links, skipped_links) = interop::write_links(&tx, &links)?;
+            tx.commit()?;
+            Ok(ImportReport {
+                memories,
+                embeddings,
+                learnings: 0,
+                links,
+                skipped: skipped + skipped_links,
+                evicted: 0,
+            })
+        })?;
+        let evicted = self.after_bulk_write(&mut st, EvictionCause::ImportAgenticFlow)?;
+        Ok(ImportReport { evicted, ..report })
+    }
+
+    /// Reloads the index and counters after a bulk write, then enforces the caps; returns how
+    /// many items were evicted.
+    pub(super) fn after_bulk_write(
+        &self,
+        st: &mut BankState,
+        cause: EvictionCause,
+    ) -> Result<usize> {
+        self.note_write(st);
+        self.save_ann(st);
+        self.store.with_conn(|conn| {
+            let (index, skipped) = load_index(conn)?;
+            st.index = index;
+            st.skipped_dims = skipped;
+            st.index_stale = false;
+            st.counts = read_counts(conn)?;
+            st.own_memories = eviction::count_own_memories(conn)?;
+            Ok(())
+        })?;
+        self.evict_if_needed(st, cause, None)
+    }
+
+    /// Links duplicates and contradictions and prunes stale memories (see the `consolidate` module).
+    pub fn consolidate(&self) -> Result<ConsolidateReport> {
+        let mut st = self.state.lock();
+        let (report, pruned) = self.store.with_conn(|conn| {
+            self.ensure_index(conn, &mut st)?;
+            consolidate::run(conn, &st.index, self.kernel, &self.cfg)
+        })?;
+        self.note_write(&mut st);
+        for id in &pruned {
+            st.index.remove(id);
+        }
+        st.counts.memories = st.counts.memories.saturating_sub(pruned.len());
+        if !pruned.is_empty() {
+            st.own_memories = self.store.with_conn(|c| eviction::count_own_memories(c))?;
+        }
+        Ok(report)
+    }
+}

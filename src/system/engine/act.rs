@@ -1,0 +1,308 @@
+//! Stages 2–4, act: knowledge graph, plan, select, verify, and the hand-off — a built-in
+//! executes here, a JS handler gets a [`PendingStep`]. `act` reads as the diagram in `lib.rs`:
+//! each stage is one call.
+
+use super::execute::builtin_execute;
+use super::*;
+
+/// The planner's prior for a candidate, in [-1, 1]: its relevance and the caller's expected reward.
+pub(super) fn prior(relevance: f64, action: &ActionSpec) -> f64 {
+    (0.5 * relevance + 0.5 * action.expected_reward.unwrap_or(0.0)).clamp(-1.0, 1.0)
+}
+
+/// The probability that the selection policy ran `action`: the sum of the probabilities of
+/// the candidates whose plan starts with it (clamped to (0, 1] against rounding).
+pub(super) fn ran_propensity(
+    candidates: &[crate::agent::PlanCandidate],
+    probabilities: &[f64],
+    action: &str,
+) -> f64 {
+    let p: f64 = candidates
+        .iter()
+        .zip(probabilities)
+        .filter(|(c, _)| c.plan.first().is_some_and(|f| f == action))
+        .map(|(_, p)| p)
+        .sum();
+    p.clamp(f64::MIN_POSITIVE, 1.0)
+}
+
+impl Engine {
+    /// Runs a step up to execution: finishes it natively, or hands it to a JS handler.
+    pub fn begin(&self, session_id: &str, chunk: &str) -> Result<Begun> {
+        self.begin_with(session_id, chunk, ResultDetail::Full)
+    }
+
+    /// [`Self::begin`] for a caller that wants `detail` of the result: with
+    /// [`ResultDetail::Summary`] a finished step carries only what its [`StepSummary`]
+    /// reads (no action description, tool calls, expected reward or built-in result), so
+    /// nothing is built that would be thrown away. A step waiting for a handler is whole.
+    pub(super) fn begin_with(
+        &self,
+        session_id: &str,
+        chunk: &str,
+        detail: ResultDetail,
+    ) -> Result<Begun> {
+        self.ensure_open()?;
+        let started = Instant::now();
+        self.check_chunk(chunk)?;
+        let session = self.session(session_id)?;
+        self.registered_actions()?;
+        let perception = self.perceive(&session, chunk)?;
+        self.act(session, chunk, perception, started, detail, false)
+    }
+
+    /// The registered actions; fails when there are none.
+    pub(super) fn registered_actions(&self) -> Result<Arc<Vec<Arc<ActionSpec>>>> {
+        let actions = self.actions.snapshot();
+        if actions.is_empty() {
+            return err(
+                ErrorCode::UnknownAction,
+                "no actions are registered; call registerAction first",
+            );
+        }
+        Ok(actions)
+    }
+
+    /// The rest of a step, in session order — the diagram in `lib.rs`, one call per stage:
+    /// the chunk goes into the knowledge graph, the planner ranks runnable plans, the learner
+    /// selects one, the verifier decides its first action, and the step is handed off (denied,
+    /// built in, or to a JS handler). In a `pipelined` batch the helper thread adds the chunk
+    /// to the graph instead (see `engine/pipeline.rs`).
+    pub(super) fn act(
+        &self,
+        session: Arc<Session>,
+        chunk: &str,
+        perception: Perception,
+        started: Instant,
+        detail: ResultDetail,
+        pipelined: bool,
+    ) -> Result<Begun> {
+        let actions = self.registered_actions()?;
+        let (start, seen) = self.start_step(session, chunk, perception, started, pipelined)?;
+        let plan = self.plan(&start.session, &actions, &seen)?;
+        if plan.candidates.is_empty() {
+            let result = self.nothing_runnable(start, seen.params, &plan);
+            return Ok(Begun::Done(Box::new(result)));
+        }
+        let selected = self.select(&start, &plan, &seen)?;
+        let decided = self.verify_selected(&start, selected, seen.params, &actions, detail);
+        self.hand_off(start, decided)
+    }
+
+    /// Knowledge graph: the chunk's entities go into the graph (all of them), and the step
+    /// keeps at most [`MAX_STEP_ENTITIES`]. Returns where the step begins and what planning
+    /// reads of the chunk.
+    fn start_step(
+        &self,
+        session: Arc<Session>,
+        chunk: &str,
+        perception: Perception,
+        started: Instant,
+        pipelined: bool,
+    ) -> Result<(StepStart, Seen)> {
+        let Perception {
+            mut entities,
+            words,
+            types,
+            features,
+            params,
+            input,
+            took: _,
+        } = perception;
+        // A pipelined batch's helper thread adds the chunk to the graph (no step reads it).
+        if !pipelined {
+            self.graph.ingest(chunk, &entities, now_ms())?;
+        }
+        let entities_truncated = entities.len() > MAX_STEP_ENTITIES;
+        entities.truncate(MAX_STEP_ENTITIES);
+        let start = StepStart::new(
+            &self.ids,
+            session,
+            input,
+            features,
+            (entities, entities_truncated),
+            started,
+        );
+        Ok((
+            start,
+            Seen {
+                words,
+                types,
+                params,
+            },
+        ))
+    }
+
+    /// Plan: runnable plans for the chunk, preconditions proved from the session's facts, the
+    /// rules and the knowledge graph's facts.
+    fn plan(&self, session: &Session, actions: &[Arc<ActionSpec>], seen: &Seen) -> Result<Plan> {
+        let facts = session.facts();
+        let provable = actions.iter().any(|a| !a.preconditions.is_empty());
+        if provable {
+            self.sync_graph_facts()?;
+        }
+        let rules_active = provable && self.rules.is_active();
+        let premises = std::cell::OnceCell::new();
+        let holds = |atom: &str| {
+            facts.contains(atom)
+                || (rules_active
+                    && self
+                        .rules
+                        .prove(
+                            atom,
+                            &ProveOptions {
+                                premises: premises
+                                    .get_or_init(|| premises_of(facts.iter().cloned()))
+                                    .clone(),
+                                ..ProveOptions::default()
+                            },
+                        )
+                        .map(|o| o.is_proved())
+                        .unwrap_or(false))
+        };
+        Ok(self.planner.plan(actions, &seen.words, &seen.types, &holds))
+    }
+
+    /// Select: the learner scores the candidates and draws one. The step runs the chosen
+    /// plan's first action: it is credited with the probability that the policy ran it (every
+    /// candidate whose plan starts with it) and, when built in, scored by its own relevance.
+    fn select(&self, start: &StepStart, plan: &Plan, seen: &Seen) -> Result<Selected> {
+        let candidates: Vec<ArmCandidate> = plan
+            .candidates
+            .iter()
+            .map(|c| ArmCandidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
+            .collect();
+        let choice = self
+            .learner
+            .choose(&start.session.id, &start.features, &candidates)?;
+        let chosen = &plan.candidates[choice.index];
+        let first = self.actions.get(&chosen.plan[0])?;
+        let relevance = if chosen.action.name == first.name {
+            chosen.relevance
+        } else {
+            self.planner.relevance(&first, &seen.words, &seen.types)
+        };
+        Ok(Selected {
+            propensity: ran_propensity(&plan.candidates, &choice.probabilities, &first.name),
+            explored: choice.explored,
+            plan: chosen.plan.clone(),
+            relevance,
+            action: first,
+        })
+    }
+
+    /// Verify: the verifier decides the action (its preconditions, then the policies), and the
+    /// session's enforcement says whether a denial stops it.
+    fn verify_selected(
+        &self,
+        start: &StepStart,
+        selected: Selected,
+        params: Value,
+        actions: &[Arc<ActionSpec>],
+        detail: ResultDetail,
+    ) -> Decided {
+        let action = selected.action.clone();
+        let prerequisite = selected.plan.len() > 1;
+        // A summary reads none of the view but its action name (parameters go to verification).
+        let whole = detail == ResultDetail::Full || action.has_handler;
+        let expected = if whole {
+            self.learner
+                .predict(&start.session.id, &start.features, &action.name)
+        } else {
+            0.0
+        };
+        let mut view = ActionView::of(&action, params, expected, whole);
+        let verification = if self.config.enable_formal_verification {
+            // A summary does not return the parameters: verification keeps them uncopied.
+            let params = if whole {
+                Cow::Borrowed(&view.parameters)
+            } else {
+                Cow::Owned(std::mem::take(&mut view.parameters))
+            };
+            self.verifier.read().verify(VerifyRequest {
+                session: &start.session,
+                action: &action,
+                params,
+                known_actions: actions,
+                now_ms: now_ms(),
+            })
+        } else {
+            Verification::skipped(
+                "formal verification is disabled (enableFormalVerification: false)",
+            )
+        };
+        let denied = verification.decision == Verdict::Deny;
+        let observe = start.session.enforcement(self.config.enforcement) == Enforcement::Observe;
+        Decided {
+            timeout_ms: action.timeout_ms.unwrap_or(self.config.handler_timeout_ms),
+            view,
+            plan: selected.plan,
+            verification,
+            propensity: selected.propensity,
+            explored: selected.explored,
+            enforced_deny: denied && !observe,
+            would_deny: denied && observe,
+            params: Value::Null,
+            builtin: Some((selected.relevance, prerequisite)),
+            whole,
+            action,
+        }
+    }
+
+    /// Hand-off: a denial that is enforced finishes here without running; a JS handler gets a
+    /// [`PendingStep`] (the step finishes in `complete`); a built-in runs and finishes here.
+    fn hand_off(&self, start: StepStart, decided: Decided) -> Result<Begun> {
+        if decided.enforced_deny {
+            let outcome = HandlerOutcome {
+                success: false,
+                result: Value::Null,
+                denied: true,
+                error: Some(format!(
+                    "denied by verification: {}",
+                    decided.verification.reasons.join("; ")
+                )),
+                error_code: Some("ERR_DENIED".into()),
+                ..HandlerOutcome::default()
+            };
+            let (action_id, flight) = InFlight::new(start, decided);
+            return self
+                .finish(action_id, flight, outcome)
+                .map(|r| Begun::Done(Box::new(r)));
+        }
+        let builtin = decided.builtin;
+        let whole = decided.whole;
+        let (action_id, flight) = InFlight::new(start, decided);
+        if flight.action.has_handler {
+            let pending = flight.pending(&action_id);
+            self.in_flight.insert(action_id, flight);
+            return Ok(Begun::Pending(Box::new(pending)));
+        }
+        let (relevance, prerequisite) = builtin.unwrap_or((0.0, false));
+        let outcome = builtin_execute(
+            &flight.action,
+            &flight.entities,
+            relevance,
+            prerequisite,
+            whole,
+        );
+        self.finish(action_id, flight, outcome)
+            .map(|r| Begun::Done(Box::new(r)))
+    }
+}
+
+/// What planning reads of a chunk, and the parameters the chosen action gets.
+struct Seen {
+    words: FastSet<String>,
+    types: FastSet<String>,
+    params: Value,
+}
+
+/// The learner's choice: the action the step runs, and how it came to run it.
+struct Selected {
+    action: Arc<ActionSpec>,
+    plan: Vec<String>,
+    propensity: f64,
+    explored: bool,
+    /// The action's own relevance to the chunk (what a built-in earns).
+    relevance: f64,
+}
