@@ -193,7 +193,7 @@ test('a workflow that cannot pass verification is refused before any agent runs'
   assert.deepEqual(hotfix.counterexample, ['b', 'd']);
   const check = hotfix.verification.stepChecks.find((c) => c.stepId === 'd');
   assert.equal(check.decision, 'deny');
-  assert.deepEqual(check.determiningPolicies, ['no-deploy-without-review']);
+  assert.deepEqual(check.determiningPolicies.map((p) => p.id), ['no-deploy-without-review']);
   assert.match(hotfix.reason, /no-deploy-without-review/);
   assert.deepEqual(hotfix.counterexample.at(-1), 'd');
 
@@ -601,6 +601,22 @@ when { context.params.command like "*rm -rf*" };
 permit(principal, action == Action::"Write", resource)
 when { context.priorSteps.contains("Read") };
 `;
+
+test('a tool hook given an input without a tool (another SDK event) denies, even under a permit-all', async () => {
+  const sys = await LeanAgenticSystem.open({ path: ':memory:', policies: 'permit(principal, action, resource);' });
+  const bridge = new AgenticFlowBridge({ system: sys });
+  const errors = [];
+  const hooks = bridge.hooks({ agentId: 'dev', onError: (e) => errors.push(e) });
+  const signal = new AbortController().signal;
+  const notification = { hook_event_name: 'Notification', session_id: 'n-1', message: 'hi' };
+  const out = await hooks.PreToolUse[0].hooks[0](notification, undefined, { signal });
+  assert.equal(out.hookSpecificOutput.permissionDecision, 'deny');
+  assert.match(out.hookSpecificOutput.permissionDecisionReason, /no tool_name/);
+  assert.deepEqual(await hooks.PostToolUse[0].hooks[0](notification, undefined, { signal }), {});
+  assert.deepEqual(errors.map((e) => e.code), ['ERR_INVALID_INPUT', 'ERR_INVALID_INPUT'], 'both hooks report it');
+  assert.equal((await sys.stats()).totalActions, 0, 'nothing was recorded as a tool call');
+  await sys.close();
+});
 
 test('hooks deny forbidden tool calls with the policy id and record outcomes', async () => {
   const sys = await LeanAgenticSystem.open({ path: ':memory:', policies: TOOL_POLICIES });

@@ -210,6 +210,24 @@ test('processChunk verifies every step; denied actions never run', async () => {
   await sys.close();
 });
 
+test('determiningPolicies is one type everywhere: PolicyRef[] in steps, summaries, verifyAction and workflow checks', async () => {
+  const sys = await open();
+  sys.registerAction({ name: 'get_weather', description: 'Weather forecast', keywords: ['weather'] });
+  const ctx = sys.createContext('chat', { agentId: 'bob' });
+  const step = (await sys.processChunk('How is the weather in Oslo?', ctx)).verification.determiningPolicies;
+  const [summary] = await sys.processBatch(['weather in Bergen'], ctx, { detail: 'summary' });
+  const direct = sys.verifyAction({ name: 'get_weather' }, { agentId: 'bob' }).determiningPolicies;
+  const wf = sys.verifyWorkflow({ id: 'w', steps: [{ id: 'a', agentId: 'bob', action: 'get_weather' }] });
+  const checked = wf.stepChecks[0].determiningPolicies;
+  assert.equal(step.length, 1);
+  assert.equal(step[0].id, 'weather-for-all');
+  assert.equal(typeof step[0].annotations, 'object');
+  for (const [label, refs] of [['summary', summary.determiningPolicies], ['verifyAction', direct], ['workflow', checked]]) {
+    assert.deepEqual(refs, step, label);
+  }
+  await sys.close();
+});
+
 test('new policies and entities take effect at once (no stale cached decision)', async () => {
   const sys = await open();
   const q = () => sys.verifyAction({ name: 'read', resource: 'Document::"plans"' }, { agentId: 'bob' }).decision;
@@ -271,7 +289,7 @@ test('workflow steps are Cedar-checked with the steps guaranteed to precede them
   const check = r.stepChecks.find((s) => s.stepId === 'delete');
   assert.deepEqual(check.priorSteps, ['close']);
   assert.equal(check.decision, 'deny');
-  assert.deepEqual(check.determiningPolicies, ['forbid-delete-after-close']);
+  assert.deepEqual(check.determiningPolicies.map((p) => p.id), ['forbid-delete-after-close']);
   await sys.close();
 });
 

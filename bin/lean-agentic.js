@@ -1,22 +1,13 @@
 #!/usr/bin/env node
-// lean-agentic: command-line entry. `lean-agentic demo` runs the main job on the embedded default.
+// lean-agentic: command-line entry. `lean-agentic demo` runs the main job on the embedded default;
+// `lean-agentic serve` runs the service. The usage texts and argument parsing live in
+// integrations/cli.ts (dist/cli.js); a usage error exits 2 before anything is opened or written.
 'use strict';
 const path = require('node:path');
+const cli = require(path.join(__dirname, '..', 'dist', 'cli.js'));
 
-const USAGE = `usage: lean-agentic <command>
-
-commands:
-  demo [--path FILE]   stream a multi-turn conversation through a system with an on-disk store
-                       (default ./.lean-agentic/store.db) and print every step and the final stats
-  serve [--port 8787] [--host 127.0.0.1] [--path FILE] [--actions FILE]
-                       serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE
-                       (GET /events) and WebSocket (/ws) until SIGTERM/SIGINT; \`serve --help\` for more
-  help                 show this help`;
-
-async function demo(args) {
+async function demo(storePath) {
   const { LeanAgenticSystem } = require(path.join(__dirname, '..', 'dist', 'index.js'));
-  const at = args.indexOf('--path');
-  const storePath = at >= 0 ? args[at + 1] : './.lean-agentic/store.db';
   // Cedar policies: read-only tools for everyone; booking only after a flight search in the
   // same session; payments only for the finance role (the demo agent is not in it).
   const policies = `
@@ -113,25 +104,32 @@ async function demo(args) {
   await sys.close();
 }
 
-async function main() {
-  const [cmd, ...args] = process.argv.slice(2);
-  switch (cmd) {
-    case 'demo':
-      return demo(args);
-    case 'serve':
-      return require('../dist/cli_serve.js').runServe(args);
-    case undefined:
+/** Runs `lean-agentic <argv>`. */
+async function main(argv) {
+  const inv = cli.parseCommandLine(argv);
+  switch (inv.kind) {
     case 'help':
-    case '--help':
-      console.log(USAGE);
+      console.log(cli.usageOf(inv.command));
       return;
-    default:
-      console.error(`unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
-      process.exitCode = 2;
+    case 'version':
+      console.log(require(path.join(__dirname, '..', 'package.json')).version);
+      return;
+    case 'demo':
+      return demo(inv.path);
+    case 'serve':
+      return require(path.join(__dirname, '..', 'dist', 'cli_serve.js')).runServe(inv.argv);
   }
 }
 
-main().catch((e) => {
-  console.error(e.code ? `${e.code}: ${e.message}` : e);
+const argv = process.argv.slice(2);
+main(argv).catch((e) => {
+  if (e instanceof cli.UsageError) {
+    // What to fix on one line, then the command's usage line(s): exit 2, nothing was started.
+    console.error(`${e.program}: ${e.code}: ${e.message}\n${e.hint}`);
+    process.exitCode = e.exitCode;
+    return;
+  }
+  const program = argv[0] === 'demo' || argv[0] === 'serve' ? `lean-agentic ${argv[0]}` : 'lean-agentic';
+  console.error(e && e.code ? `${program}: ${e.code}: ${e.message}` : e);
   process.exitCode = 1;
 });

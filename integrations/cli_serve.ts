@@ -7,40 +7,12 @@ import path from 'node:path';
 import { LeanAgenticError } from './errors';
 import { LeanAgenticSystem } from './system';
 import { createServer, listen } from './server';
+import type { LogFunction } from './server';
 import type { ActionDefinition, HandlerAction, HandlerContext } from './types';
+import { integerArg, parseOptions, SERVE_USAGE, UsageError } from './cli';
+import type { OptionSpec } from './cli';
 
-export const SERVE_USAGE = `usage: lean-agentic serve [options]
-
-Serves a system over HTTP, Server-Sent Events and WebSocket until SIGTERM/SIGINT, then finishes
-in-flight requests, flushes and closes the store and exits 0.
-
-options:
-  --port N               port to listen on (default 8787; 0 picks a free one)
-  --host ADDR            address to bind (default 127.0.0.1)
-  --path FILE            SQLite store (default ./.lean-agentic/store.db; ':memory:' for none)
-  --actions FILE         a CommonJS module exporting (sys) => void (or { register(sys) }) that
-                         registers your actions with handlers (after the defaults; same names replace them)
-  --no-default-actions   do not register the default actions
-  --max-body BYTES       largest request body / NDJSON line / WebSocket message (default 1048576)
-  --request-timeout MS   longest a /process request or WebSocket message may take before it is
-                         answered with ERR_TIMEOUT (503); the step still completes (default 30000)
-  --seed N               exploration seed, for reproducible runs
-
-default actions (JS handlers, no outside calls; each fails with reward -0.5 on a message
-  that is not for it, so the learner steers such messages to "respond"):
-  answer_question   questions (what, who, where, when, why, how, ...): returns the topic entities
-  take_note         "note/remember/save ...": keeps the text in the session's notes (last 100)
-  recall_notes      "recall/list/show notes": returns the session's notes
-  greet             hello, hi, thanks, bye: a polite reply
-  respond           anything else (the fallback): acknowledges the message with its word count and entities
-
-endpoints:
-  POST /process      {"text": "...", "sessionId"?: "..."} -> step result (JSON)
-  POST /stream       ?sessionId=  NDJSON in ({"text": ...} or a JSON string per line) -> NDJSON results, in order
-  GET  /events       ?sessionId=  SSE of every result (id: event number; Last-Event-ID replays)
-  GET  /ws           ?sessionId=  WebSocket: one text message in, one result (or {"error": ...}) out
-  GET  /stats        system statistics
-  GET  /health       {"ok": true}`;
+export { SERVE_USAGE } from './cli';
 
 /** Parsed `serve` arguments. */
 export interface ServeArgs {
@@ -52,78 +24,69 @@ export interface ServeArgs {
   maxBodyBytes: number;
   requestTimeoutMs: number;
   seed?: number;
+  /** `--log`: one line per request (and SSE / WebSocket open and close) on stderr. */
+  log: boolean;
+  /** `--quiet`: no banner, no notices; errors still go to stderr. */
+  quiet: boolean;
   help: boolean;
 }
 
-function usageError(message: string): LeanAgenticError {
-  return new LeanAgenticError('ERR_INVALID_INPUT', `${message}\n\n${SERVE_USAGE}`);
+const SERVE_OPTIONS: Record<string, OptionSpec> = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  path: { type: 'string' },
+  actions: { type: 'string' },
+  'no-default-actions': { type: 'boolean' },
+  'max-body': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  seed: { type: 'string' },
+  log: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** The integer options of `serve` and their ranges. */
+const INTEGER_OPTIONS: Record<string, [number, number]> = {
+  port: [0, 65535],
+  'max-body': [1, 1024 * 1024 * 1024],
+  // setTimeout's largest delay.
+  'request-timeout': [1, 2_147_483_647],
+  seed: [0, Number.MAX_SAFE_INTEGER],
+};
+
+function integer(name: string, v: string): number {
+  const [min, max] = INTEGER_OPTIONS[name];
+  return integerArg('serve', `--${name}`, v, min, max);
 }
 
-function intArg(flag: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw usageError(`${flag} takes an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
-
-/** Parses `serve` arguments (`--flag value` or `--flag=value`). */
+/**
+ * Parses `serve` arguments (`--flag value` or `--flag=value`, strict: an unknown option, a
+ * missing or bad value is a {@link UsageError}).
+ */
 export function parseServeArgs(argv: string[]): ServeArgs {
+  const v = parseOptions(argv, SERVE_OPTIONS, 'serve', (name, value) => {
+    if (name in INTEGER_OPTIONS) integer(name, value);
+  });
+  const str = (name: string) => v[name] as string | undefined;
+  if (v.help === true) return { ...parseServeArgs([]), help: true };
   const out: ServeArgs = {
-    port: 8787,
-    host: '127.0.0.1',
-    path: './.lean-agentic/store.db',
-    defaultActions: true,
-    maxBodyBytes: 1024 * 1024,
-    requestTimeoutMs: 30_000,
+    port: str('port') !== undefined ? integer('port', str('port') as string) : 8787,
+    host: str('host') ?? '127.0.0.1',
+    path: str('path') ?? './.lean-agentic/store.db',
+    defaultActions: v['no-default-actions'] !== true,
+    maxBodyBytes: str('max-body') !== undefined ? integer('max-body', str('max-body') as string) : 1024 * 1024,
+    requestTimeoutMs: str('request-timeout') !== undefined ? integer('request-timeout', str('request-timeout') as string) : 30_000,
+    log: v.log === true,
+    quiet: v.quiet === true,
     help: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) throw usageError(`${flag} needs a value`);
-      i++;
-      return v;
-    };
-    switch (flag) {
-      case '--port':
-        out.port = intArg(flag, value(), 0, 65535);
-        break;
-      case '--host':
-        out.host = value();
-        break;
-      case '--path':
-        out.path = value();
-        break;
-      case '--actions':
-        out.actions = value();
-        break;
-      case '--no-default-actions':
-        out.defaultActions = false;
-        break;
-      case '--max-body':
-        out.maxBodyBytes = intArg(flag, value(), 1, 1024 * 1024 * 1024);
-        break;
-      case '--request-timeout':
-        out.requestTimeoutMs = intArg(flag, value(), 1, 2_147_483_647);
-        break;
-      case '--seed':
-        out.seed = intArg(flag, value(), 0, Number.MAX_SAFE_INTEGER);
-        break;
-      case '-h':
-      case '--help':
-        out.help = true;
-        break;
-      default:
-        throw usageError(`unknown option ${JSON.stringify(arg)}`);
-    }
+  if (str('actions') !== undefined) out.actions = str('actions');
+  if (str('seed') !== undefined) out.seed = integer('seed', str('seed') as string);
+  if (out.log && out.quiet) {
+    throw new UsageError('--log and --quiet cannot be used together: --quiet silences the log', 'serve');
   }
   if (!out.defaultActions && !out.actions) {
-    throw usageError('--no-default-actions needs --actions FILE: a system without actions cannot process anything');
+    throw new UsageError('--no-default-actions needs --actions FILE: a system without actions cannot process anything', 'serve');
   }
   return out;
 }
@@ -258,6 +221,10 @@ export async function runServe(argv: string[]): Promise<void> {
     console.log(SERVE_USAGE);
     return;
   }
+  // Request lines with --log; notices unless --quiet; errors always.
+  const log: LogFunction = (line, kind) => {
+    if (kind === 'error' || (kind === 'request' ? args.log : !args.quiet)) console.error(`lean-agentic serve: ${line}`);
+  };
   const sys = await LeanAgenticSystem.open({ path: args.path, ...(args.seed !== undefined ? { seed: args.seed } : {}) });
   let service: ReturnType<typeof createServer>;
   try {
@@ -269,13 +236,15 @@ export async function runServe(argv: string[]): Promise<void> {
     service = createServer(sys, {
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
-      log: (line) => console.error(`lean-agentic serve: ${line}`),
+      log,
     });
     const addr = await listen(service, args.port, args.host);
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    console.log(
-      `lean-agentic serve: listening on http://${host}:${addr.port} (store: ${args.path}; actions: ${sys.actions().join(', ')})`,
-    );
+    if (!args.quiet) {
+      console.log(
+        `lean-agentic serve: listening on http://${host}:${addr.port} (store: ${args.path}; actions: ${sys.actions().join(', ')})`,
+      );
+    }
   } catch (e) {
     await sys.close().catch(() => {});
     throw e;
@@ -286,18 +255,18 @@ export async function runServe(argv: string[]): Promise<void> {
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals > 1) {
-        console.error(`lean-agentic serve: ${sig} again: closing all connections`);
+        log(`${sig} again: closing all connections`, 'info');
         service.server.closeAllConnections();
         for (const ws of service.wss.clients) ws.terminate();
         return;
       }
-      console.error(`lean-agentic serve: ${sig}: shutting down`);
+      log(`${sig}: shutting down`, 'info');
       service.close().then(
         () => {
           process.off('SIGTERM', onSignal);
           process.off('SIGINT', onSignal);
           process.exitCode = 0;
-          console.error('lean-agentic serve: stopped');
+          log('stopped', 'info');
           resolve();
         },
         (e) => {

@@ -15,12 +15,13 @@ export type {
   TransportError,
   TransportErrorCode,
   WebSocketSourceOptions,
+  WebSocketLike,
   SSESourceOptions,
   HttpStreamOptions,
   LineStreamOptions,
 } from './transports';
 export { createServer } from './server';
-export type { ServerOptions, LeanAgenticService } from './server';
+export type { ServerOptions, LeanAgenticService, WebSocketServerLike, LogTarget, LogKind, LogFunction } from './server';
 export { ReasoningBank } from './bank';
 export type { Vector, MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
 export { KnowledgeGraph } from './knowledge';

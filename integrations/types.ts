@@ -1,9 +1,17 @@
 /** Public types of the JS API. */
 
 // The shapes of the engine's results are generated from the Rust types (`src/ts_types.rs`):
-// they cannot drift from what the engine returns. Inputs (configs, actions, workflows) are
-// declared here, with their optional fields.
+// they cannot drift from what the engine returns. So are the nested config objects (`bank`,
+// `learner`, `runs`). The other inputs (the top-level config, actions, workflows) are declared
+// here, with their optional fields.
 export type { ActionView } from './generated/ActionView';
+export type { AdaptationStrategy } from './generated/AdaptationStrategy';
+export type { BankConfig } from './generated/BankConfig';
+export type { DriftConfig } from './generated/DriftConfig';
+export type { EvictMode } from './generated/EvictMode';
+export type { Exploration } from './generated/Exploration';
+export type { LearnerConfig } from './generated/LearnerConfig';
+export type { RunsConfig } from './generated/RunsConfig';
 export type { Certificate } from './generated/Certificate';
 export type { CertifiedRequest } from './generated/CertifiedRequest';
 export type { DecisionKind } from './generated/DecisionKind';
@@ -27,6 +35,9 @@ export type { ViolationKind } from './generated/ViolationKind';
 export type { WorkflowReport } from './generated/WorkflowReport';
 export type { JsonValue } from './generated/serde_json/JsonValue';
 import type { ActionView } from './generated/ActionView';
+import type { BankConfig } from './generated/BankConfig';
+import type { LearnerConfig } from './generated/LearnerConfig';
+import type { RunsConfig } from './generated/RunsConfig';
 import type { Enforcement } from './generated/Enforcement';
 import type { Entity } from './generated/Entity';
 import type { HistoryEntry } from './generated/HistoryEntry';
@@ -44,6 +55,12 @@ export interface SystemConfig {
   maxPlanningDepth?: number;
   /** Minimum relevance in [0, 1] for an action to be considered (default 0.1). */
   actionThreshold?: number;
+  /**
+   * What a step does when no action reaches `actionThreshold`: `'choose'` (default) lets the
+   * learner pick among all registered actions; `'skip'` runs no action (`action.actionType` is
+   * `'none'`, the observation's error names the closest action and its relevance).
+   */
+  noRelevantAction?: 'choose' | 'skip';
   /** Share of choices spent exploring, in [0, 1] (default 0.1). */
   explorationRate?: number;
   /** Steps of history each session keeps (default 20). */
@@ -59,7 +76,7 @@ export interface SystemConfig {
    * `driftDetection`, `drift`, `adaptation` (`{mode: 'immediate'|'miniBatch'|'experienceReplay', ...}`),
    * `priorWeight`, `hashBits`, `sessionHashBits`, `sessionModels`, `maxImportanceWeight`.
    */
-  learner?: Record<string, unknown>;
+  learner?: LearnerConfig;
   /** Cedar policies loaded at open (see {@link LeanAgenticSystem.loadPolicies}). */
   policies?: string;
   /** Cedar schema (human or JSON syntax); policies are validated in strict mode against it. */
@@ -73,7 +90,7 @@ export interface SystemConfig {
    * (200000: from this many memories on, retrieval uses the approximate sketch index saved as
    * `<path>.ann`; 0 never), `annCandidates` (1000 rows re-scored exactly per approximate query).
    */
-  bank?: Record<string, unknown>;
+  bank?: BankConfig;
   /**
    * What a denied step does: `'enforce'` (default: it does not run) or `'observe'` (it runs,
    * and its result, summary and journal row say `wouldDeny` with the deciding policies) — how
@@ -85,7 +102,7 @@ export interface SystemConfig {
    * LastDay: 86400 }`, giving `countLastHour`, `sumLastHour`, ...) and `sum` (numeric
    * parameters whose running sums are kept per window, e.g. `['amount']`).
    */
-  runs?: { windows?: Record<string, number>; sum?: string[] };
+  runs?: RunsConfig;
 }
 
 /** What a handler returns. */

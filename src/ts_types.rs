@@ -1,4 +1,6 @@
-//! The TypeScript declarations of the JSON the engine returns, generated from the Rust types.
+//! The TypeScript declarations of the JSON the engine returns, and of the config objects it
+//! accepts (`bank`, `learner`, `runs`: every field optional, as the engine's defaults fill them
+//! in), generated from the Rust types.
 //!
 //! The engine's results cross to JavaScript as JSON; `integrations/` must describe them to
 //! TypeScript users. Restating them by hand drifted (a field added in Rust, missing in TS), so
@@ -28,8 +30,10 @@ const HEADER: &str =
 
 /// Every root type whose declaration (with its dependencies) is generated.
 fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
-    use crate::agent::{Enforcement, HistoryEntry};
+    use crate::agent::{Enforcement, HistoryEntry, RunsConfig};
     use crate::knowledge::{EntityRecord, Fact, GraphStats, Related};
+    use crate::learning::LearnerConfig;
+    use crate::memory::BankConfig;
     use crate::memory::{
         BankCounts, BankStats, ConsolidateReport, EvictionReport, ExportReport, ImportReport,
         LearningRecord, MemoryRecord, QueryHit, Retrieved, SearchInfo,
@@ -67,6 +71,9 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     EntityRecord::export_all_to(dir)?;
     Related::export_all_to(dir)?;
     Fact::export_all_to(dir)?;
+    BankConfig::export_all_to(dir)?;
+    LearnerConfig::export_all_to(dir)?;
+    RunsConfig::export_all_to(dir)?;
     GraphStats::export_all_to(dir)?;
     Ok(())
 }

@@ -16,6 +16,7 @@
  */
 
 import { errorMessage, jsonSafe, shortJson } from './json';
+import { LeanAgenticError } from '../errors';
 import type { BankRecorder } from './record';
 import type { BridgeHooks, HookCallback, HookInput, HookOptions, HookOutput } from './types';
 import type { LeanAgenticSystem } from '../system';
@@ -24,6 +25,17 @@ import type { ActionVerification, SessionHandle } from '../types';
 interface HookSession {
   handle: SessionHandle | null;
   pending: Map<string, { tool: string; startedAt: number; decision: ActionVerification['decision'] }>;
+}
+
+/** The input's tool name; an input without one (another event's) is refused. */
+function toolName(input: HookInput): string {
+  if (typeof input.tool_name !== 'string' || input.tool_name === '') {
+    throw new LeanAgenticError(
+      'ERR_INVALID_INPUT',
+      `a ${String(input.hook_event_name)} hook input has no tool_name: register bridge.hooks() only under PreToolUse, PostToolUse and PostToolUseFailure`,
+    );
+  }
+  return input.tool_name;
 }
 
 /** Builds the hook matchers. */
@@ -61,9 +73,9 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
       const sys = await getSys();
       const s = sessionOf(String(input.session_id));
       const handle = sessionHandle(sys, s, input);
+      const tool = toolName(input);
       const resource = options.resource?.(input);
       const params = (jsonSafe(input.tool_input ?? {}) ?? {}) as Record<string, unknown>;
-      const tool = String(input.tool_name);
       v = sys.verifyAction(
         { name: tool, params, ...(resource !== undefined ? { resource } : {}) },
         { sessionId: handle.sessionId, agentId: principal(input), approvals: options.approvals ?? [] },
@@ -102,7 +114,7 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
       const key = useId(input, toolUseId);
       const p = s.pending.get(key);
       s.pending.delete(key);
-      const tool = String(input.tool_name);
+      const tool = toolName(input);
       const agentId = principal(input);
       const handle = sessionHandle(sys, s, input);
       const latencyMs = p ? Date.now() - p.startedAt : 0;

@@ -200,14 +200,18 @@ export interface HookOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The fields of a Claude Agent SDK hook input the bridge reads. */
+/**
+ * The fields of a Claude Agent SDK hook input the bridge reads. The tool fields are optional
+ * because the SDK types a hook callback for every event (`HookInput` is a union, and a
+ * `Notification` input has no tool): a tool hook given an input without `tool_name` denies.
+ */
 export interface HookInput {
   hook_event_name: string;
   session_id: string;
   transcript_path?: string;
   cwd?: string;
-  tool_name: string;
-  tool_input: unknown;
+  tool_name?: string;
+  tool_input?: unknown;
   tool_use_id?: string;
   tool_response?: unknown;
   error?: unknown;

@@ -131,7 +131,7 @@ export async function runWorkflow(
     const reason = v
       ? `workflow ${JSON.stringify(workflow.id)} violates a property: ${v.message}`
       : deniedStep
-        ? `step ${JSON.stringify(deniedStep.stepId)} would be denied${deniedStep.determiningPolicies.length ? ` by policy ${deniedStep.determiningPolicies.join(', ')}` : ''}: ${deniedStep.reasons.join('; ')}`
+        ? `step ${JSON.stringify(deniedStep.stepId)} would be denied${deniedStep.determiningPolicies.length ? ` by policy ${deniedStep.determiningPolicies.map((p) => p.id).join(', ')}` : ''}: ${deniedStep.reasons.join('; ')}`
         : `workflow ${JSON.stringify(workflow.id)} failed verification`;
     const out: WorkflowRunResult = {
       workflowId: workflow.id,

@@ -1,5 +1,6 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
 import type { DecisionKind } from "./DecisionKind";
+import type { PolicyRef } from "./PolicyRef";
 
 /**
  * The policy decision for one step.
@@ -14,9 +15,9 @@ stepId: string,
  */
 decision: DecisionKind, 
 /**
- * Ids of the determining policies.
+ * The policies that determined the decision.
  */
-determiningPolicies: Array<string>, 
+determiningPolicies: Array<PolicyRef>, 
 /**
  * Human reasons from the policy engine.
  */

@@ -1,4 +1,5 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
+import type { PolicyRef } from "./PolicyRef";
 import type { Verdict } from "./Verdict";
 
 /**
@@ -37,9 +38,9 @@ verified: boolean,
  */
 decision: Verdict, 
 /**
- * Ids of the policies that determined the decision.
+ * The policies that determined the decision (empty when no policy was consulted).
  */
-determiningPolicies: Array<string>, 
+determiningPolicies: Array<PolicyRef>, 
 /**
  * The digest of the decision certificate, when policies were consulted.
  */

@@ -26,13 +26,13 @@
  * 1,000 entities (`entitiesTruncated`), which bounds each response to about twice its chunk.
  *
  * Files: `http.ts` (statuses, error bodies, bodies), `sessions.ts` (session order, the request
- * time limit), `events.ts` (`/events`), `ws.ts` (`/ws`); this file wires them into one server
+ * time limit), `events.ts` (`/events`), `ws.ts` (`/ws`), `log.ts` (the `log` option and its
+ * request lines); this file wires them into one server
  * with `/process`, `/stream`, `/stats`, `/health` and a graceful shutdown.
  */
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebSocketServer } from 'ws';
 import { integerOption } from '../json_input';
 import { LeanAgenticError } from '../errors';
 import { processStream } from '../stream';
@@ -41,10 +41,13 @@ import type { LeanAgenticSystem } from '../system';
 import { fromByteStream } from '../transports';
 import { Events } from './events';
 import { codeOf, HttpError, readJson, requestChunks, sendError, sendJson, statusForCode, waitDrain } from './http';
+import { logFunction, stopwatch } from './log';
+import type { LogTarget } from './log';
 import { MAX_TIMER_MS, Sessions } from './sessions';
 import { WsEndpoint } from './ws';
 
 export { statusForCode } from './http';
+export type { LogFunction, LogKind, LogTarget } from './log';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -74,14 +77,30 @@ export interface ServerOptions {
    * with the session's other steps, and its result is published on `/events`.
    */
   requestTimeoutMs?: number;
-  /** Receives one line per notable event (default: none). */
-  log?: (line: string) => void;
+  /**
+   * The log (default: none). `true` writes to stderr, a function receives `(line, kind)`, a stream
+   * gets each line and "\n". Lines: one per request when its response ends (`POST /process 200
+   * 1.4ms`: method, path without the query, status or `aborted`, duration), SSE and WebSocket
+   * connections when they open (`GET /ws open`) and close (`GET /ws 101 5012.3ms`) — kind
+   * `request` —, shutdown progress (`info`) and failures the service survived (`error`).
+   */
+  log?: LogTarget;
+}
+
+/** What {@link LeanAgenticService.wss} offers of a `ws` WebSocketServer. */
+export interface WebSocketServerLike {
+  readonly clients: Set<{ terminate(): void; close(code?: number, reason?: string): void }>;
+  close(callback?: (err?: Error) => void): void;
 }
 
 /** A running service (not yet listening: call `server.listen`). */
 export interface LeanAgenticService {
   server: http.Server;
-  wss: WebSocketServer;
+  /**
+   * The `ws` WebSocketServer of `/ws` (declared by shape, so these declarations compile without
+   * `@types/ws`): its open sockets and `close`.
+   */
+  wss: WebSocketServerLike;
   /**
    * Graceful shutdown: stops accepting, lets in-flight requests and WebSocket messages finish
    * (up to `shutdownTimeoutMs`), ends event streams, then `await sys.flush()` and
@@ -112,7 +131,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     throw new LeanAgenticError('ERR_INVALID_INPUT', `requestTimeoutMs must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${requestTimeoutMs}`);
   }
   const closeSystem = options.closeSystem !== false;
-  const log = options.log ?? (() => {});
+  const log = logFunction(options.log);
   const sessions = new Sessions(sys, events, options.defaultSessionId ?? 'default', requestTimeoutMs);
 
   let closing = false;
@@ -240,6 +259,13 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
   };
 
   const server = http.createServer((req, res) => {
+    const elapsed = stopwatch();
+    let pathname = '-';
+    res.once('close', () => {
+      // A response that never began: the client left (or the connection was cut) first.
+      const status = res.headersSent ? String(res.statusCode) : 'aborted';
+      log(`${req.method} ${pathname} ${status} ${elapsed()}`, 'request');
+    });
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -247,6 +273,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
       fail(res, new HttpError('ERR_INVALID_INPUT', 'malformed request URL'));
       return;
     }
+    pathname = url.pathname;
     const route = routes[url.pathname];
     if (!route) {
       req.resume();
@@ -268,6 +295,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
       // Long-lived: not an in-flight request; ended by close().
       try {
         handleEvents(req, res, url);
+        if (res.headersSent && !res.writableEnded) log(`${req.method} ${pathname} open`, 'request');
       } catch (e) {
         fail(res, e);
       }
@@ -291,7 +319,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
 
   async function shutdown(): Promise<void> {
     closing = true;
-    log('shutting down: no new connections; finishing in-flight requests');
+    log('shutting down: no new connections; finishing in-flight requests', 'info');
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     events.endAll();
@@ -307,7 +335,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     })();
     const outcome = await Promise.race([work.then(() => 'done' as const), deadline]);
     if (outcome === 'timeout') {
-      log(`shutdown: in-flight work still running after ${shutdownTimeoutMs} ms; closing connections`);
+      log(`shutdown: in-flight work still running after ${shutdownTimeoutMs} ms; closing connections`, 'error');
       ws.terminateAll();
     }
     server.closeAllConnections();
@@ -319,7 +347,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     if (closeSystem && !sys.closed) {
       await sys.flush();
       await sys.close();
-      log('store flushed and closed');
+      log('store flushed and closed', 'info');
     }
   }
 

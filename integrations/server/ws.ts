@@ -8,6 +8,8 @@ import http from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { errorBody } from './http';
+import { stopwatch } from './log';
+import type { LogFunction } from './log';
 import type { Sessions } from './sessions';
 
 /** What the WebSocket endpoint needs of the service. */
@@ -16,7 +18,7 @@ export interface WsOptions {
   wsHighWaterMark: number;
   sessions: Sessions;
   isClosing: () => boolean;
-  log: (line: string) => void;
+  log: LogFunction;
 }
 
 /** The WebSocket endpoint of a service, and its open sockets. */
@@ -27,18 +29,24 @@ export class WsEndpoint {
   constructor(server: http.Server, private readonly o: WsOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.maxBodyBytes });
     server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
-      let pathname = '';
+      const elapsed = stopwatch();
+      let pathname = '-';
       try {
         pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
       } catch {
         // falls through to 404
       }
       const refuse = (status: number, text: string) => {
+        o.log(`${req.method} ${pathname} ${status} ${elapsed()}`, 'request');
         socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       };
       if (pathname !== '/ws') return refuse(404, 'Not Found');
       if (o.isClosing()) return refuse(503, 'Service Unavailable');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.wss.emit('connection', ws, req));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        o.log(`${req.method} ${pathname} open`, 'request');
+        ws.once('close', () => o.log(`${req.method} ${pathname} 101 ${elapsed()}`, 'request'));
+        this.wss.emit('connection', ws, req);
+      });
     });
     this.wss.on('connection', (ws: WebSocket, req: http.IncomingMessage) => this.connect(ws, req));
   }
@@ -57,7 +65,7 @@ export class WsEndpoint {
     let paused = false;
     this.sockets.set(ws, () => tail);
     ws.on('close', () => this.sockets.delete(ws));
-    ws.on('error', (e) => log(`websocket error: ${e.message}`));
+    ws.on('error', (e) => log(`websocket error: ${e.message}`, 'error'));
     ws.on('message', (data: RawData) => {
       if (this.o.isClosing()) {
         // Received after shutdown began: say so rather than drop it silently.
@@ -107,7 +115,7 @@ export class WsEndpoint {
             ws.resume();
           }
         })
-        .catch((e: unknown) => log(`websocket reply failed: ${(e as Error).message}`));
+        .catch((e: unknown) => log(`websocket reply failed: ${(e as Error).message}`, 'error'));
     });
   }
 

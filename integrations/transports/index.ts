@@ -25,6 +25,7 @@
 export { transportError } from './source';
 export type { TransportErrorCode, TransportError, SourceStats, StreamSource, SSESource } from './source';
 export { fromWebSocket } from './websocket';
+export type { WebSocketLike } from './websocket';
 export type { WebSocketSourceOptions } from './websocket';
 export { fromSSE } from './sse';
 export type { SSESourceOptions } from './sse';

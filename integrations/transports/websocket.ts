@@ -28,7 +28,20 @@ export interface WebSocketSourceOptions {
   maxPayload?: number;
 }
 
-
+/**
+ * A `ws` WebSocket, as {@link fromWebSocket} accepts one. Declared by shape (what a `ws` 8
+ * WebSocket has) so that these declarations compile without `@types/ws` in the user's project;
+ * at run time the value must be an actual `ws` WebSocket.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  on(event: string, listener: (...args: any[]) => void): this;
+  once(event: string, listener: (...args: any[]) => void): this;
+  pause(): void;
+  resume(): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
 
 class WebSocketSource extends ClosingSource implements StreamSource {
   private readonly queue = new Fifo<string>();
@@ -194,13 +207,16 @@ class WebSocketSource extends ClosingSource implements StreamSource {
  * `ERR_STREAM_NETWORK` on a network error or an abnormal close, or with `ERR_STREAM_HTTP` when
  * the handshake is answered with an HTTP error. `return()`/`close()` closes the socket.
  */
-export function fromWebSocket(target: string | URL | WebSocket, options: WebSocketSourceOptions = {}): StreamSource {
+export function fromWebSocket(target: string | URL | WebSocketLike, options: WebSocketSourceOptions = {}): StreamSource {
   if (options === null || typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromWebSocket options must be an object');
   }
   const hwm = integerOption('highWaterMark', options.highWaterMark, 1024);
   const marks = { hwm, lwm: Math.min(integerOption('lowWaterMark', options.lowWaterMark, Math.floor(hwm / 2), 0), hwm - 1) };
   if (target instanceof WebSocket) return new WebSocketSource(target, 'socket', marks);
+  if (typeof target === 'object' && target !== null && !(target instanceof URL)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', 'fromWebSocket target must be a ws:// or wss:// URL or a WebSocket of the `ws` package');
+  }
   const url = String(target);
   let ws: WebSocket;
   try {

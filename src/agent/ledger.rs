@@ -54,12 +54,18 @@ const MAX_WINDOW_SECS: u64 = 30 * 86_400;
 const MAX_BUCKETS: u64 = 86_400;
 
 /// Which windows and parameter sums `context.runs` carries (config key `runs`).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct RunsConfig {
     /// Window name → length in seconds; `countLastHour`/`sumLastHour` for `LastHour`.
+    #[cfg_attr(
+        test,
+        ts(as = "Option<std::collections::BTreeMap<String, u64>>", optional)
+    )]
     pub windows: std::collections::BTreeMap<String, u64>,
     /// Top-level numeric parameters whose sums are kept per window (e.g. `["amount"]`).
+    #[cfg_attr(test, ts(as = "Option<Vec<String>>", optional))]
     pub sum: Vec<String>,
 }
 

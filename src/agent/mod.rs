@@ -17,7 +17,7 @@ pub mod session;
 
 pub use action::{ActionRegistry, ActionSpec};
 pub use ledger::{Ledger, RunsConfig, StepKind};
-pub use planner::{Plan, PlanCandidate, Planner};
+pub use planner::{BelowThreshold, NoRelevantAction, Plan, PlanCandidate, Planner};
 pub use reward::{reward_for, HandlerOutcome};
 pub use session::{Enforcement, HistoryEntry, PriorSteps, Session, SessionContext};
 

@@ -2,8 +2,12 @@
 //!
 //! Relevance of an action to a chunk is the share of its keywords found among the chunk's
 //! words and entity types (weight 0.75) plus the share of its description's content words
-//! found there (weight 0.25). Actions under the `actionThreshold` are dropped — unless none
-//! passes, in which case all stay candidates and the learner decides.
+//! found there (weight 0.25). Actions under the `actionThreshold` are dropped. When none
+//! passes, [`NoRelevantAction`] says what happens: `choose` (the default) keeps every action a
+//! candidate and lets the learner decide — an agent that must always act, and a learner that
+//! learns what works for chunks no keyword describes; `skip` plans nothing, and the step runs no
+//! action and names the best one and its relevance — for agents where an irrelevant action is
+//! worse than none.
 //!
 //! An action whose preconditions do not hold yet is not dropped: the planner looks for
 //! actions whose effects establish the missing atoms (recursively, up to
@@ -17,7 +21,45 @@ use std::sync::Arc;
 
 use dashmap::DashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::action::{normalize_atom, ActionSpec};
+use crate::error::{Error, ErrorCode, Result};
+
+/// What a step does when no registered action reaches the `actionThreshold`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoRelevantAction {
+    /// Every action stays a candidate; the learner chooses (the default).
+    #[default]
+    Choose,
+    /// No action runs; the step says which action came closest.
+    Skip,
+}
+
+impl NoRelevantAction {
+    /// Parses `"choose"` or `"skip"`.
+    pub fn parse(v: &serde_json::Value) -> Result<NoRelevantAction> {
+        serde_json::from_value(v.clone()).map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidConfig,
+                format!("noRelevantAction must be \"choose\" or \"skip\", got {v}"),
+            )
+        })
+    }
+}
+
+/// The most relevant action of a chunk none of whose actions reached the threshold (when
+/// [`NoRelevantAction::Skip`] left the plan empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BelowThreshold {
+    /// The action that came closest (alphabetically first among equals).
+    pub action: String,
+    /// Its relevance.
+    pub relevance: f64,
+    /// The `actionThreshold` it missed.
+    pub threshold: f64,
+}
 
 /// English function words ignored when matching descriptions.
 const STOPWORDS: &[&str] = &[
@@ -53,6 +95,8 @@ pub struct Plan {
     pub candidates: Vec<PlanCandidate>,
     /// Relevant actions whose preconditions cannot be established, with the missing atoms.
     pub blocked: Vec<(String, Vec<String>)>,
+    /// Set when no action reached the threshold and the planner was told to skip.
+    pub below_threshold: Option<BelowThreshold>,
 }
 
 /// Ranks actions and chains preconditions; stateless and cheap to share.
@@ -62,6 +106,8 @@ pub struct Planner {
     pub threshold: f64,
     /// Longest precondition chain explored.
     pub max_depth: usize,
+    /// What happens when no action reaches `threshold`.
+    pub no_relevant: NoRelevantAction,
     /// Content words of each action description seen (descriptions are few and fixed, and
     /// tokenising one per action per chunk was a tenth of a step).
     description_words: Arc<DashMap<String, Arc<[String]>>>,
@@ -86,8 +132,15 @@ impl Planner {
         Planner {
             threshold,
             max_depth: max_depth.max(1),
+            no_relevant: NoRelevantAction::Choose,
             description_words: Arc::default(),
         }
+    }
+
+    /// The same planner with `mode` for chunks no action is relevant to.
+    pub fn with_no_relevant(mut self, mode: NoRelevantAction) -> Self {
+        self.no_relevant = mode;
+        self
     }
 
     /// Relevance of `action` to a chunk with these words and entity types.
@@ -135,6 +188,17 @@ impl Planner {
             .collect();
         let any_pass = scored.iter().any(|(r, _)| *r >= self.threshold && *r > 0.0);
         let mut out = Plan::default();
+        if !any_pass && self.no_relevant == NoRelevantAction::Skip {
+            out.below_threshold = scored
+                .iter()
+                .min_by(|(ra, a), (rb, b)| rb.total_cmp(ra).then_with(|| a.name.cmp(&b.name)))
+                .map(|(relevance, action)| BelowThreshold {
+                    action: action.name.clone(),
+                    relevance: *relevance,
+                    threshold: self.threshold,
+                });
+            return out;
+        }
         for (relevance, action) in scored {
             if any_pass && (relevance < self.threshold || relevance == 0.0) {
                 continue;

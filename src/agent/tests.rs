@@ -85,6 +85,34 @@ fn no_relevant_action_keeps_all_candidates() {
     let plan =
         Planner::new(0.1, 3).plan(&[a, b], &set(&["gamma"]), &HashSet::new(), &|_: &str| false);
     assert_eq!(plan.candidates.len(), 2);
+    assert!(plan.below_threshold.is_none());
+}
+
+#[test]
+fn skip_mode_plans_nothing_and_names_the_closest_action() {
+    let a = Arc::new(spec("a", &["alpha", "gamma"], &[], &[]));
+    let b = Arc::new(spec("b", &["beta"], &[], &[]));
+    let skip = Planner::new(0.5, 3).with_no_relevant(crate::agent::NoRelevantAction::Skip);
+    let words = set(&["gamma"]);
+    let plan = skip.plan(
+        &[b.clone(), a.clone()],
+        &words,
+        &HashSet::new(),
+        &|_: &str| false,
+    );
+    assert!(plan.candidates.is_empty());
+    let best = plan.below_threshold.expect("the closest action");
+    assert_eq!(best.action, "a");
+    assert!((best.relevance - 0.375).abs() < 1e-9 && best.threshold == 0.5);
+    // a chunk some action reaches is planned as in `choose` mode
+    let plan = skip.plan(
+        &[a, b],
+        &set(&["alpha", "gamma"]),
+        &HashSet::new(),
+        &|_: &str| false,
+    );
+    assert_eq!(plan.candidates.len(), 1);
+    assert!(plan.below_threshold.is_none());
 }
 
 #[test]

@@ -19,6 +19,7 @@ use super::features::ContextFeatures;
 use crate::error::{err, ErrorCode, Result};
 
 /// How rewards are turned into updates (see the module docs).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(
     tag = "mode",

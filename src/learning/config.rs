@@ -33,33 +33,45 @@ use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 const DEFAULT_SESSION_HASH_BITS: u32 = 12;
 
 /// Configuration of a [`super::Learner`] (see the module docs for the JSON form).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LearnerConfig {
     /// AdaGrad base step size, in (0, 10].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub learning_rate: f64,
     /// Exploration strategy.
+    #[cfg_attr(test, ts(as = "Option<Exploration>", optional))]
     pub exploration: Exploration,
     /// Weight of a candidate's prior (planner relevance) in its score, in [0, 10].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub prior_weight: f64,
     /// Detect reward drift per session and speed learning up after it.
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub drift_detection: bool,
     /// Drift detector parameters and reaction.
+    #[cfg_attr(test, ts(as = "Option<DriftConfig>", optional))]
     pub drift: DriftConfig,
     /// When rewards become updates.
+    #[cfg_attr(test, ts(as = "Option<AdaptationStrategy>", optional))]
     pub adaptation: AdaptationStrategy,
     /// Global model size: `2^hashBits` weights, 10..=26.
+    #[cfg_attr(test, ts(as = "Option<u32>", optional))]
     pub hash_bits: u32,
     /// Per-session model size: `2^sessionHashBits` weights, 6..=hashBits (each session with
     /// own data holds `8 × 2^sessionHashBits` bytes: 32 KiB at the default 12). When the JSON
     /// form omits it, it is 12 or `hashBits` if that is smaller.
+    #[cfg_attr(test, ts(as = "Option<u32>", optional))]
     pub session_hash_bits: u32,
     /// Keep a per-session delta model on top of the global one.
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub session_models: bool,
     /// Cap of the importance weight `1/propensity` applied to updates, in [1, 1000]
     /// (1 = plain regression on observed rewards).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub max_importance_weight: f64,
     /// Seed for reproducible exploration; random when absent.
+    #[cfg_attr(test, ts(optional))]
     pub seed: Option<u64>,
 }
 

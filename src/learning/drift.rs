@@ -16,24 +16,32 @@ use serde::{Deserialize, Serialize};
 use crate::error::{err, ErrorCode, Result};
 
 /// Page–Hinkley parameters and the learner's reaction to a detected drift.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct DriftConfig {
     /// Tolerated change of the mean reward (δ), in [0, 10].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub delta: f64,
     /// Alarm threshold (λ), in (0, 1000].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub threshold: f64,
     /// Rewards observed after a reset before an alarm may fire, 1..=100000.
+    #[cfg_attr(test, ts(as = "Option<u32>", optional))]
     pub min_samples: u32,
     /// Updates during which the session learns faster after an alarm, 0..=1000000.
+    #[cfg_attr(test, ts(as = "Option<u32>", optional))]
     pub boost_updates: u32,
     /// Learning-rate multiplier at the start of the boost (decays linearly to 1), in [1, 100].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub learning_rate_boost: f64,
     /// Exploration share ε at the start of the boost (decays linearly to the configured ε;
     /// the larger of the two applies), in [0, 1]. Re-exploring finds actions that became good.
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub exploration_boost: f64,
     /// During the boost, AdaGrad accumulators of touched weights are capped at this value
     /// (the squared-gradient mass of a few updates), in (0, 1e6].
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub accumulator_cap: f64,
 }
 

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{err, ErrorCode, Result};
 
 /// How choices trade exploitation for exploration (see the module docs).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "strategy",
@@ -35,24 +36,29 @@ pub enum Exploration {
     /// Best score with probability `1 − ε`, uniform otherwise.
     EpsilonGreedy {
         /// Share of uniformly random choices, in [0, 1] (default 0.1).
+        #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_epsilon")]
         epsilon: f64,
     },
     /// Boltzmann exploration with an ε floor.
     Softmax {
         /// Softmax temperature, in (0, 100]; lower is greedier (default 0.1).
+        #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_temperature")]
         temperature: f64,
         /// Uniform floor, in [0, 1]; keep it above 0 (see the module docs; default 0.05).
+        #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_floor")]
         epsilon: f64,
     },
     /// Optimism in the face of uncertainty: a count-based bonus, plus an ε floor.
     Ucb {
         /// Bonus scale, in [0, 100] (default 0.5).
+        #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_alpha")]
         alpha: f64,
         /// Uniform floor, in [0, 1] (default 0.05).
+        #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_floor")]
         epsilon: f64,
     },

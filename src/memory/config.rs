@@ -21,37 +21,51 @@ pub enum EvictMode {
 }
 
 /// Configuration of a [`super::ReasoningBank`] (camelCase JSON; unknown keys are rejected).
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct BankConfig {
     /// Most memories kept; lowest-value ones are evicted beyond it (default 10,000). With
     /// `evict: 'own'` it counts the memories this bank wrote, with `'all'` every memory.
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub max_memories: usize,
     /// Which memories eviction may delete (default [`EvictMode::Own`]).
+    #[cfg_attr(test, ts(as = "Option<EvictMode>", optional))]
     pub evict: EvictMode,
     /// Most learnings kept (default 5,000).
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub max_learnings: usize,
     /// Eviction removes items until this fraction of the cap remains (default 0.95).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub evict_to_fraction: f64,
     /// Half-life in days of the recency factor used by eviction (default 45).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub eviction_half_life_days: f64,
     /// Whether retrieval increments `usage_count`/`last_used` like agentic-flow (default true).
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub record_usage: bool,
     /// Whether retrieval and consolidation write `metrics_log` rows like agentic-flow (default true).
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub log_metrics: bool,
     /// Cosine at or above which two memories are linked `duplicate_of` (default 0.87).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub duplicate_threshold: f64,
     /// Cosine at or above which a Success and a Failure memory are linked `contradicts` (default 0.80).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub contradiction_threshold: f64,
     /// Consolidation prunes unused memories older than this many days ... (default 180)
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub prune_max_age_days: f64,
     /// ... whose confidence is below this (default 0.3).
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub prune_below_confidence: f64,
     /// From this many searchable memories on, retrieval uses the approximate (IVF) index,
     /// saved as `<store>.ann` beside the store (default 200,000; 0 never uses it).
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub ann_threshold: usize,
     /// Rows re-scored exactly per approximate query, chosen by their sketch score (default
     /// 1,000; at least `4·k` are used). More: higher recall, slower queries.
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub ann_candidates: usize,
 }
 

@@ -1322,10 +1322,12 @@ fn workflow_steps_are_checked_against_policies() {
         .find(|c| c.step_id == "delete")
         .unwrap();
     assert_eq!(delete.decision, DecisionKind::Deny);
-    assert_eq!(
-        delete.determining_policies,
-        vec!["forbid-delete-after-close"]
-    );
+    let ids: Vec<&str> = delete
+        .determining_policies
+        .iter()
+        .map(|p| p.id.as_str())
+        .collect();
+    assert_eq!(ids, vec!["forbid-delete-after-close"]);
     assert_eq!(delete.prior_steps, vec!["close", "read"]);
     let read = report
         .step_checks

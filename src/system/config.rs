@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::agent::Enforcement;
+pub use crate::agent::{Enforcement, NoRelevantAction};
 use crate::error::{err, Error, ErrorCode, Result};
 pub use crate::text::closest;
 
@@ -28,6 +28,9 @@ pub struct SystemConfig {
     pub max_planning_depth: usize,
     /// Minimum relevance for an action to be considered, in [0, 1].
     pub action_threshold: f64,
+    /// What a step does when no action reaches `action_threshold`: `choose` (the learner picks
+    /// among all) or `skip` (no action runs).
+    pub no_relevant_action: NoRelevantAction,
     /// Share of choices spent exploring, in [0, 1].
     pub exploration_rate: f64,
     /// Steps of history each session keeps, 1..=100000.
@@ -65,6 +68,7 @@ impl Default for SystemConfig {
             learning_rate: 0.1,
             max_planning_depth: 3,
             action_threshold: 0.1,
+            no_relevant_action: NoRelevantAction::Choose,
             exploration_rate: 0.1,
             history_window: 20,
             max_chunk_bytes: 1 << 20,
@@ -88,6 +92,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "learningRate",
     "maxPlanningDepth",
     "actionThreshold",
+    "noRelevantAction",
     "explorationRate",
     "historyWindow",
     "maxChunkBytes",
@@ -117,6 +122,9 @@ impl SystemConfig {
         };
         if let Some(e) = obj.get("enforcement") {
             Enforcement::parse(e)?;
+        }
+        if let Some(v) = obj.get("noRelevantAction") {
+            NoRelevantAction::parse(v)?;
         }
         for key in obj.keys() {
             if !CONFIG_KEYS.contains(&key.as_str()) {

@@ -272,8 +272,8 @@ pub struct StepSummary<'a> {
     pub verified: bool,
     /// Allow, deny or skipped.
     pub decision: super::verify::Verdict,
-    /// Ids of the policies that determined the decision.
-    pub determining_policies: Vec<&'a str>,
+    /// The policies that determined the decision (empty when no policy was consulted).
+    pub determining_policies: &'a [crate::reasoning::PolicyRef],
     /// The digest of the decision certificate, when policies were consulted.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
@@ -312,12 +312,7 @@ impl<'a> From<&'a StepResult> for StepSummary<'a> {
             verified: r.verified,
             decision: r.verification.decision,
             determining_policies: policy
-                .map(|p| {
-                    p.determining_policies
-                        .iter()
-                        .map(|d| d.id.as_str())
-                        .collect()
-                })
+                .map(|p| p.determining_policies.as_slice())
                 .unwrap_or_default(),
             certificate_digest: policy.map(|p| p.certificate.digest.as_str()),
             propensity: r.propensity,

@@ -194,11 +194,7 @@ fn check_steps(
         report.step_checks.push(StepCheck {
             step_id: step.id.clone(),
             decision: decision.decision,
-            determining_policies: decision
-                .determining_policies
-                .iter()
-                .map(|p| p.id.clone())
-                .collect(),
+            determining_policies: decision.determining_policies,
             reasons: decision.reasons,
             prior_steps: {
                 let mut distinct = prior_steps;

@@ -161,8 +161,8 @@ pub struct StepCheck {
     pub step_id: String,
     /// Allow or deny.
     pub decision: DecisionKind,
-    /// Ids of the determining policies.
-    pub determining_policies: Vec<String>,
+    /// The policies that determined the decision.
+    pub determining_policies: Vec<crate::reasoning::PolicyRef>,
     /// Human reasons from the policy engine.
     pub reasons: Vec<String>,
     /// The `priorSteps` the step was checked with (actions guaranteed to have run before it).

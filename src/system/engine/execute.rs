@@ -51,12 +51,20 @@ impl Engine {
         params: Value,
         plan: &Plan,
     ) -> StepResult {
-        let reasons: Vec<String> = plan
-            .blocked
-            .iter()
-            .map(|(a, missing)| format!("{a} needs {}", missing.join(", ")))
-            .collect();
-        let message = format!("no action can run: {}", reasons.join("; "));
+        let message = match &plan.below_threshold {
+            Some(best) => format!(
+                "no action is relevant to the chunk: the closest, {}, scored {:.2} < actionThreshold {} (noRelevantAction: 'skip')",
+                best.action, best.relevance, best.threshold
+            ),
+            None => {
+                let reasons: Vec<String> = plan
+                    .blocked
+                    .iter()
+                    .map(|(a, missing)| format!("{a} needs {}", missing.join(", ")))
+                    .collect();
+                format!("no action can run: {}", reasons.join("; "))
+            }
+        };
         StepResult {
             action_id: start.action_id,
             session_id: start.session.id.clone(),

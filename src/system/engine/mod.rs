@@ -383,7 +383,8 @@ impl Engine {
             rules,
             graph_facts: GraphFacts::default(),
             runs: Arc::new(config.runs_config()?),
-            planner: Planner::new(config.action_threshold, config.max_planning_depth),
+            planner: Planner::new(config.action_threshold, config.max_planning_depth)
+                .with_no_relevant(config.no_relevant_action),
             learner,
             config,
             closed: AtomicBool::new(false),

@@ -1,0 +1,55 @@
+// A user's file, compiled by `__test__/typescript-user.test.mjs` with strict `tsc` and without
+// `skipLibCheck`, in a project that has `lean-agentic-native` and `@types/node` but not `ws`'s
+// types. Every `@ts-expect-error` line must fail to compile: if a type became too loose, the
+// directive itself becomes the error (TS2578).
+import {
+  LeanAgenticSystem,
+  createServer,
+  fromWebSocket,
+  type PolicyRef,
+  type StepResult,
+  type StepSummary,
+  type SystemConfig,
+} from 'lean-agentic-native';
+
+const config: SystemConfig = {
+  path: ':memory:',
+  bank: { maxMemories: 1000, evict: 'own' },
+  learner: { exploration: { strategy: 'softmax', temperature: 0.2 }, adaptation: { mode: 'miniBatch', size: 8 } },
+  runs: { windows: { LastHour: 3600 }, sum: ['amount'] },
+  noRelevantAction: 'skip',
+};
+
+// @ts-expect-error maxMemories is a number
+const badBank: SystemConfig = { bank: { maxMemories: 'ten' } };
+// @ts-expect-error unknown bank option (a typo)
+const typoBank: SystemConfig = { bank: { maxMemorys: 10 } };
+// @ts-expect-error unknown exploration strategy
+const badLearner: SystemConfig = { learner: { exploration: { strategy: 'greedy' } } };
+// @ts-expect-error miniBatch needs its size
+const noSize: SystemConfig = { learner: { adaptation: { mode: 'miniBatch' } } };
+// @ts-expect-error noRelevantAction is 'choose' or 'skip'
+const badMode: SystemConfig = { noRelevantAction: 'drop' };
+
+export async function main(): Promise<void> {
+  void [badBank, typoBank, badLearner, noSize, badMode];
+  const sys = await LeanAgenticSystem.open(config);
+  sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
+  const ctx = sys.createContext('s');
+  const full: StepResult = await sys.processChunk('note this', ctx);
+  const summaries: StepSummary[] = await sys.processBatch(['note that'], ctx, { detail: 'summary' });
+  // determiningPolicies: one type everywhere
+  const fromStep: PolicyRef[] | undefined = full.verification.determiningPolicies;
+  const fromSummary: PolicyRef[] = summaries[0].determiningPolicies;
+  const fromCheck: PolicyRef[] = sys.verifyAction({ name: 'note' }, { agentId: 'a' }).determiningPolicies ?? [];
+  const ids: string[] = [...(fromStep ?? []), ...fromSummary, ...fromCheck].map((p) => p.id);
+  void ids;
+  // vectors may be typed arrays
+  sys.bank.store({ title: 't', content: 'c', embedding: new Float32Array(8) });
+  // the service and the WebSocket transport type-check without @types/ws
+  const service = createServer(sys);
+  for (const client of service.wss.clients) client.terminate();
+  const source = fromWebSocket('ws://127.0.0.1:1/');
+  void source;
+  await service.close();
+}

@@ -1,0 +1,237 @@
+/**
+ * The grammar of the `lean-agentic` command line: one usage text per command (shared by `--help`
+ * and the hints of usage errors, so the two cannot drift apart) and argument parsing on top of
+ * `node:util`'s strict `parseArgs`, with messages that say what to fix.
+ *
+ * A usage error is a {@link UsageError}: `bin/lean-agentic.js` prints its one-line message and the
+ * command's usage line(s) on stderr and exits 2, before anything is opened, written or served.
+ * This module loads no engine code, so `--help`, `--version` and usage errors are instant.
+ */
+
+import { parseArgs } from 'node:util';
+
+/** The commands of `lean-agentic`. */
+export type Command = 'demo' | 'serve';
+
+export const MAIN_USAGE = `usage: lean-agentic <command> [options]
+       lean-agentic --help | --version
+
+commands:
+  demo             stream a multi-turn conversation through a system with an on-disk store and
+                   print every step and the final stats
+  serve            serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE
+                   (GET /events) and WebSocket (/ws) until SIGTERM/SIGINT
+  help [command]   show this help, or that command's
+
+options:
+  -h, --help       show this help (\`lean-agentic <command> --help\`: that command's)
+  -v, --version    print the version
+
+exit codes: 0 done, 1 failed (the error is on stderr), 2 usage error (nothing was started)`;
+
+export const DEMO_USAGE = `usage: lean-agentic demo [--path FILE]
+
+Opens a system with an on-disk store and three Cedar policies, registers five actions, streams
+a multi-turn travel conversation and prints each step (entities, action, plan, verification,
+reward) and the final stats.
+
+options:
+  --path FILE   SQLite store (default ./.lean-agentic/store.db; ':memory:' for none)
+  -h, --help    show this help`;
+
+export const SERVE_USAGE = `usage: lean-agentic serve [--port N] [--host ADDR] [--path FILE] [--actions FILE] [--log | --quiet] ...
+
+Serves a system over HTTP, Server-Sent Events and WebSocket until SIGTERM/SIGINT, then finishes
+in-flight requests, flushes and closes the store and exits 0.
+
+options:
+  --port N               port to listen on (default 8787; 0 picks a free one)
+  --host ADDR            address to bind (default 127.0.0.1)
+  --path FILE            SQLite store (default ./.lean-agentic/store.db; ':memory:' for none)
+  --actions FILE         a CommonJS module exporting (sys) => void (or { register(sys) }) that
+                         registers your actions with handlers (after the defaults; same names replace them)
+  --no-default-actions   do not register the default actions
+  --max-body BYTES       largest request body / NDJSON line / WebSocket message (default 1048576)
+  --request-timeout MS   longest a /process request or WebSocket message may take before it is
+                         answered with ERR_TIMEOUT (503); the step still completes (default 30000)
+  --seed N               exploration seed, for reproducible runs
+  --log                  log one line per request to stderr, when its response ends:
+                         "POST /process 200 1.4ms" (method, path without query, status or
+                         "aborted", duration); SSE and WebSocket connections also when they
+                         open ("GET /ws open") and close ("GET /ws 101 5012.3ms")
+  --quiet                print no start-up banner and no shutdown notices; errors still go to stderr
+  -h, --help             show this help
+
+default actions (JS handlers, no outside calls; each fails with reward -0.5 on a message
+  that is not for it, so the learner steers such messages to "respond"):
+  answer_question   questions (what, who, where, when, why, how, ...): returns the topic entities
+  take_note         "note/remember/save ...": keeps the text in the session's notes (last 100)
+  recall_notes      "recall/list/show notes": returns the session's notes
+  greet             hello, hi, thanks, bye: a polite reply
+  respond           anything else (the fallback): acknowledges the message with its word count and entities
+
+endpoints:
+  POST /process      {"text": "...", "sessionId"?: "..."} -> step result (JSON)
+  POST /stream       ?sessionId=  NDJSON in ({"text": ...} or a JSON string per line) -> NDJSON results, in order
+  GET  /events       ?sessionId=  SSE of every result (id: event number; Last-Event-ID replays)
+  GET  /ws           ?sessionId=  WebSocket: one text message in, one result (or {"error": ...}) out
+  GET  /stats        system statistics
+  GET  /health       {"ok": true}`;
+
+const USAGE: Record<Command | 'main', string> = { main: MAIN_USAGE, demo: DEMO_USAGE, serve: SERVE_USAGE };
+
+/** The usage text of `command` (the main one without). */
+export function usageOf(command?: Command): string {
+  return USAGE[command ?? 'main'];
+}
+
+/**
+ * A wrong command line: `message` says what to fix; {@link UsageError.hint} is the command's
+ * usage line(s) and where to read more. `bin/lean-agentic.js` exits 2 on it.
+ */
+export class UsageError extends Error {
+  readonly code = 'ERR_INVALID_INPUT';
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly command?: Command,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+
+  /** `lean-agentic` or `lean-agentic <command>`, the prefix of the message. */
+  get program(): string {
+    return this.command ? `lean-agentic ${this.command}` : 'lean-agentic';
+  }
+
+  /** The synopsis (the usage text up to its first blank line) and a pointer to `--help`. */
+  get hint(): string {
+    const synopsis = usageOf(this.command).split('\n\n')[0];
+    return `${synopsis}\n(\`${this.program} --help\` for more)`;
+  }
+}
+
+/** One option of a command. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+}
+
+/**
+ * Parses `argv` against `options` with strict `parseArgs` (no positionals), turning its errors
+ * into {@link UsageError}s of `command` that name the option and what to do. A string option needs
+ * a non-empty value; one whose value starts with "-" is written `--opt=-value` (a bare `--opt -1`
+ * is reported through `check`, so `--port -1` says what `--port` takes).
+ */
+export function parseOptions(
+  argv: string[],
+  options: Record<string, OptionSpec>,
+  command?: Command,
+  check: (name: string, value: string) => void = () => {},
+): Record<string, string | boolean | undefined> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    throw translate(e as Error & { code?: string }, argv, options, command, check);
+  }
+  // `--help` wins over the values of other options: it only prints the usage.
+  if (values.help === true) return values;
+  for (const [name, spec] of Object.entries(options)) {
+    const v = values[name];
+    if (spec.type === 'string' && v !== undefined) {
+      if (v === '') throw new UsageError(`--${name} needs a value`, command);
+      check(name, v as string);
+    }
+  }
+  return values;
+}
+
+function quoted(message: string): string {
+  return /'([^']*)'/.exec(message)?.[1] ?? '';
+}
+
+function translate(
+  e: Error & { code?: string },
+  argv: string[],
+  options: Record<string, OptionSpec>,
+  command: Command | undefined,
+  check: (name: string, value: string) => void,
+): Error {
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(`unknown option ${quoted(e.message)}`, command);
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError(`unexpected argument ${JSON.stringify(quoted(e.message))}`, command);
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+      // "Option '-h, --help' does not take an argument", "Option '--path <value>' argument missing",
+      // "Option '--port' argument is ambiguous..." (the next argument starts with "-").
+      const name = /--([\w-]+)/.exec(quoted(e.message))?.[1] ?? '';
+      if (options[name]?.type === 'boolean') return new UsageError(`--${name} takes no value`, command);
+      if (/ambiguous/.test(e.message)) {
+        const next = argv[argv.indexOf(`--${name}`) + 1];
+        // A negative number: say what the option takes.
+        if (next !== undefined && /^-\d/.test(next)) {
+          try {
+            check(name, next);
+          } catch (err) {
+            return err as Error;
+          }
+        }
+        return new UsageError(`--${name} needs a value (write --${name}=VALUE for one that starts with "-")`, command);
+      }
+      return new UsageError(`--${name} needs a value`, command);
+    }
+    default:
+      return new UsageError(e.message.split('\n')[0], command);
+  }
+}
+
+/** An integer option in [min, max], as a {@link UsageError} of `command` when it is not. */
+export function integerArg(command: Command | undefined, flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} takes an integer in [${min}, ${max}], got ${JSON.stringify(v)}`, command);
+  }
+  return n;
+}
+
+/** What `lean-agentic <argv>` asks for. */
+export type Invocation =
+  | { kind: 'help'; command?: Command }
+  | { kind: 'version' }
+  | { kind: 'demo'; path: string }
+  | { kind: 'serve'; argv: string[] };
+
+const COMMANDS: readonly string[] = ['demo', 'serve'];
+
+function commandName(name: string): Command {
+  if (!COMMANDS.includes(name)) {
+    throw new UsageError(`unknown command ${JSON.stringify(name)}; the commands are ${COMMANDS.join(', ')} and help`);
+  }
+  return name as Command;
+}
+
+/**
+ * Parses the whole command line (the arguments after `lean-agentic`). `serve`'s own options are
+ * parsed by `cli_serve.ts` (`parseServeArgs`), which loads only when `serve` runs.
+ */
+export function parseCommandLine(argv: string[]): Invocation {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { kind: 'help' };
+  if (first.startsWith('-')) {
+    const v = parseOptions(argv, { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } });
+    if (v.help) return { kind: 'help' };
+    return { kind: 'version' };
+  }
+  if (first === 'help') {
+    if (rest.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(rest[1])}`);
+    return rest.length === 0 ? { kind: 'help' } : { kind: 'help', command: commandName(rest[0]) };
+  }
+  const command = commandName(first);
+  if (command === 'serve') return { kind: 'serve', argv: rest };
+  const v = parseOptions(rest, { path: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, 'demo');
+  if (v.help) return { kind: 'help', command: 'demo' };
+  return { kind: 'demo', path: (v.path as string | undefined) ?? './.lean-agentic/store.db' };
+}

@@ -1,0 +1,62 @@
+// Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
+import type { EvictMode } from "./EvictMode";
+
+/**
+ * Configuration of a [`super::ReasoningBank`] (camelCase JSON; unknown keys are rejected).
+ */
+export type BankConfig = { 
+/**
+ * Most memories kept; lowest-value ones are evicted beyond it (default 10,000). With
+ * `evict: 'own'` it counts the memories this bank wrote, with `'all'` every memory.
+ */
+maxMemories?: number, 
+/**
+ * Which memories eviction may delete (default [`EvictMode::Own`]).
+ */
+evict?: EvictMode, 
+/**
+ * Most learnings kept (default 5,000).
+ */
+maxLearnings?: number, 
+/**
+ * Eviction removes items until this fraction of the cap remains (default 0.95).
+ */
+evictToFraction?: number, 
+/**
+ * Half-life in days of the recency factor used by eviction (default 45).
+ */
+evictionHalfLifeDays?: number, 
+/**
+ * Whether retrieval increments `usage_count`/`last_used` like agentic-flow (default true).
+ */
+recordUsage?: boolean, 
+/**
+ * Whether retrieval and consolidation write `metrics_log` rows like agentic-flow (default true).
+ */
+logMetrics?: boolean, 
+/**
+ * Cosine at or above which two memories are linked `duplicate_of` (default 0.87).
+ */
+duplicateThreshold?: number, 
+/**
+ * Cosine at or above which a Success and a Failure memory are linked `contradicts` (default 0.80).
+ */
+contradictionThreshold?: number, 
+/**
+ * Consolidation prunes unused memories older than this many days ... (default 180)
+ */
+pruneMaxAgeDays?: number, 
+/**
+ * ... whose confidence is below this (default 0.3).
+ */
+pruneBelowConfidence?: number, 
+/**
+ * From this many searchable memories on, retrieval uses the approximate (IVF) index,
+ * saved as `<store>.ann` beside the store (default 200,000; 0 never uses it).
+ */
+annThreshold?: number, 
+/**
+ * Rows re-scored exactly per approximate query, chosen by their sketch score (default
+ * 1,000; at least `4·k` are used). More: higher recall, slower queries.
+ */
+annCandidates?: number, };

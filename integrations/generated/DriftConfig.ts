@@ -1,0 +1,35 @@
+// Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
+/**
+ * Page–Hinkley parameters and the learner's reaction to a detected drift.
+ */
+export type DriftConfig = { 
+/**
+ * Tolerated change of the mean reward (δ), in [0, 10].
+ */
+delta?: number, 
+/**
+ * Alarm threshold (λ), in (0, 1000].
+ */
+threshold?: number, 
+/**
+ * Rewards observed after a reset before an alarm may fire, 1..=100000.
+ */
+minSamples?: number, 
+/**
+ * Updates during which the session learns faster after an alarm, 0..=1000000.
+ */
+boostUpdates?: number, 
+/**
+ * Learning-rate multiplier at the start of the boost (decays linearly to 1), in [1, 100].
+ */
+learningRateBoost?: number, 
+/**
+ * Exploration share ε at the start of the boost (decays linearly to the configured ε;
+ * the larger of the two applies), in [0, 1]. Re-exploring finds actions that became good.
+ */
+explorationBoost?: number, 
+/**
+ * During the boost, AdaGrad accumulators of touched weights are capped at this value
+ * (the squared-gradient mass of a few updates), in (0, 1e6].
+ */
+accumulatorCap?: number, };
