@@ -37,6 +37,9 @@ test('main + WASM package install without Rust and run the same program on WebAs
         `(main ${(main.unpackedSize / MB).toFixed(2)} MB, ${platform.pkg.name} ${(wasm.unpackedSize / MB).toFixed(2)} MB)`,
     );
     assert.ok(seconds < 120, `install took ${seconds.toFixed(1)} s`);
+    // Measured 10.7 MB (an 8.7 MB .wasm, stripped, and the 1.8 MB main package); the bound catches
+    // a debug or unstripped module.
+    assert.ok(ours <= 14 * MB, `our packages take ${(ours / MB).toFixed(2)} MB <= 14 MB`);
 
     const out = runUserProgram(project);
     assert.equal(out.binding, 'wasm32-wasi', 'the loader fell back to the WASM package');
