@@ -11,6 +11,8 @@
 // `npm test` the test runs when the package is built and is skipped, saying so, when it is not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import sourceBuild from '../scripts/source-build.js';
 import { packMain, packPlatform, platformPackages, isBuilt } from '../scripts/pack-local.mjs';
 import { freshProject, installWithoutRust, installedBytes, runUserProgram, scratchDir } from './install-helpers.mjs';
 
@@ -55,6 +57,38 @@ test('main + WASM package install without Rust and run the same program on WebAs
     assert.equal(out.fileStore.code, 'ERR_INVALID_CONFIG', `a file store is refused: ${JSON.stringify(out.fileStore)}`);
     assert.match(out.fileStore.message, /WebAssembly/);
     assert.match(out.fileStore.message, /':memory:'/);
+  } finally {
+    scratch.remove();
+  }
+});
+
+test('beside the native package the WASM one is taken only with NAPI_RS_FORCE_WASI=true', { skip, timeout: 30 * 60 * 1000 }, () => {
+  const host = sourceBuild.platformArchAbi();
+  const native = platformPackages().find((p) => p.name === host);
+  assert.ok(native, `npm/${host}/ exists (a platform package for this machine)`);
+  let binary;
+  if (!isBuilt(native)) {
+    const built = sourceBuild.cargoBuild();
+    assert.equal(built.error, undefined, 'cargo builds the release addon');
+    binary = built.library;
+  }
+  const scratch = scratchDir('la-install-both-');
+  try {
+    const main = packMain(scratch.dir);
+    const plat = packPlatform(native, scratch.dir, binary);
+    const wasm = packPlatform(platform, scratch.dir);
+    const project = freshProject(scratch.dir);
+    // What the README tells a user who wants both: the WASM package declares cpu "wasm32", so npm
+    // installs it next to a native one only with --force.
+    installWithoutRust(project, { dependencies: [main, plat, wasm] }, ['--force']);
+    const target = (env) =>
+      execFileSync(process.execPath, ['--no-warnings', '-e', "console.log(require('lean-agentic-native/native').__napiBindingTarget)"], {
+        cwd: project,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      }).trim();
+    assert.equal(target({ NAPI_RS_FORCE_WASI: '' }), 'native', 'the native binary is preferred');
+    assert.equal(target({ NAPI_RS_FORCE_WASI: 'true' }), 'wasm32-wasi', 'NAPI_RS_FORCE_WASI=true selects WebAssembly');
   } finally {
     scratch.remove();
   }

@@ -51,7 +51,7 @@ function giveUp(reason) {
       'To fix it, either:',
       `  - install Rust${rust ? ' ' + rust + ' or newer' : ''} (https://rustup.rs), then run \`npm rebuild lean-agentic-native\`; or`,
       '  - use the WebAssembly build, which runs anywhere (stores in memory only):',
-      '    `npm install lean-agentic-native-wasm32-wasi --cpu=wasm32`.',
+      '    `npm install --force lean-agentic-native-wasm32-wasi` (--force: the package declares cpu "wasm32").',
       isDependency
         ? 'The install goes on; loading lean-agentic-native fails until one of these is done.'
         : "This is the package's own checkout, so the install fails.",

@@ -7,8 +7,10 @@
 //   lean-agentic-native-<platform>-<version>.tgz  one per npm/<platform>/ whose binary has been
 //                                                  built (`npm run build:platforms`)
 // Try it in any project: `npm install packed/lean-agentic-native-<version>.tgz
-// packed/lean-agentic-native-linux-x64-gnu-<version>.tgz`; for the WebAssembly package add
-// `--cpu=wasm32` (it declares cpu "wasm32" so that npm skips it wherever a native one exists).
+// packed/lean-agentic-native-linux-x64-gnu-<version>.tgz`; the WebAssembly package declares cpu
+// "wasm32" (so that npm skips it wherever a native one exists): install it with `--force`, or as
+// an optional dependency with `--cpu=wasm32`; beside a native binary, NAPI_RS_FORCE_WASI=true
+// selects it.
 // The install tests (__test__/install-*.test.mjs) pack through the same functions.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
