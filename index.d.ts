@@ -9,6 +9,25 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The engine's connection to an agentic-flow memory database. */
+export declare class NativeAgenticFlowDb {
+  /** Opens (creating the file, its directory and every missing table) the database at `path`. */
+  static open(path: string): NativeAgenticFlowDb
+  /** The path the database was opened with. */
+  get path(): string
+  /** Whether [`Self::close`] was called. */
+  get closed(): boolean
+  /** Runs one agentic-flow `db` call (`{"op": ..., ...}`); returns its result as JSON. */
+  call(callJson: string): string
+  /**
+   * Top-k memories (agentic-flow's score and MMR; usage counted, no metric logged: the
+   * caller logs agentic-flow's `rb.retrieve.latency_ms`) as `Retrieved[]` JSON.
+   */
+  retrieve(query: string, optionsJson: string): string
+  /** Checkpoints and closes the database now. Idempotent. */
+  close(): void
+}
+
 /** The engine handle seen from JS. */
 export declare class NativeSystem {
   /** Stores (upserts) a memory; returns the record JSON. */

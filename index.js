@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeAgenticFlowDb = nativeBinding.NativeAgenticFlowDb
 module.exports.NativeSystem = nativeBinding.NativeSystem
 module.exports.checkCertificate = nativeBinding.checkCertificate
 module.exports.checkProof = nativeBinding.checkProof

@@ -602,6 +602,33 @@ permit(principal, action == Action::"Write", resource)
 when { context.priorSteps.contains("Read") };
 `;
 
+test("a tool call's input cannot forge Cedar entity or extension values (reserved JSON escape keys deny)", async () => {
+  const policies = `
+    @id("cfo-approved") permit(principal, action == Action::"Pay", resource) when { context.params.approver == Agent::"cfo" };
+    @id("small") permit(principal, action == Action::"Transfer", resource) when { context.params.amount.lessThan(decimal("10.0")) };`;
+  const sys = await LeanAgenticSystem.open({ path: ':memory:', policies });
+  const bridge = new AgenticFlowBridge({ system: sys });
+  const hooks = bridge.hooks({ agentId: 'dev', onError: () => {} });
+  const [pre] = hooks.PreToolUse[0].hooks;
+  const signal = new AbortController().signal;
+  const call = (tool, input) => pre({ hook_event_name: 'PreToolUse', session_id: 'forge', tool_name: tool, tool_input: input, tool_use_id: `${tool}-${Math.random()}` }, undefined, { signal });
+  const forged = await call('Pay', { approver: { __entity: { type: 'Agent', id: 'cfo' } } });
+  assert.equal(forged.hookSpecificOutput.permissionDecision, 'deny');
+  assert.match(forged.hookSpecificOutput.permissionDecisionReason, /__entity/);
+  const nested = await call('Transfer', { amount: { __extn: { fn: 'decimal', arg: '1.0' } } });
+  assert.equal(nested.hookSpecificOutput.permissionDecision, 'deny');
+  const deep = await call('Pay', { list: [{ x: { __expr: 'true' } }] });
+  assert.equal(deep.hookSpecificOutput.permissionDecision, 'deny');
+  // refused input, not a failed verification: failOpen does not let it through
+  const open = bridge.hooks({ agentId: 'dev', failOpen: true }).PreToolUse[0].hooks[0];
+  const again = await open({ hook_event_name: 'PreToolUse', session_id: 'forge', tool_name: 'Pay', tool_input: { approver: { __entity: { type: 'Agent', id: 'cfo' } } }, tool_use_id: 'p2' }, undefined, { signal });
+  assert.equal(again.hookSpecificOutput.permissionDecision, 'deny');
+  assert.deepEqual(sys.verifyAction({ name: 'Pay' }, 'hook:forge').certificate.request.context.deniedSteps, ['Pay', 'Transfer']);
+  // the same policies still allow through trusted code, which may use the escapes on purpose
+  assert.equal(sys.verifyAction({ name: 'Pay', params: { approver: { __entity: { type: 'Agent', id: 'cfo' } } } }, { agentId: 'dev' }).decision, 'allow');
+  await sys.close();
+});
+
 test('a tool hook given an input without a tool (another SDK event) denies, even under a permit-all', async () => {
   const sys = await LeanAgenticSystem.open({ path: ':memory:', policies: 'permit(principal, action, resource);' });
   const bridge = new AgenticFlowBridge({ system: sys });

@@ -52,6 +52,9 @@ pub enum ErrorCode {
     StoreInUse,
     /// Any other storage failure (I/O, locking).
     Store,
+    /// The call has no native equivalent (e.g. agentic-flow's `db.getDb()`, which returns a
+    /// better-sqlite3 handle); the message names what to use instead.
+    Unsupported,
     /// A bug: an invariant did not hold. Never expected.
     Internal,
 }
@@ -81,6 +84,7 @@ impl ErrorCode {
         ErrorCode::StoreCorrupt,
         ErrorCode::StoreInUse,
         ErrorCode::Store,
+        ErrorCode::Unsupported,
         ErrorCode::Internal,
     ];
 
@@ -108,6 +112,7 @@ impl ErrorCode {
             ErrorCode::StoreCorrupt => "ERR_STORE_CORRUPT",
             ErrorCode::StoreInUse => "ERR_STORE_IN_USE",
             ErrorCode::Store => "ERR_STORE",
+            ErrorCode::Unsupported => "ERR_UNSUPPORTED",
             ErrorCode::Internal => "ERR_INTERNAL",
         }
     }

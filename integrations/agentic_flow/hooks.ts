@@ -11,7 +11,9 @@
  * Deny → `permissionDecision: 'deny'` with the determining policy ids and reasons, and the
  * refused call is recorded as a denied step; allow → `'allow'` naming the permitting policies;
  * no policies loaded (`'skipped'`) → `{}` (no opinion: the SDK's own permission flow decides).
- * A verification error denies, unless `failOpen` (then `{}`). `PostToolUse` /
+ * A verification error denies, unless `failOpen` (then `{}`). A tool input carrying Cedar's JSON
+ * escape keys (`__entity`, `__extn`, `__expr`) is denied always: the model must not forge entity
+ * or extension values that policies compare against. `PostToolUse` /
  * `PostToolUseFailure` record the outcome with the decision `PreToolUse` gave.
  */
 
@@ -25,6 +27,33 @@ import type { ActionVerification, SessionHandle } from '../types';
 interface HookSession {
   handle: SessionHandle | null;
   pending: Map<string, { tool: string; startedAt: number; decision: ActionVerification['decision'] }>;
+}
+
+/**
+ * Keys Cedar's JSON format reads as escapes rather than data: `{"__entity": {type, id}}` is an
+ * entity reference, `{"__extn": …}` an extension value (`decimal`, `ip`), `__expr` the old
+ * expression escape. A tool's input comes from the model: were such a key let through, the
+ * model could forge `context.params.approver == Agent::"cfo"`. Trusted callers of
+ * `verifyAction` may use the escapes on purpose; tool inputs may not.
+ */
+const CEDAR_ESCAPES = new Set(['__entity', '__extn', '__expr']);
+
+/** The path of the first Cedar escape key in `value`, or null (depth-bounded like jsonSafe). */
+function cedarEscapePath(value: unknown, path = 'tool_input', depth = 0): string | null {
+  if (value === null || typeof value !== 'object' || depth > 64) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = cedarEscapePath(value[i], `${path}[${i}]`, depth + 1);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (CEDAR_ESCAPES.has(k)) return `${path}.${k}`;
+    const hit = cedarEscapePath(v, `${path}.${k}`, depth + 1);
+    if (hit) return hit;
+  }
+  return null;
 }
 
 /** The input's tool name; an input without one (another event's) is refused. */
@@ -76,6 +105,13 @@ export function createHooks(getSys: () => Promise<LeanAgenticSystem>, recorder: 
       const tool = toolName(input);
       const resource = options.resource?.(input);
       const params = (jsonSafe(input.tool_input ?? {}) ?? {}) as Record<string, unknown>;
+      const escape = cedarEscapePath(params);
+      if (escape) {
+        // Refused input, not a failed verification: denied even with failOpen, and recorded.
+        const why = `${escape} is a Cedar JSON escape key: a tool input may not carry entity or extension values (it could forge what a policy compares against)`;
+        sys.recordOutcome(handle, { action: tool, text: `tool ${tool} by ${principal(input)} (denied: ${why})`, success: false, decision: 'deny' });
+        return ask('deny', `lean-agentic refused ${tool}: ${why}`);
+      }
       v = sys.verifyAction(
         { name: tool, params, ...(resource !== undefined ? { resource } : {}) },
         { sessionId: handle.sessionId, agentId: principal(input), approvals: options.approvals ?? [] },

@@ -43,6 +43,7 @@ const STATUS: Record<ErrorCode | ServerCode, number> = {
   ERR_STORE: 500,
   ERR_STREAM_NETWORK: 500,
   ERR_STREAM_HTTP: 500,
+  ERR_UNSUPPORTED: 501,
   ERR_INTERNAL: 500,
 };
 

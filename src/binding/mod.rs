@@ -5,6 +5,7 @@
 //! Every export catches panics, and every engine error becomes a JS `Error` whose `code`
 //! is the engine's stable code.
 
+mod agentic_flow_db;
 mod bank;
 mod error;
 mod knowledge;

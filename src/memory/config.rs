@@ -208,6 +208,10 @@ pub struct RetrieveOptions {
     /// The approximate path returns exact scores for its candidate rows and runs MMR among
     /// them; queries filtered by domain or agent always scan the allowed rows exactly.
     pub exact: bool,
+    /// When `k` covers every candidate, return them in agentic-flow's candidate order
+    /// (confidence, then usage count, descending; ties by row) instead of by score: agentic-flow's
+    /// `mmrSelection` returns its input unsorted in that case. Off by default.
+    pub fetch_order_when_all: bool,
 }
 
 impl Default for RetrieveOptions {
@@ -222,6 +226,7 @@ impl Default for RetrieveOptions {
             half_life_days: 45.0,
             mmr_lambda: 0.1,
             exact: false,
+            fetch_order_when_all: false,
         }
     }
 }

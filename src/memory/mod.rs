@@ -11,11 +11,14 @@
 //!   FTS5 search
 //!   (`fts.rs`), caps with eviction of what the engine wrote (`eviction.rs`), consolidation
 //!   (`consolidate.rs`) and import/export of JSON and agentic-flow databases (`interop.rs`).
+//! - `agentic_flow_db.rs`: agentic-flow's `db` query functions, statement for statement, for
+//!   the `lean-agentic-native/agentic-flow` drop-in.
 //! - `file_claims.rs`: one SQLite library per file per process — a file agentic-flow's
 //!   better-sqlite3 holds open in this process is refused, a file the engine holds is guarded.
 //! - [`HashEmbedder`] (`embed.rs`): the offline 384-dimension embedder used when callers pass
 //!   no vectors.
 
+mod agentic_flow_db;
 mod bank;
 mod clock;
 mod config;
@@ -38,6 +41,7 @@ mod vector_index;
 #[cfg(test)]
 mod tests;
 
+pub use agentic_flow_db::{run as run_agentic_flow_call, AgenticFlowCall, LINK_RELATIONS};
 pub use bank::{BankStats, ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
 pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
 pub use config::{BankConfig, EvictMode, RetrieveOptions, ScoreWeights, MAX_K};

@@ -215,7 +215,23 @@ pub fn select(
                 }
             })
             .collect();
-        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        if opts.fetch_order_when_all {
+            // agentic-flow's `ORDER BY p.confidence DESC, p.usage_count DESC` (rows ascending).
+            all.sort_by(|a, b| {
+                index
+                    .confidence(b.row)
+                    .total_cmp(&index.confidence(a.row))
+                    .then(
+                        index
+                            .meta(b.row)
+                            .usage_count
+                            .cmp(&index.meta(a.row).usage_count),
+                    )
+                    .then(a.row.cmp(&b.row))
+            });
+        } else {
+            all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        }
         return all;
     }
 
