@@ -35,6 +35,8 @@ mod binding;
 pub use error::{Error, ErrorCode, Result};
 
 /// mimalloc: the engine allocates many small short-lived objects per step (Cedar contexts,
-/// JSON values); glibc's allocator spent half of a verified step in malloc/free.
+/// JSON values); glibc's allocator spent half of a verified step in malloc/free. The WASM
+/// fallback keeps wasi-libc's allocator.
+#[cfg(not(target_family = "wasm"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

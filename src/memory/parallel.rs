@@ -9,8 +9,12 @@ use std::sync::OnceLock;
 /// Scans shorter than this stay on one thread.
 pub(crate) const PARALLEL_MIN_ROWS: usize = 16_384;
 
-/// Threads used by long scans: the available cores, at most 4.
+/// Threads used by long scans: the available cores, at most 4; one on WebAssembly, where the
+/// engine runs its helper work inline (threads spawned mid-call are not reliable there).
 pub(crate) fn scan_threads() -> usize {
+    if cfg!(target_family = "wasm") {
+        return 1;
+    }
     static THREADS: OnceLock<usize> = OnceLock::new();
     *THREADS.get_or_init(|| {
         std::thread::available_parallelism()

@@ -12,6 +12,12 @@
 //! with `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`: closing never checkpoints-and-deletes the WAL and
 //! `-shm`, which would pull them from under a connection SQLite cannot see (agentic-flow's, in
 //! this process). [`Store::close`] checkpoints explicitly (TRUNCATE) instead.
+//!
+//! The WebAssembly build (wasm32-wasip1-threads) keeps stores in memory only: SQLite compiled for
+//! WASI has no WAL (`SQLITE_OMIT_WAL`, so it cannot even read agentic-flow's WAL-mode
+//! `memory.db`) and locks files with dot-files, which other processes' POSIX locks never see, so
+//! sharing a file with them could corrupt it. A file path there is refused with
+//! [`ErrorCode::InvalidConfig`].
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -19,7 +25,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rusqlite::config::DbConfig;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::file_claims::{open_claimed, FileClaim};
 use super::schema;
@@ -87,6 +93,17 @@ pub(crate) fn open_connection(path: &str) -> Result<(Connection, Option<FileClai
     if path == IN_MEMORY {
         return Ok((configure(path)?, None));
     }
+    if cfg!(target_family = "wasm") {
+        return err(
+            ErrorCode::InvalidConfig,
+            format!(
+                "cannot open the database file '{path}': this is the WebAssembly build of \
+                 lean-agentic-native, whose SQLite has no WAL and no file locking, so it keeps \
+                 stores in memory only; pass path ':memory:', or install the native package for \
+                 this platform (lean-agentic-native-<platform>) to use files"
+            ),
+        );
+    }
     let file = Path::new(path);
     if let Some(parent) = file.parent() {
         if !parent.as_os_str().is_empty() {
@@ -143,6 +160,14 @@ fn configure(path: &str) -> Result<Connection> {
         ));
     }
     Ok(conn)
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`. SQLite built without WAL (the WebAssembly build) answers
+/// it with no row: there is nothing to checkpoint.
+fn checkpoint_wal(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .optional()?;
+    Ok(())
 }
 
 /// Rejects a non-empty file that does not start with the SQLite header.
@@ -215,10 +240,7 @@ impl Store {
 
     /// Copies the WAL into the main file and truncates it (`PRAGMA wal_checkpoint(TRUNCATE)`).
     pub fn checkpoint(&self) -> Result<()> {
-        self.with_conn(|c| {
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            Ok(())
-        })
+        self.with_conn(|c| checkpoint_wal(c))
     }
 
     /// Checkpoints the WAL and closes the connection now (not at garbage collection), so the
@@ -229,10 +251,7 @@ impl Store {
     pub fn close(&self) -> Result<()> {
         let conn = self.conn.lock().take();
         let result = match conn {
-            Some(conn) => conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(Error::from)
-                .and(conn.close().map_err(|(_, e)| Error::from(e))),
+            Some(conn) => checkpoint_wal(&conn).and(conn.close().map_err(|(_, e)| Error::from(e))),
             None => Ok(()),
         };
         drop(self.claim.lock().take());

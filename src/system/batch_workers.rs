@@ -56,6 +56,12 @@ impl BatchWorkers {
     /// Runs `job` on the thread of `key` (a session id), starting the threads on first use.
     /// Fails only when a thread cannot be started.
     pub(crate) fn run(&self, key: &str, job: Job) -> std::io::Result<()> {
+        if cfg!(target_family = "wasm") {
+            // WebAssembly: on the calling thread (the engine starts no threads there; see
+            // `Journal::hand_over`).
+            job();
+            return Ok(());
+        }
         let mut workers = self.workers.lock();
         if workers.is_empty() {
             let n = std::thread::available_parallelism()

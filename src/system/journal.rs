@@ -100,6 +100,14 @@ impl Writer {
     fn start(store: Arc<Store>) -> Result<Writer> {
         let (sender, receiver) = sync_channel::<Vec<JournalRow>>(QUEUED_GROUPS);
         let shared = Arc::new(WriterShared::default());
+        if cfg!(target_family = "wasm") {
+            // No writer thread on WebAssembly: `Journal::hand_over` writes on the caller's thread.
+            return Ok(Writer {
+                sender: None,
+                shared,
+                thread: None,
+            });
+        }
         let theirs = shared.clone();
         let thread = std::thread::Builder::new()
             .name("lean-agentic-journal".into())
@@ -222,9 +230,19 @@ impl Journal {
             }
         };
         if let Some(rows) = full {
-            self.writer.submit(rows)?;
+            self.hand_over(rows)?;
         }
         self.writer.take_error()
+    }
+
+    /// Hands `rows` to the writer thread. On WebAssembly they are written here instead: a
+    /// channel woken from another thread there (wasm32-wasip1-threads under emnapi) may never
+    /// wake its receiver, so the engine starts no threads of its own.
+    fn hand_over(&self, rows: Vec<JournalRow>) -> Result<()> {
+        if cfg!(target_family = "wasm") {
+            return self.store.with_conn(|conn| Journal::write(conn, &rows));
+        }
+        self.writer.submit(rows)
     }
 
     /// Writes every buffered row and waits until all rows handed over are in the store;
@@ -233,7 +251,7 @@ impl Journal {
         let rows = std::mem::take(&mut *self.buffer.lock());
         let n = rows.len();
         if n > 0 {
-            self.writer.submit(rows)?;
+            self.hand_over(rows)?;
         }
         self.writer.drain();
         self.writer.take_error()?;

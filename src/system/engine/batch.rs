@@ -47,7 +47,8 @@ impl Engine {
         self.session(session_id)?;
         self.check_chunks(chunks)?;
         let batches = ActiveBatch::enter(&self.active_batches);
-        if batches.alone() && chunks.len() >= PIPELINE_MIN_CHUNKS {
+        // Not on WebAssembly, where the engine starts no threads (see `Journal::hand_over`).
+        if batches.alone() && chunks.len() >= PIPELINE_MIN_CHUNKS && !cfg!(target_family = "wasm") {
             return self.process_pipelined(session_id, chunks, detail, sink);
         }
         for c in chunks {
