@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rejectsWithCode } from './helpers.mjs';
+import { rejectsWithCode, quiet } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const ours = require('../dist/agentic_flow_bridge.js');
@@ -22,15 +22,6 @@ process.env.SKIP_AGENTDB_PATCH = '1';
 // agentic-flow's computeEmbedding uses its offline hash embedding here (no model download).
 process.env.npm_lifecycle_event = 'npx';
 
-async function quiet(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return await fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
 
 let rb = null;
 let skipReason = '';

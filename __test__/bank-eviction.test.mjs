@@ -11,22 +11,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LeanAgenticSystem, rejectsWithCode } from './helpers.mjs';
+import { LeanAgenticSystem, rejectsWithCode, quietSync } from './helpers.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'la-bank-evict-'));
 process.env.SKIP_AGENTDB_PATCH = '1';
 process.env.npm_lifecycle_event = 'npx';
 process.env.CLAUDE_FLOW_DB_PATH = join(dir, 'unused.db');
 
-function quietSync(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
 const rb = await (async () => {
   const saved = [console.log, console.info, console.warn];
   console.log = console.info = console.warn = () => {};

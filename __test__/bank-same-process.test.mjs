@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LeanAgenticSystem, rejectsWithCode } from './helpers.mjs';
+import { LeanAgenticSystem, rejectsWithCode, quietSync, quiet } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { AgenticFlowBridge } = require('../dist/agentic_flow_bridge.js');
@@ -19,24 +19,6 @@ process.env.SKIP_AGENTDB_PATCH = '1';
 process.env.npm_lifecycle_event = 'npx';
 process.env.CLAUDE_FLOW_DB_PATH = join(dir, 'unused.db');
 
-function quietSync(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
-async function quiet(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return await fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
 const rb = await quiet(() => import(import.meta.resolve('agentic-flow/reasoningbank')));
 const systems = [];
 after(async () => {

@@ -20,7 +20,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, truncateSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { LeanAgenticSystem, rejectsWithCode } from './helpers.mjs';
+import { LeanAgenticSystem, rejectsWithCode, quiet, quietSync } from './helpers.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'la-bank-test-'));
 process.env.SKIP_AGENTDB_PATCH = '1';
@@ -28,25 +28,6 @@ process.env.CLAUDE_FLOW_DB_PATH = join(dir, 'unused.db');
 process.env.npm_lifecycle_event = 'npx';
 const AF_URL = import.meta.resolve('agentic-flow/reasoningbank');
 
-/** Runs `fn` with agentic-flow's console chatter muted (console.error stays). */
-async function quiet(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return await fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
-function quietSync(fn) {
-  const saved = [console.log, console.info, console.warn];
-  console.log = console.info = console.warn = () => {};
-  try {
-    return fn();
-  } finally {
-    [console.log, console.info, console.warn] = saved;
-  }
-}
 
 const rb = await quiet(() => import(AF_URL));
 const systems = [];

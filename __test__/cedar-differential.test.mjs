@@ -13,7 +13,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { openMemory } from './helpers.mjs';
+import { openMemory, prng } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const cedar = require('@cedar-policy/cedar-wasm/nodejs');
@@ -147,17 +147,6 @@ const RESOURCES = [
 const STEPS = ['read', 'close', 'approve', 'search'];
 const APPROVERS = ['cfo', 'ceo', 'manager', 'cto'];
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRequest(rnd) {
   const pick = (xs) => xs[Math.floor(rnd() * xs.length)];

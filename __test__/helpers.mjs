@@ -37,3 +37,37 @@ export function registerNoteAndCall(sys, seen) {
     },
   });
 }
+
+/** mulberry32: a small seeded PRNG (reproducible random tests: same seed, same sequence). */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs `fn` with agentic-flow's console chatter muted (console.error stays). */
+export async function quiet(fn) {
+  const saved = [console.log, console.info, console.warn];
+  console.log = console.info = console.warn = () => {};
+  try {
+    return await fn();
+  } finally {
+    [console.log, console.info, console.warn] = saved;
+  }
+}
+
+/** {@link quiet} for synchronous `fn`. */
+export function quietSync(fn) {
+  const saved = [console.log, console.info, console.warn];
+  console.log = console.info = console.warn = () => {};
+  try {
+    return fn();
+  } finally {
+    [console.log, console.info, console.warn] = saved;
+  }
+}
