@@ -9,7 +9,7 @@
 // (like @types/ws) is reachable from it; @types/node and the SDK are linked in.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -83,7 +83,7 @@ test('the must-not-compile lines do fail to compile (the checks above can fail)'
   try {
     // drop the directives: each line they guarded must now be an error
     const file = join(dir, 'user.ts');
-    const text = readText(file).replaceAll('// @ts-expect-error', '// (expected error)');
+    const text = readFileSync(file, 'utf8').replaceAll('// @ts-expect-error', '// (expected error)');
     writeFileSync(file, text);
     const { status, output } = compile(dir);
     assert.notEqual(status, 0);
@@ -93,7 +93,3 @@ test('the must-not-compile lines do fail to compile (the checks above can fail)'
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-function readText(p) {
-  return spawnSync('cat', [p], { encoding: 'utf8' }).stdout;
-}
