@@ -605,7 +605,8 @@ when { context.priorSteps.contains("Read") };
 test("a tool call's input cannot forge Cedar entity or extension values (reserved JSON escape keys deny)", async () => {
   const policies = `
     @id("cfo-approved") permit(principal, action == Action::"Pay", resource) when { context.params.approver == Agent::"cfo" };
-    @id("small") permit(principal, action == Action::"Transfer", resource) when { context.params.amount.lessThan(decimal("10.0")) };`;
+    @id("small") permit(principal, action == Action::"Transfer", resource) when { context.params.amount.lessThan(decimal("10.0")) };
+    @id("notes") permit(principal, action == Action::"Note", resource);`;
   const sys = await LeanAgenticSystem.open({ path: ':memory:', policies });
   const bridge = new AgenticFlowBridge({ system: sys });
   const hooks = bridge.hooks({ agentId: 'dev', onError: () => {} });
@@ -619,6 +620,13 @@ test("a tool call's input cannot forge Cedar entity or extension values (reserve
   assert.equal(nested.hookSpecificOutput.permissionDecision, 'deny');
   const deep = await call('Pay', { list: [{ x: { __expr: 'true' } }] });
   assert.equal(deep.hookSpecificOutput.permissionDecision, 'deny');
+  // an escape nested past the scan's depth bound is refused too: the input guard refuses nesting
+  // deeper than 64 levels, so a deep input is denied before Cedar could read it
+  let deepInput = { approver: { __entity: { type: 'Agent', id: 'cfo' } } };
+  for (let i = 0; i < 70; i++) deepInput = { d: deepInput };
+  const tooDeep = await call('Note', deepInput);
+  assert.equal(tooDeep.hookSpecificOutput.permissionDecision, 'deny');
+  assert.match(tooDeep.hookSpecificOutput.permissionDecisionReason, /nested more than 64 levels/);
   // refused input, not a failed verification: failOpen does not let it through
   const open = bridge.hooks({ agentId: 'dev', failOpen: true }).PreToolUse[0].hooks[0];
   const again = await open({ hook_event_name: 'PreToolUse', session_id: 'forge', tool_name: 'Pay', tool_input: { approver: { __entity: { type: 'Agent', id: 'cfo' } } }, tool_use_id: 'p2' }, undefined, { signal });

@@ -38,7 +38,10 @@ interface HookSession {
  */
 const CEDAR_ESCAPES = new Set(['__entity', '__extn', '__expr']);
 
-/** The path of the first Cedar escape key in `value`, or null (depth-bounded like jsonSafe). */
+/**
+ * The path of the first Cedar escape key in `value`, or null. The scan stops at 64 levels: the
+ * input guard (`toJsonText`) refuses anything nested deeper, so such an input is denied anyway.
+ */
 function cedarEscapePath(value: unknown, path = 'tool_input', depth = 0): string | null {
   if (value === null || typeof value !== 'object' || depth > 64) return null;
   if (Array.isArray(value)) {
