@@ -137,6 +137,8 @@ export declare class NativeSystem {
   processBatchAsync(sessionId: string, chunks: Array<string>, detail?: string | undefined | null, sliceBatch?: number | undefined | null, sliceSeq?: number | undefined | null): Promise<BatchSlice>
   /** Loads (replacing) the Cedar policies; returns the policy set info as JSON. */
   loadPolicies(policies: string, schema?: string | undefined | null): string
+  /** The loaded policy set's info (ids, hashes, how each policy is evaluated) as JSON. */
+  policyInfo(): string
   /** Replaces the Cedar entities (JSON text); returns how many were loaded. */
   setEntities(entitiesJson: string): number
   /** Verifies an action (JSON) in a context (JSON); returns the decision as JSON. */

@@ -83,12 +83,14 @@ test('the must-not-compile lines do fail to compile (the checks above can fail)'
   try {
     // drop the directives: each line they guarded must now be an error
     const file = join(dir, 'user.ts');
-    const text = readFileSync(file, 'utf8').replaceAll('// @ts-expect-error', '// (expected error)');
-    writeFileSync(file, text);
+    const original = readFileSync(file, 'utf8');
+    const directives = original.split('// @ts-expect-error').length - 1;
+    writeFileSync(file, original.replaceAll('// @ts-expect-error', '// (expected error)'));
     const { status, output } = compile(dir);
     assert.notEqual(status, 0);
     const errors = output.split('\n').filter((l) => l.includes('user.ts(') && l.includes('error TS'));
-    assert.equal(errors.length, 5, output);
+    assert.ok(directives >= 6);
+    assert.equal(errors.length, directives, output);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -362,6 +362,15 @@ export class LeanAgenticSystem {
     return JSON.parse(call(() => this.nat.loadPolicies(policies, schema ?? null)));
   }
 
+  /**
+   * The loaded policy set: ids, counts, hashes, warnings, and `evaluation` — for each policy
+   * whether it runs on the compiled evaluator (`mode: 'compiled'`) or on Cedar's interpreter
+   * (`'interpreted'`, with the construct that keeps it there in `reason`).
+   */
+  policyInfo(): PolicySetInfo {
+    return JSON.parse(call(() => this.nat.policyInfo()));
+  }
+
   /** Replaces the Cedar entities (array or JSON text); returns how many were loaded. */
   setEntities(entities: unknown[] | string): number {
     const text = typeof entities === 'string' ? entities : toJsonText(entities, 'entities');

@@ -24,6 +24,10 @@ export type { NearMiss } from './generated/NearMiss';
 export type { Observation } from './generated/Observation';
 export type { PolicyRef } from './generated/PolicyRef';
 export type { PolicySetInfo } from './generated/PolicySetInfo';
+export type { PolicyEvaluation } from './generated/PolicyEvaluation';
+export type { EvaluationMode } from './generated/EvaluationMode';
+export type { EvaluationStats } from './generated/EvaluationStats';
+export type { CacheStats } from './generated/CacheStats';
 export type { StepCheck } from './generated/StepCheck';
 export type { StepResult } from './generated/StepResult';
 export type { StepSummary } from './generated/StepSummary';
@@ -39,6 +43,7 @@ import type { BankConfig } from './generated/BankConfig';
 import type { LearnerConfig } from './generated/LearnerConfig';
 import type { RunsConfig } from './generated/RunsConfig';
 import type { Enforcement } from './generated/Enforcement';
+import type { EvaluationMode } from './generated/EvaluationMode';
 import type { Entity } from './generated/Entity';
 import type { HistoryEntry } from './generated/HistoryEntry';
 import type { Verification as VerificationResult } from './generated/Verification';
@@ -103,6 +108,13 @@ export interface SystemConfig {
    * parameters whose running sums are kept per window, e.g. `['amount']`).
    */
   runs?: RunsConfig;
+  /**
+   * How policies are evaluated: `'compiled'` (default: each policy in the supported Cedar
+   * subset runs on the compiled evaluator; `policyInfo().evaluation` names any that stay on
+   * the interpreter) or `'interpreted'` (Cedar's interpreter for every decision). Decisions,
+   * determining policies and errors are the same either way.
+   */
+  policyEvaluation?: EvaluationMode;
 }
 
 /** What a handler returns. */

@@ -65,6 +65,9 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     Decision::export_all_to(dir)?;
     CertificateCheck::export_all_to(dir)?;
     PolicySetInfo::export_all_to(dir)?;
+    crate::reasoning::EvaluationMode::export_all_to(dir)?;
+    crate::reasoning::EvaluationStats::export_all_to(dir)?;
+    crate::reasoning::CacheStats::export_all_to(dir)?;
     Workflow::export_all_to(dir)?;
     Property::export_all_to(dir)?;
     WorkflowReport::export_all_to(dir)?;

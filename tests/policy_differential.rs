@@ -17,7 +17,9 @@
 //! `POLICY_DIFF_REQUESTS` (requests per set) override the defaults (4 sets × 25,000 = 100,000
 //! requests); the long run: `POLICY_DIFF_SETS=40 cargo test --release --test policy_differential`.
 
-use lean_agentic_native::reasoning::{AuthzRequest, DecisionKind, EntityRef, PolicyEngine};
+use lean_agentic_native::reasoning::{
+    AuthzRequest, DecisionKind, EntityRef, EvaluationMode, PolicyEngine,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
@@ -30,12 +32,15 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 const ACTIONS: [&str; 5] = ["pay", "read", "search", "deploy", "close"];
-const TEXTS: [&str; 5] = [
+const TEXTS: [&str; 8] = [
     "invoice 42",
     "my password is hunter2",
     "ssn 123-45-6789",
     "deploy to prod",
     "",
+    "café ünïcode",
+    "a*b",
+    "ab",
 ];
 const STEPS: [&str; 4] = ["approve", "review", "close", "read"];
 
@@ -54,6 +59,9 @@ fn condition(rng: &mut SmallRng, depth: u32) -> String {
         };
     }
     let k: i64 = rng.gen_range(-2..2000);
+    if rng.gen_bool(0.45) {
+        return format!("({})", compiled_construct(rng, k));
+    }
     match rng.gen_range(0..13) {
         0 => format!("context.params.amount < {k}"),
         1 => format!("context.params.amount >= {k}"),
@@ -83,6 +91,43 @@ fn condition(rng: &mut SmallRng, depth: u32) -> String {
     }
 }
 
+/// Conditions using the rest of what the compiled evaluator implements (arithmetic and its
+/// overflow, `if`, set operations, set and record literals built from the request, `has`
+/// paths, entity-valued and record-valued attributes, `in` a set) and constructs it leaves to
+/// the interpreter (entity tags, `ip`), or meets only at run time (a decimal attribute).
+fn compiled_construct(rng: &mut SmallRng, k: i64) -> String {
+    match rng.gen_range(0..22) {
+        0 => format!("context.params.amount + {k} > 1000"),
+        1 => "context.params.amount * 4611686018427387904 > 0".to_string(),
+        2 => format!("-context.retries < {}", rng.gen_range(-4..1)),
+        3 => "if context has hour then context.hour < 12 else context.retries == 0".to_string(),
+        4 => "context.approvals.containsAll([\"cfo\"])".to_string(),
+        5 => "context.priorSteps.containsAny([\"approve\", \"close\"])".to_string(),
+        6 => "context.priorSteps.isEmpty()".to_string(),
+        7 => format!("[context.retries, 1].contains({})", rng.gen_range(0..3)),
+        8 => format!("{{a: context.stepIndex}} == {{a: {}}}", rng.gen_range(0..3)),
+        9 => "context.approvals == [\"cfo\"]".to_string(),
+        10 => "context has params.amount".to_string(),
+        11 => format!("principal.manager == Agent::\"a{}\"", rng.gen_range(0..4)),
+        12 => "principal.manager in Role::\"r0\"".to_string(),
+        13 => format!(
+            "principal has profile.dept && principal.profile.dept == \"{}\"",
+            pick(rng, &["eng", "ops"])
+        ),
+        14 => "resource in [Account::\"ac0\", Role::\"r1\"]".to_string(),
+        15 => "principal in [Role::\"r0\", Role::\"r2\"]".to_string(),
+        16 => "principal in context.approvals".to_string(),
+        17 => "principal.hasTag(\"team\") && principal.getTag(\"team\") == \"red\"".to_string(),
+        18 => "ip(\"10.1.2.3\").isInRange(ip(\"10.0.0.0/8\"))".to_string(),
+        19 => "principal has score && principal.score == principal.score".to_string(),
+        20 => format!(
+            "context.params.text like \"{}\"",
+            pick(rng, &["*é*", "my*is*", "a\\*b", "*", "", "ssn *-*-6789"])
+        ),
+        _ => "context.params == {amount: 1}".to_string(),
+    }
+}
+
 /// A random policy set of `n` policies, as Cedar text with `@id`s.
 fn policy_set(rng: &mut SmallRng, n: usize) -> String {
     let mut out = String::new();
@@ -92,8 +137,9 @@ fn policy_set(rng: &mut SmallRng, n: usize) -> String {
         } else {
             "permit"
         };
-        let principal = match rng.gen_range(0..4) {
+        let principal = match rng.gen_range(0..5) {
             0 => "principal".to_string(),
+            4 => format!("principal is Agent in Role::\"r{}\"", rng.gen_range(0..3)),
             1 => format!("principal == Agent::\"a{}\"", rng.gen_range(0..4)),
             2 => format!("principal in Role::\"r{}\"", rng.gen_range(0..3)),
             _ => "principal is Agent".to_string(),
@@ -144,6 +190,31 @@ fn entities(rng: &mut SmallRng) -> String {
     }
     for i in 0..4 {
         let mut attrs = Map::new();
+        if rng.gen_bool(0.6) {
+            attrs.insert(
+                "manager".into(),
+                json!({"__entity": {"type": "Agent", "id": format!("a{}", rng.gen_range(0..5))}}),
+            );
+        }
+        if rng.gen_bool(0.5) {
+            attrs.insert(
+                "profile".into(),
+                json!({"dept": pick(rng, &["eng", "ops"])}),
+            );
+        } else if rng.gen_bool(0.3) {
+            attrs.insert("profile".into(), json!("eng"));
+        }
+        if rng.gen_bool(0.3) {
+            attrs.insert(
+                "score".into(),
+                json!({"__extn": {"fn": "decimal", "arg": "1.5"}}),
+            );
+        }
+        let tags = if rng.gen_bool(0.5) {
+            json!({"team": pick(rng, &["red", "blue"])})
+        } else {
+            json!({})
+        };
         match rng.gen_range(0..4) {
             0 => {}
             1 => {
@@ -154,7 +225,7 @@ fn entities(rng: &mut SmallRng) -> String {
             }
         }
         list.push(
-            json!({"uid": {"type": "Agent", "id": format!("a{i}")}, "attrs": attrs,
+            json!({"uid": {"type": "Agent", "id": format!("a{i}")}, "attrs": attrs, "tags": tags,
             "parents": [{"type": "Role", "id": format!("r{}", rng.gen_range(0..3))}]}),
         );
     }
@@ -290,6 +361,22 @@ fn oracle(
     )
 }
 
+/// The policy ids named by `policy "<id>": <message>` errors, sorted and deduplicated.
+fn erroring_ids(errors: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = errors
+        .iter()
+        .filter_map(|e| {
+            e.strip_prefix("policy \"")?
+                .split('"')
+                .next()
+                .map(str::to_string)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 #[test]
 fn engine_decisions_equal_cedar_on_random_policy_sets() {
     let seed = env_u64("POLICY_DIFF_SEED", 17);
@@ -305,6 +392,11 @@ fn engine_decisions_equal_cedar_on_random_policy_sets() {
     );
     let mut counts = [0u64; 4]; // allow, explicit deny, default deny, failed closed
     let mut cache_hits = 0u64;
+    let mut compared = 0u64;
+    // Uncached decisions: compiled, mixed, interpreted, of which fallbacks.
+    let mut paths = [0u64; 4];
+    // Policies: compiled, interpreted.
+    let mut modes = [0u64; 2];
     for set in 0..sets {
         let mut rng = SmallRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(set));
         let n = rng.gen_range(8..24);
@@ -315,6 +407,12 @@ fn engine_decisions_equal_cedar_on_random_policy_sets() {
             .load(&text, None)
             .unwrap_or_else(|e| panic!("set {set} (seed {seed}) failed to load: {e}\n{text}"));
         engine.set_entities(&ents).expect("entities");
+        // The same policies on Cedar's interpreter alone: every part of a decision (reasons,
+        // near misses, error texts) must be the same as on the compiled path.
+        let interpreted = PolicyEngine::new();
+        interpreted.set_compiled(false);
+        interpreted.load(&text, None).expect("policies");
+        interpreted.set_entities(&ents).expect("entities");
         let cedar_set: cedar_policy::PolicySet = text.parse().expect("oracle policies");
         // Cedar names parsed policies `policyN`; the `@id` annotation is the id users see.
         let names: std::collections::HashMap<String, String> = cedar_set
@@ -355,21 +453,7 @@ fn engine_decisions_equal_cedar_on_random_policy_sets() {
                     .map(|p| p.id.clone())
                     .collect();
                 ids.sort();
-                let got_erroring: Vec<String> = {
-                    let mut v: Vec<String> = got
-                        .errors
-                        .iter()
-                        .filter_map(|e| {
-                            e.strip_prefix("policy \"")?
-                                .split('"')
-                                .next()
-                                .map(str::to_string)
-                        })
-                        .collect();
-                    v.sort();
-                    v.dedup();
-                    v
-                };
+                let got_erroring = erroring_ids(&got.errors);
                 assert!(
                     (got.decision == DecisionKind::Allow) == allow
                         && ids == determining
@@ -377,6 +461,27 @@ fn engine_decisions_equal_cedar_on_random_policy_sets() {
                     "set {set} (seed {seed}) request {i} ({path}) differs from Cedar:\n  ours: {:?} {ids:?} errors {got_erroring:?}\n  cedar: allow={allow} {determining:?} errors {erroring:?}\n  request: {req:?}\n  policies:\n{text}",
                     got.decision
                 );
+            }
+            let verdict = engine.is_authorized(&req).expect("verdict");
+            let verdict_erroring = erroring_ids(&verdict.errors);
+            assert!(
+                (verdict.decision == DecisionKind::Allow) == allow
+                    && verdict.determining_policy_ids == determining
+                    && verdict_erroring == erroring,
+                "set {set} (seed {seed}) request {i} (is_authorized) differs from Cedar: {verdict:?}\n  cedar: allow={allow} {determining:?} errors {erroring:?}\n  request: {req:?}\n  policies:\n{text}"
+            );
+            if i % 4 == 0 {
+                let a = engine.authorize_uncached(&req).expect("compiled");
+                let b = interpreted.authorize_uncached(&req).expect("interpreted");
+                assert!(
+                    a.decision == b.decision
+                        && a.determining_policies == b.determining_policies
+                        && a.errors == b.errors
+                        && a.reasons == b.reasons
+                        && a.near_miss == b.near_miss,
+                    "set {set} (seed {seed}) request {i}: compiled and interpreted decisions differ:\n  compiled: {a:?}\n  interpreted: {b:?}\n  request: {req:?}\n  policies:\n{text}"
+                );
+                compared += 1;
             }
             let k = if !erroring.is_empty() {
                 3
@@ -390,12 +495,38 @@ fn engine_decisions_equal_cedar_on_random_policy_sets() {
             counts[k] += 1;
         }
         cache_hits += engine.cache_stats().hits;
+        let stats = engine.evaluation_stats();
+        for (k, v) in [
+            stats.compiled,
+            stats.mixed,
+            stats.interpreted,
+            stats.fallbacks,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            paths[k] += v;
+        }
+        for p in engine.policy_info().evaluation {
+            modes[(p.mode == EvaluationMode::Interpreted) as usize] += 1;
+        }
     }
     let total = sets * per_set;
     eprintln!(
         "policy differential (seed {seed}): {total} requests over {sets} random policy sets agree with cedar-policy on the cached and uncached paths; allow {}, explicit deny {}, default deny {}, failed closed {}; {cache_hits} answered from the decision cache",
         counts[0], counts[1], counts[2], counts[3]
     );
+    eprintln!("  {compared} whole decisions (reasons, near misses, error texts) equal on the compiled and interpreted engines");
+    eprintln!(
+        "  uncached decisions: compiled {}, mixed {}, interpreted {} (fallbacks {}); policies compiled {}, interpreted {}",
+        paths[0], paths[1], paths[2], paths[3], modes[0], modes[1]
+    );
+    // Every path was taken: compiled decisions, mixed ones, and the interpreter's fallbacks.
+    assert!(
+        paths[0] > total / 20 && paths[1] > 0 && paths[3] > 0,
+        "{paths:?}"
+    );
+    assert!(modes[0] > 0 && modes[1] > 0, "{modes:?}");
     // No property passes vacuously: every kind of outcome occurred.
     assert!(counts.iter().all(|&c| c > total / 100), "{counts:?}");
     assert!(

@@ -18,6 +18,7 @@ const config: SystemConfig = {
   learner: { exploration: { strategy: 'softmax', temperature: 0.2 }, adaptation: { mode: 'miniBatch', size: 8 } },
   runs: { windows: { LastHour: 3600 }, sum: ['amount'] },
   noRelevantAction: 'skip',
+  policyEvaluation: 'compiled',
 };
 
 // @ts-expect-error maxMemories is a number
@@ -30,10 +31,18 @@ const badLearner: SystemConfig = { learner: { exploration: { strategy: 'greedy' 
 const noSize: SystemConfig = { learner: { adaptation: { mode: 'miniBatch' } } };
 // @ts-expect-error noRelevantAction is 'choose' or 'skip'
 const badMode: SystemConfig = { noRelevantAction: 'drop' };
+// @ts-expect-error policyEvaluation is 'compiled' or 'interpreted'
+const badEvaluation: SystemConfig = { policyEvaluation: 'fast' };
 
 export async function main(): Promise<void> {
-  void [badBank, typoBank, badLearner, noSize, badMode];
+  void [badBank, typoBank, badLearner, noSize, badMode, badEvaluation];
   const sys = await LeanAgenticSystem.open(config);
+  const interpretedPolicies: string[] = sys
+    .policyInfo()
+    .evaluation.filter((p) => p.mode === 'interpreted')
+    .map((p) => `${p.id}: ${p.reason ?? ''}`);
+  const compiledDecisions: number = (await sys.stats()).policyEvaluation.compiled;
+  void [interpretedPolicies, compiledDecisions];
   sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
   const ctx = sys.createContext('s');
   const full: StepResult = await sys.processChunk('note this', ctx);

@@ -1,4 +1,6 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
+import type { PolicyEvaluation } from "./PolicyEvaluation";
+
 /**
  * Summary of a successfully loaded policy set.
  */
@@ -30,4 +32,9 @@ validated: boolean,
 /**
  * Validation and schema warnings (they do not prevent loading).
  */
-warnings: Array<string>, };
+warnings: Array<string>, 
+/**
+ * How each policy is evaluated, sorted by id: compiled, or on Cedar's interpreter (with
+ * the construct that keeps it there).
+ */
+evaluation: Array<PolicyEvaluation>, };

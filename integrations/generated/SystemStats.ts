@@ -1,4 +1,7 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
+import type { CacheStats } from "./CacheStats";
+import type { EvaluationStats } from "./EvaluationStats";
+
 /**
  * Aggregate statistics.
  */
@@ -42,4 +45,12 @@ deniedActions: number,
 /**
  * Steps verification denied that ran anyway under `enforcement: 'observe'`.
  */
-wouldDenyActions: number, };
+wouldDenyActions: number, 
+/**
+ * How uncached policy decisions were made: compiled, mixed, interpreted (and fallbacks).
+ */
+policyEvaluation: EvaluationStats, 
+/**
+ * The decision cache: entries, capacity, hits, misses, evictions.
+ */
+policyCache: CacheStats, };

@@ -261,6 +261,12 @@ impl NativeSystem {
         )
     }
 
+    /// The loaded policy set's info (ids, hashes, how each policy is evaluated) as JSON.
+    #[napi(catch_unwind)]
+    pub fn policy_info(&self) -> napi::Result<String> {
+        to_json(&self.engine()?.policy_info().map_err(to_js)?)
+    }
+
     /// Replaces the Cedar entities (JSON text); returns how many were loaded.
     #[napi(catch_unwind)]
     pub fn set_entities(&self, entities_json: String) -> napi::Result<u32> {

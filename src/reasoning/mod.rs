@@ -21,8 +21,8 @@ pub mod workflow;
 
 pub use policy::{
     check_certificate, AuthzRequest, CacheStats, Certificate, CertificateCheck, CertifiedRequest,
-    Decision, DecisionKind, EntityRef, NearMiss, PolicyEngine, PolicyRef, PolicySetInfo,
-    RequestMapping,
+    Decision, DecisionKind, EntityRef, EvaluationMode, EvaluationStats, NearMiss, PolicyEngine,
+    PolicyEvaluation, PolicyRef, PolicySetInfo, RequestMapping, Verdict,
 };
 pub use workflow::{
     run_plan, verify_workflow, verify_workflow_with, Branch, Property, RunPlan, Selector,

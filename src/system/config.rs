@@ -58,6 +58,10 @@ pub struct SystemConfig {
     pub enforcement: Enforcement,
     /// Windows and parameter sums of `context.runs` ([`crate::agent::RunsConfig`]).
     pub runs: Option<Value>,
+    /// How policies are evaluated: `compiled` (the default: policies in the supported Cedar
+    /// subset run on the compiled evaluator) or `interpreted` (Cedar's interpreter for all).
+    /// Decisions are the same either way.
+    pub policy_evaluation: crate::reasoning::EvaluationMode,
 }
 
 impl Default for SystemConfig {
@@ -81,6 +85,7 @@ impl Default for SystemConfig {
             bank: None,
             enforcement: Enforcement::Enforce,
             runs: None,
+            policy_evaluation: crate::reasoning::EvaluationMode::Compiled,
         }
     }
 }
@@ -105,6 +110,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "bank",
     "enforcement",
     "runs",
+    "policyEvaluation",
 ];
 
 impl SystemConfig {
@@ -125,6 +131,14 @@ impl SystemConfig {
         }
         if let Some(v) = obj.get("noRelevantAction") {
             NoRelevantAction::parse(v)?;
+        }
+        if let Some(v) = obj.get("policyEvaluation") {
+            if !matches!(v.as_str(), Some("compiled" | "interpreted")) {
+                return err(
+                    ErrorCode::InvalidConfig,
+                    format!("policyEvaluation must be \"compiled\" or \"interpreted\", got {v}"),
+                );
+            }
         }
         for key in obj.keys() {
             if !CONFIG_KEYS.contains(&key.as_str()) {

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use cedar_policy::{
@@ -17,8 +17,9 @@ use serde_json::Value;
 use super::cache::{CacheStats, CachedDecision, DecisionCache};
 use super::canonical::{canonical_entities, canonical_json, sha256_hex};
 use super::certificate::{Certificate, CertifiedRequest};
+use super::compiled::{self, compile_policy, CompiledPolicy, EntityTable, Input};
 use super::context_use::{plain_cedar_record, ContextUse};
-use super::decision::{Decision, DecisionKind, PolicyRef};
+use super::decision::{Decision, DecisionKind, NearMiss, PolicyRef};
 use super::diagnostics::{
     authorization_error_text, describe, first_offset, located, policy_at, policy_id_text,
 };
@@ -55,6 +56,58 @@ pub struct PolicySetInfo {
     pub validated: bool,
     /// Validation and schema warnings (they do not prevent loading).
     pub warnings: Vec<String>,
+    /// How each policy is evaluated, sorted by id: compiled, or on Cedar's interpreter (with
+    /// the construct that keeps it there).
+    pub evaluation: Vec<PolicyEvaluation>,
+}
+
+/// How one policy is evaluated.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyEvaluation {
+    /// The policy id.
+    pub id: String,
+    /// `compiled` or `interpreted`.
+    pub mode: EvaluationMode,
+    /// For an interpreted policy, the construct the compiler does not implement.
+    pub reason: Option<String>,
+}
+
+/// Whether a policy runs on the compiled evaluator or on Cedar's interpreter (also the
+/// `policyEvaluation` setting: `interpreted` keeps every policy on the interpreter).
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EvaluationMode {
+    /// Evaluated by the compiled evaluator (the interpreter still decides a request on which
+    /// the compiled condition errors, to report Cedar's own error).
+    #[default]
+    Compiled,
+    /// Evaluated by Cedar's interpreter.
+    Interpreted,
+}
+
+/// How the engine's uncached decisions were made.
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvaluationStats {
+    /// Decisions made without Cedar's interpreter (every policy of the action compiled).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub compiled: u64,
+    /// Decisions where compiled policies and interpreted ones both ran.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub mixed: u64,
+    /// Decisions made by Cedar's interpreter alone (a schema, a context with `__entity` or
+    /// `__extn` values, compilation switched off, or a fallback below).
+    #[cfg_attr(test, ts(type = "number"))]
+    pub interpreted: u64,
+    /// Of `interpreted`: requests the compiled evaluator handed over because a condition
+    /// errors (Cedar reports the error and the engine fails closed) or reads a value it does
+    /// not model.
+    #[cfg_attr(test, ts(type = "number"))]
+    pub fallbacks: u64,
 }
 
 /// Parsed policies with everything derived from them.
@@ -69,11 +122,17 @@ pub(crate) struct LoadedPolicies {
     context_use: HashMap<String, ContextUse>,
     /// What the near-miss probes read: every permit policy, whatever its action.
     probes_context_use: ContextUse,
+    /// The compiled policies, by id (the others are interpreted).
+    compiled: HashMap<String, Arc<CompiledPolicy>>,
+    /// What `load` reported.
+    info: PolicySetInfo,
 }
 
 /// Parsed entities with their canonical hash.
 pub(crate) struct LoadedEntities {
     pub(crate) entities: Entities,
+    /// The entities indexed for the compiled evaluator.
+    table: EntityTable,
     raw: Value,
     pub(crate) hash: String,
 }
@@ -85,7 +144,7 @@ struct Snapshot {
     entities: Arc<LoadedEntities>,
     /// Per action uid: the policies whose action constraint can match it (see
     /// [`PolicyEngine::slice_for`]). Filled lazily, bounded by [`MAX_ACTION_SLICES`].
-    action_slices: DashMap<String, Arc<ActionSlice>, crate::fast_hash::FastHash>,
+    action_slices: DashMap<EntityUid, Arc<ActionSlice>, crate::fast_hash::FastHash>,
 }
 
 /// The policies that can apply to one action: all of them, and the permits alone (used to
@@ -98,6 +157,10 @@ struct ActionSlice {
     /// What the key of a default deny holds: `context_use` and what the near-miss probes
     /// read, all by value (near misses may quote values).
     deny_context_use: ContextUse,
+    /// The compiled policies of `all`, in its order.
+    compiled: Vec<Arc<CompiledPolicy>>,
+    /// The policies of `all` that are not compiled.
+    interpreted: PolicySet,
 }
 
 /// The ids of the policies that determined a Cedar response, sorted.
@@ -122,6 +185,39 @@ struct Evaluation {
     failed_closed: bool,
 }
 
+/// The verdict of [`PolicyEngine::is_authorized`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Allow or deny (fail closed: deny when a policy errors).
+    pub decision: DecisionKind,
+    /// The satisfied forbids (deny), the satisfied permits (allow) or the erroring policies
+    /// (fail closed), sorted.
+    pub determining_policy_ids: Vec<String>,
+    /// `policy "<id>": <message>` for each evaluation error, sorted.
+    pub errors: Vec<String>,
+}
+
+impl Verdict {
+    fn of(e: Evaluation) -> Verdict {
+        Verdict {
+            decision: e.decision,
+            determining_policy_ids: e.determining,
+            errors: e.errors,
+        }
+    }
+}
+
+/// What [`PolicyEngine::evaluate_compiled`] found.
+struct CompiledEvaluation {
+    evaluation: Evaluation,
+    /// The permits a forbid overrode, when known without asking Cedar.
+    overridden: Option<Vec<String>>,
+    /// The interpreter's request, when the interpreted policies needed it.
+    request: Option<Box<Request>>,
+    /// On a default deny, the near misses, when the compiled probes could tell them.
+    near_miss: Option<Vec<NearMiss>>,
+}
+
 /// At most this many per-action policy slices are memoised per snapshot.
 const MAX_ACTION_SLICES: usize = 4096;
 
@@ -134,6 +230,18 @@ pub struct PolicyEngine {
     authorizer: Authorizer,
     cache: DecisionCache,
     type_names: TypeNameCache,
+    /// Whether compiled policies are used (on by default; off for comparisons and audits).
+    compiling: AtomicBool,
+    counts: EvaluationCounts,
+}
+
+/// Counters behind [`EvaluationStats`].
+#[derive(Default)]
+struct EvaluationCounts {
+    compiled: AtomicU64,
+    mixed: AtomicU64,
+    interpreted: AtomicU64,
+    fallbacks: AtomicU64,
 }
 
 impl Default for PolicyEngine {
@@ -159,10 +267,22 @@ impl PolicyEngine {
             probes: NearMissProbes::default(),
             context_use: HashMap::new(),
             probes_context_use: ContextUse::Attrs(Default::default()),
+            compiled: HashMap::new(),
+            info: PolicySetInfo {
+                policy_ids: Vec::new(),
+                permit_count: 0,
+                forbid_count: 0,
+                policy_set_hash: policy_set_hash(&PolicySet::new()),
+                schema_hash: None,
+                validated: false,
+                warnings: Vec::new(),
+                evaluation: Vec::new(),
+            },
         };
         let raw = Value::Array(Vec::new());
         let empty_entities = LoadedEntities {
             entities: Entities::empty(),
+            table: EntityTable::default(),
             hash: sha256_hex(&canonical_entities(&raw)),
             raw,
         };
@@ -179,7 +299,32 @@ impl PolicyEngine {
             authorizer: Authorizer::new(),
             cache: DecisionCache::new(cache_capacity),
             type_names: TypeNameCache::default(),
+            compiling: AtomicBool::new(true),
+            counts: EvaluationCounts::default(),
         }
+    }
+
+    /// Switches compiled evaluation on (the default) or off. Off, every uncached decision is
+    /// made by Cedar's interpreter: for comparisons, benchmarks and audits. Decisions are the
+    /// same either way.
+    pub fn set_compiled(&self, on: bool) {
+        self.compiling.store(on, Ordering::Relaxed);
+    }
+
+    /// How uncached decisions were made since the engine was created.
+    pub fn evaluation_stats(&self) -> EvaluationStats {
+        let c = &self.counts;
+        EvaluationStats {
+            compiled: c.compiled.load(Ordering::Relaxed),
+            mixed: c.mixed.load(Ordering::Relaxed),
+            interpreted: c.interpreted.load(Ordering::Relaxed),
+            fallbacks: c.fallbacks.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What the last successful [`Self::load`] reported (empty before any load).
+    pub fn policy_info(&self) -> PolicySetInfo {
+        self.snapshot().policies.info.clone()
     }
 
     /// The request mapping this engine uses (principal/action/resource type names).
@@ -373,6 +518,43 @@ impl PolicyEngine {
         self.decide(&self.snapshot(), req.clone())
     }
 
+    /// [`Self::authorize_uncached`] taking the request by value (its context moves into the
+    /// certificate).
+    pub fn authorize_uncached_owned(&self, req: AuthzRequest) -> Result<Decision> {
+        self.decide(&self.snapshot(), req)
+    }
+
+    /// What Cedar's `is_authorized` answers, uncached: the decision, the determining policy
+    /// ids and the errors (`policy "<id>": <message>`), with fail-closed on top — without the
+    /// reasons, near misses and certificate of [`Self::authorize`]. For callers that need only
+    /// the verdict (and for comparing the engine with Cedar on equal terms).
+    pub fn is_authorized(&self, req: &AuthzRequest) -> Result<Verdict> {
+        let snapshot = self.snapshot();
+        let schema = snapshot.policies.schema.as_ref();
+        if schema.is_none() && self.compiling.load(Ordering::Relaxed) {
+            if let Some(c) = self.evaluate_compiled(&snapshot, req, &ContextUse::Whole, false)? {
+                return Ok(Verdict::of(c.evaluation));
+            }
+        }
+        let request = match req.to_cedar_checked(
+            &self.mapping.action_type,
+            &self.type_names,
+            &ContextUse::Whole,
+            schema,
+        )? {
+            Built::Request(r) => r,
+            Built::Nonconforming(why) => {
+                return Ok(Verdict {
+                    decision: DecisionKind::Deny,
+                    determining_policy_ids: Vec::new(),
+                    errors: vec![format!("the request does not conform to the schema: {why}")],
+                })
+            }
+        };
+        self.counts.interpreted.fetch_add(1, Ordering::Relaxed);
+        Ok(Verdict::of(self.evaluate(&snapshot, &request)))
+    }
+
     /// Hit/miss counters and size of the decision cache.
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
@@ -400,21 +582,48 @@ impl PolicyEngine {
         reads: &ContextUse,
     ) -> Result<Decision> {
         let schema = snapshot.policies.schema.as_ref();
-        let cedar_request = match req.to_cedar_checked(
-            &self.mapping.action_type,
-            &self.type_names,
-            reads,
-            schema,
-        )? {
-            Built::Request(r) => r,
-            Built::Nonconforming(why) => return Ok(self.nonconforming(snapshot, req, why)),
+        let compiled = if schema.is_none() && self.compiling.load(Ordering::Relaxed) {
+            self.evaluate_compiled(snapshot, &req, reads, true)?
+        } else {
+            None
+        };
+        let (evaluation, overridden, cedar_request, compiled_near_miss) = match compiled {
+            Some(c) => (c.evaluation, c.overridden, c.request, c.near_miss),
+            None => {
+                let cedar_request = match req.to_cedar_checked(
+                    &self.mapping.action_type,
+                    &self.type_names,
+                    reads,
+                    schema,
+                )? {
+                    Built::Request(r) => r,
+                    Built::Nonconforming(why) => return Ok(self.nonconforming(snapshot, req, why)),
+                };
+                self.counts.interpreted.fetch_add(1, Ordering::Relaxed);
+                (
+                    self.evaluate(snapshot, &cedar_request),
+                    None,
+                    Some(cedar_request),
+                    None,
+                )
+            }
         };
         let Evaluation {
             decision: kind,
             determining: ids,
             errors,
             failed_closed,
-        } = self.evaluate(snapshot, &cedar_request);
+        } = evaluation;
+        // The interpreter's request, built only when a near miss or an overridden permit
+        // must be asked of Cedar and the compiled path did not build it.
+        let mut cedar_request = cedar_request;
+        let mut cedar = |req: &AuthzRequest| -> Result<Box<Request>> {
+            if let Some(r) = cedar_request.take() {
+                return Ok(r);
+            }
+            req.to_cedar_reading(&self.mapping.action_type, &self.type_names, reads)
+                .map(Box::new)
+        };
         let policies = &snapshot.policies;
         let determining_policies: Vec<PolicyRef> = ids
             .iter()
@@ -424,10 +633,13 @@ impl PolicyEngine {
             })
             .collect();
         let default_deny = kind == DecisionKind::Deny && ids.is_empty();
-        let near_miss = if default_deny {
+        let near_miss = if let (true, Some(known)) = (default_deny, compiled_near_miss) {
+            known
+        } else if default_deny && !policies.probes.is_empty() {
+            let request = cedar(&req)?;
             policies.probes.near_misses(
                 &self.authorizer,
-                &cedar_request,
+                &request,
                 &snapshot.entities.entities,
                 NEAR_MISS_LIMIT,
             )
@@ -466,7 +678,10 @@ impl PolicyEngine {
             }
         }
         if kind == DecisionKind::Deny && !ids.is_empty() && !failed_closed {
-            let overridden = self.overridden_permits(snapshot, &cedar_request);
+            let overridden = match overridden {
+                Some(known) => known,
+                None => self.overridden_permits(snapshot, &*cedar(&req)?),
+            };
             if !overridden.is_empty() {
                 reasons.push(format!(
                     "forbid overrides permit: policy {} would have allowed the request",
@@ -556,6 +771,122 @@ impl PolicyEngine {
         }
     }
 
+    /// Decides a request with the compiled policies of its action (and Cedar for the action's
+    /// interpreted ones). `None` when the interpreter must decide the whole request: a
+    /// context that is not plain JSON, a compiled condition that errors (Cedar words the
+    /// error, and the caller fails closed on it) or reads a value the compiled evaluator does
+    /// not model, or an interpreted policy that errors.
+    fn evaluate_compiled(
+        &self,
+        snapshot: &Snapshot,
+        req: &AuthzRequest,
+        reads: &ContextUse,
+        near_misses: bool,
+    ) -> Result<Option<CompiledEvaluation>> {
+        let Some(context) = req.context.as_object() else {
+            return Ok(None);
+        };
+        if !plain_cedar_record(&req.context) {
+            return Ok(None);
+        }
+        req.validate()?;
+        let action_type = &self.mapping.action_type;
+        let action = EntityRef::new(action_type, &req.action).to_uid("action", &self.type_names)?;
+        let principal_type = self
+            .type_names
+            .display(&req.principal.entity_type, "principal")?;
+        let action_type = self.type_names.display(action_type, "action")?;
+        let resource_type = self
+            .type_names
+            .display(&req.resource.entity_type, "resource")?;
+        let Some(slice) = self.slice_for_uid(snapshot, &action) else {
+            return Ok(None);
+        };
+        let input = Input::new(
+            (&principal_type, &req.principal.id),
+            (&action_type, &req.action),
+            (&resource_type, &req.resource.id),
+            context,
+            &snapshot.entities.table,
+        );
+        let Ok(satisfied) = compiled::evaluate_all(&slice.compiled, &input) else {
+            self.counts.fallbacks.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        };
+        let mut forbids: Vec<String> = satisfied.forbids.iter().map(|s| s.to_string()).collect();
+        let mut permits: Vec<String> = satisfied.permits.iter().map(|s| s.to_string()).collect();
+        let mut request = None;
+        let mut permits_known = true;
+        if !slice.interpreted.is_empty() {
+            let cedar_request = Box::new(req.to_cedar_reading(
+                &self.mapping.action_type,
+                &self.type_names,
+                reads,
+            )?);
+            let response = self.authorizer.is_authorized(
+                &cedar_request,
+                &slice.interpreted,
+                &snapshot.entities.entities,
+            );
+            if response.diagnostics().errors().next().is_some() {
+                self.counts.fallbacks.fetch_add(1, Ordering::Relaxed);
+                return Ok(None);
+            }
+            let ids = determining_ids(&response);
+            match response.decision() {
+                cedar_policy::Decision::Allow => permits.extend(ids),
+                cedar_policy::Decision::Deny => {
+                    // A forbid held among the interpreted policies: Cedar names only the
+                    // forbids, so which interpreted permits held is unknown here.
+                    permits_known = ids.is_empty();
+                    forbids.extend(ids);
+                }
+            }
+            request = Some(cedar_request);
+            self.counts.mixed.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counts.compiled.fetch_add(1, Ordering::Relaxed);
+        }
+        forbids.sort();
+        permits.sort();
+        let near_miss = (near_misses && forbids.is_empty() && permits.is_empty())
+            .then(|| {
+                snapshot
+                    .policies
+                    .probes
+                    .near_misses_compiled(&input, NEAR_MISS_LIMIT)
+            })
+            .flatten();
+        let (evaluation, overridden) = if !forbids.is_empty() {
+            let evaluation = Evaluation {
+                decision: DecisionKind::Deny,
+                determining: forbids,
+                errors: Vec::new(),
+                failed_closed: false,
+            };
+            (evaluation, permits_known.then_some(permits))
+        } else {
+            let decision = if permits.is_empty() {
+                DecisionKind::Deny
+            } else {
+                DecisionKind::Allow
+            };
+            let evaluation = Evaluation {
+                decision,
+                determining: permits,
+                errors: Vec::new(),
+                failed_closed: false,
+            };
+            (evaluation, Some(Vec::new()))
+        };
+        Ok(Some(CompiledEvaluation {
+            evaluation,
+            overridden,
+            request,
+            near_miss,
+        }))
+    }
+
     /// Permit policies that matched a request a forbid policy denied (sorted ids).
     fn overridden_permits(&self, snapshot: &Snapshot, request: &Request) -> Vec<String> {
         let Some(slice) = self.slice_for(snapshot, request) else {
@@ -577,14 +908,15 @@ impl PolicyEngine {
 
     /// [`Self::slice_for`] by action uid.
     fn slice_for_uid(&self, snapshot: &Snapshot, action: &EntityUid) -> Option<Arc<ActionSlice>> {
-        let key = action.to_string();
-        if let Some(slice) = snapshot.action_slices.get(&key) {
+        if let Some(slice) = snapshot.action_slices.get(action) {
             return Some(slice.value().clone());
         }
         let entities = &snapshot.entities.entities;
         let matches = |group: &EntityUid| group == action || entities.is_ancestor_of(group, action);
         let mut all = PolicySet::new();
         let mut permits = PolicySet::new();
+        let mut compiled = Vec::new();
+        let mut interpreted = PolicySet::new();
         for policy in snapshot.policies.set.policies() {
             let keep = match policy.action_constraint() {
                 ActionConstraint::Any => true,
@@ -594,11 +926,19 @@ impl PolicyEngine {
             if !keep {
                 continue;
             }
-            let added = if policy.effect() == Effect::Permit {
+            let mut added = if policy.effect() == Effect::Permit {
                 permits.add(policy.clone()).and(all.add(policy.clone()))
             } else {
                 all.add(policy.clone())
             };
+            match snapshot
+                .policies
+                .compiled
+                .get(AsRef::<str>::as_ref(policy.id()))
+            {
+                Some(c) => compiled.push(c.clone()),
+                None => added = added.and(interpreted.add(policy.clone())),
+            }
             if added.is_err() {
                 // Cannot happen (ids are unique); evaluate the full set to stay exact.
                 return None;
@@ -631,9 +971,11 @@ impl PolicyEngine {
             permits,
             context_use,
             deny_context_use,
+            compiled,
+            interpreted,
         });
         if snapshot.action_slices.len() < MAX_ACTION_SLICES {
-            snapshot.action_slices.insert(key, slice.clone());
+            snapshot.action_slices.insert(action.clone(), slice.clone());
         }
         Some(slice)
     }
@@ -757,13 +1099,25 @@ fn prepare_load(
     }
     let probes_context_use = ContextUse::union(permit_uses);
     let probes = NearMissProbes::from_drafts(drafts)?;
-    let loaded = LoadedPolicies {
+    let (compiled, evaluation) = compile_policies(&set)?;
+    let mut loaded = LoadedPolicies {
         policy_set_hash: policy_set_hash(&set),
         schema_hash,
         annotations: annotations_by_id(&set),
         probes,
         context_use,
         probes_context_use,
+        compiled,
+        info: PolicySetInfo {
+            policy_ids: Vec::new(),
+            permit_count: 0,
+            forbid_count: 0,
+            policy_set_hash: String::new(),
+            schema_hash: None,
+            validated: false,
+            warnings: Vec::new(),
+            evaluation: Vec::new(),
+        },
         set,
         schema,
     };
@@ -787,8 +1141,47 @@ fn prepare_load(
         schema_hash: loaded.schema_hash.clone(),
         validated: loaded.schema.is_some(),
         warnings,
+        evaluation,
     };
+    loaded.info = info.clone();
     Ok((loaded, entities, info))
+}
+
+/// Compiles every policy (on parser threads for large sets): the compiled ones by id, and
+/// the report of how each policy is evaluated, sorted by id.
+#[allow(clippy::type_complexity)]
+fn compile_policies(
+    set: &PolicySet,
+) -> Result<(HashMap<String, Arc<CompiledPolicy>>, Vec<PolicyEvaluation>)> {
+    let core: &cedar_policy_core::ast::PolicySet = set.as_ref();
+    let policies: Vec<&cedar_policy_core::ast::Policy> = core.policies().collect();
+    let results = map_on_parser_threads(&policies, |p| {
+        let id: &str = p.id().as_ref();
+        Ok((id.to_string(), compile_policy(id, p)))
+    })?;
+    let mut compiled = HashMap::with_capacity(results.len());
+    let mut report = Vec::with_capacity(results.len());
+    for (id, result) in results {
+        match result {
+            Ok(policy) => {
+                compiled.insert(id.clone(), Arc::new(policy));
+                report.push(PolicyEvaluation {
+                    id,
+                    mode: EvaluationMode::Compiled,
+                    reason: None,
+                });
+            }
+            Err(why) => report.push(PolicyEvaluation {
+                id,
+                mode: EvaluationMode::Interpreted,
+                reason: Some(format!(
+                    "uses {why}, which only Cedar's interpreter evaluates"
+                )),
+            }),
+        }
+    }
+    report.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok((compiled, report))
 }
 
 /// What load keeps of one policy's JSON form (EST).
@@ -1021,6 +1414,7 @@ fn build_entities(raw: Value, schema: Option<&Schema>) -> Result<LoadedEntities>
         )
     })?;
     Ok(LoadedEntities {
+        table: EntityTable::new(&entities),
         entities,
         hash: sha256_hex(&canonical_entities(&raw)),
         raw,

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::decision::{Decision, DecisionKind, NearMiss, PolicyRef};
 
 /// Counters of the decision cache.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CacheStats {
@@ -22,10 +23,13 @@ pub struct CacheStats {
     /// Maximum number of entries (0 = cache disabled).
     pub capacity: usize,
     /// Lookups answered from the cache.
+    #[cfg_attr(test, ts(type = "number"))]
     pub hits: u64,
     /// Lookups that had to evaluate.
+    #[cfg_attr(test, ts(type = "number"))]
     pub misses: u64,
     /// Entries dropped to stay within capacity.
+    #[cfg_attr(test, ts(type = "number"))]
     pub evictions: u64,
 }
 

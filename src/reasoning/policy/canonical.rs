@@ -106,7 +106,12 @@ pub fn sha256_hex(text: &str) -> String {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex_bytes(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    let mut out = [0u8; 64];
+    // 64 bytes is exactly twice the digest's 32: encoding cannot fail.
+    match hex::encode_to_slice(Sha256::digest(bytes), &mut out) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => hex::encode(Sha256::digest(bytes)),
+    }
 }
 
 #[cfg(test)]

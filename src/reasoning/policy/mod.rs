@@ -23,8 +23,9 @@
 //!
 //! # Files
 //!
-//! `authorizer` ([`PolicyEngine`]: load, decide, cache), `request` (the request and its Cedar
-//! form), `decision` (what a decision says), `context_use` and `cache` (the decision cache),
+//! `authorizer` ([`PolicyEngine`]: load, decide, cache), `compiled` (policies compiled into
+//! expression trees and evaluated straight from the request's JSON, with the interpreter as
+//! fallback), `request` (the request and its Cedar form), `decision` (what a decision says), `context_use` and `cache` (the decision cache),
 //! `near_miss` and `condition_text` (explaining a default deny), `certificate` and `replay`
 //! (certifying a decision, and checking a certificate with a fresh authorizer), `diagnostics`
 //! (messages with policy ids and line/column), `canonical` (canonical JSON and digests),
@@ -39,6 +40,10 @@
 //! * Policy ids come from `@id("...")` annotations when present, else Cedar's `policy0..`.
 //! * Parse and validation errors name the policy id and the line/column computed from the
 //!   source offsets Cedar reports (see [`diagnostics`]).
+//! * Policies in the supported Cedar subset are compiled at load and evaluated without Cedar's
+//!   interpreter (see `compiled`); the others, and every request on which a compiled condition
+//!   errors, are decided by the interpreter, so answers, determining policies and error texts
+//!   are Cedar's. `PolicySetInfo::evaluation` says which policies are compiled.
 //! * Each request is evaluated against the slice of policies whose action constraint can
 //!   match its action (memoised per action and snapshot); this gives exactly Cedar's decision,
 //!   determining policies and errors, because a policy whose scope fails never reaches its
@@ -60,6 +65,7 @@ mod authorizer;
 mod cache;
 mod canonical;
 mod certificate;
+mod compiled;
 mod condition_text;
 mod context_use;
 mod decision;
@@ -73,7 +79,9 @@ mod parser_thread;
 mod replay;
 mod request;
 
-pub use authorizer::{PolicyEngine, PolicySetInfo};
+pub use authorizer::{
+    EvaluationMode, EvaluationStats, PolicyEngine, PolicyEvaluation, PolicySetInfo, Verdict,
+};
 pub use cache::CacheStats;
 pub use certificate::{cedar_version, Certificate, CertificateCheck, CertifiedRequest};
 pub use decision::{Decision, DecisionKind, NearMiss, PolicyRef};

@@ -17,6 +17,7 @@ use cedar_policy::{
 };
 use serde_json::{json, Value};
 
+use super::compiled::{self, compile_policy, CompiledPolicy, Fault, Input};
 use super::condition_text::source_conditions;
 use super::decision::NearMiss;
 use super::diagnostics::{authorization_error_text, policy_id_text};
@@ -40,6 +41,8 @@ struct PermitParts {
 pub(crate) struct NearMissProbes {
     set: PolicySet,
     permits: Vec<PermitParts>,
+    /// Every probe compiled, when all of them compile (else the interpreter runs them).
+    compiled: Option<Vec<std::sync::Arc<CompiledPolicy>>>,
 }
 
 impl NearMissProbes {
@@ -97,6 +100,16 @@ impl NearMissProbes {
                 .map_err(|e| Error::new(ErrorCode::Internal, format!("near-miss probe: {e}")))?;
             printed.push(text);
         }
+        probes.compiled = {
+            let core: &cedar_policy_core::ast::PolicySet = probes.set.as_ref();
+            core.policies()
+                .map(|p| {
+                    compile_policy(p.id().as_ref(), p)
+                        .ok()
+                        .map(std::sync::Arc::new)
+                })
+                .collect()
+        };
         for (policy_id, parts) in permit_parts {
             let parts = parts
                 .into_iter()
@@ -112,6 +125,11 @@ impl NearMissProbes {
             probes.permits.push(PermitParts { policy_id, parts });
         }
         Ok(probes)
+    }
+
+    /// True when there is no permit policy to probe.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.permits.is_empty()
     }
 
     /// The permit policies closest to matching `request`, best first, at most `limit`.
@@ -142,39 +160,106 @@ impl NearMissProbes {
                 )
             })
             .collect();
-        let mut misses: Vec<NearMiss> = self
+        self.rank(
+            |id| satisfied.contains(id),
+            |id| errors.get(id).map(|e| Some(e.as_str())),
+            limit,
+        )
+        .unwrap_or_default()
+    }
+
+    /// [`Self::near_misses`] with the compiled probes, straight from the request's data:
+    /// `None` when a probe is not compiled or meets a value it does not model, or when a
+    /// reported near miss has a part that errors (the interpreter words the error).
+    pub(crate) fn near_misses_compiled(
+        &self,
+        input: &Input<'_>,
+        limit: usize,
+    ) -> Option<Vec<NearMiss>> {
+        if self.permits.is_empty() {
+            return Some(Vec::new());
+        }
+        let probes = self.compiled.as_ref()?;
+        let mut satisfied: HashSet<&str> = HashSet::new();
+        let mut erroring: HashSet<&str> = HashSet::new();
+        for probe in probes {
+            match compiled::satisfied(probe, input) {
+                Ok(true) => {
+                    satisfied.insert(&probe.id);
+                }
+                Ok(false) => {}
+                // Cedar words the error if a reported part needs it (see `rank`).
+                Err(Fault::Error) => {
+                    erroring.insert(&probe.id);
+                }
+                Err(Fault::Unsupported) => return None,
+            }
+        }
+        self.rank(
+            |id| satisfied.contains(id),
+            |id| erroring.contains(id).then_some(None),
+            limit,
+        )
+    }
+
+    /// The near misses, given which probes hold and which errored: `error(probe)` is `None`
+    /// for no error, `Some(Some(message))` for an error with Cedar's message, `Some(None)` for
+    /// an error whose message is unknown — if such a part is reported, the answer is `None`.
+    /// Permits are ranked on counts first; only the reported ones build their texts.
+    fn rank<'e>(
+        &self,
+        satisfied: impl Fn(&str) -> bool,
+        error: impl Fn(&str) -> Option<Option<&'e str>>,
+        limit: usize,
+    ) -> Option<Vec<NearMiss>> {
+        let mut ranked: Vec<(usize, usize, usize)> = self
             .permits
             .iter()
-            .map(|permit| {
-                let mut miss = NearMiss {
-                    policy_id: permit.policy_id.clone(),
-                    satisfied: Vec::new(),
-                    failed: Vec::new(),
-                };
-                for part in &permit.parts {
-                    if satisfied.contains(&part.probe_id) {
-                        miss.satisfied.push(part.description.clone());
-                    } else if let Some(error) = errors.get(&part.probe_id) {
-                        let message = error.split_once(": ").map(|(_, m)| m).unwrap_or(error);
-                        miss.failed
-                            .push(format!("{} (error: {message})", part.description));
-                    } else {
-                        miss.failed.push(part.description.clone());
+            .enumerate()
+            .filter_map(|(i, permit)| {
+                let held = permit
+                    .parts
+                    .iter()
+                    .filter(|part| satisfied(&part.probe_id))
+                    .count();
+                let failed = permit.parts.len() - held;
+                (held > 0 && failed > 0).then_some((i, held, failed))
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(
+                self.permits[a.0]
+                    .policy_id
+                    .cmp(&self.permits[b.0].policy_id),
+            )
+        });
+        ranked.truncate(limit);
+        let mut misses = Vec::with_capacity(ranked.len());
+        for (i, _, _) in ranked {
+            let permit = &self.permits[i];
+            let mut miss = NearMiss {
+                policy_id: permit.policy_id.clone(),
+                satisfied: Vec::new(),
+                failed: Vec::new(),
+            };
+            for part in &permit.parts {
+                if satisfied(&part.probe_id) {
+                    miss.satisfied.push(part.description.clone());
+                } else {
+                    match error(&part.probe_id) {
+                        None => miss.failed.push(part.description.clone()),
+                        Some(Some(error)) => {
+                            let message = error.split_once(": ").map(|(_, m)| m).unwrap_or(error);
+                            miss.failed
+                                .push(format!("{} (error: {message})", part.description));
+                        }
+                        Some(None) => return None,
                     }
                 }
-                miss
-            })
-            .filter(|miss| !miss.satisfied.is_empty() && !miss.failed.is_empty())
-            .collect();
-        misses.sort_by(|a, b| {
-            b.satisfied
-                .len()
-                .cmp(&a.satisfied.len())
-                .then(a.failed.len().cmp(&b.failed.len()))
-                .then(a.policy_id.cmp(&b.policy_id))
-        });
-        misses.truncate(limit);
-        misses
+            }
+            misses.push(miss);
+        }
+        Some(misses)
     }
 }
 

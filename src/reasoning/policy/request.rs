@@ -1,6 +1,7 @@
 //! The engine's authorization request and its mapping onto Cedar.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request, Schema};
 use serde::{Deserialize, Serialize};
@@ -58,7 +59,7 @@ impl EntityRef {
 /// every time.
 #[derive(Default)]
 pub(crate) struct TypeNameCache {
-    names: dashmap::DashMap<String, EntityTypeName, crate::fast_hash::FastHash>,
+    names: dashmap::DashMap<String, (EntityTypeName, Arc<str>), crate::fast_hash::FastHash>,
 }
 
 impl TypeNameCache {
@@ -66,6 +67,19 @@ impl TypeNameCache {
 
     /// The parsed type name, or an `InvalidInput` error naming the request part.
     pub(crate) fn resolve(&self, name: &str, role: &str) -> Result<EntityTypeName> {
+        self.resolve_both(name, role).map(|(parsed, _)| parsed)
+    }
+
+    /// The type name as Cedar displays it (how the compiled evaluator compares types), or
+    /// the error of [`Self::resolve`].
+    pub(crate) fn display(&self, name: &str, role: &str) -> Result<Arc<str>> {
+        if let Some(hit) = self.names.get(name) {
+            return Ok(hit.value().1.clone());
+        }
+        self.resolve_both(name, role).map(|(_, shown)| shown)
+    }
+
+    fn resolve_both(&self, name: &str, role: &str) -> Result<(EntityTypeName, Arc<str>)> {
         if let Some(hit) = self.names.get(name) {
             return Ok(hit.value().clone());
         }
@@ -81,10 +95,12 @@ impl TypeNameCache {
                 format!("the {role} entity type {name:?} is not a valid Cedar type name: {e}"),
             )
         })?;
+        let shown: Arc<str> = Arc::from(parsed.to_string());
         if self.names.len() < Self::CAPACITY {
-            self.names.insert(name.to_string(), parsed.clone());
+            self.names
+                .insert(name.to_string(), (parsed.clone(), shown.clone()));
         }
-        Ok(parsed)
+        Ok((parsed, shown))
     }
 }
 

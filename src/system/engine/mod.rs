@@ -102,6 +102,10 @@ pub struct SystemStats {
     pub denied_actions: u64,
     /// Steps verification denied that ran anyway under `enforcement: 'observe'`.
     pub would_deny_actions: u64,
+    /// How uncached policy decisions were made: compiled, mixed, interpreted (and fallbacks).
+    pub policy_evaluation: crate::reasoning::EvaluationStats,
+    /// The decision cache: entries, capacity, hits, misses, evictions.
+    pub policy_cache: crate::reasoning::CacheStats,
 }
 
 /// The answer to a delayed `feedback` call.
@@ -362,6 +366,8 @@ impl Engine {
             }
         })?;
         let policies = Arc::new(PolicyEngine::new());
+        policies
+            .set_compiled(config.policy_evaluation == crate::reasoning::EvaluationMode::Compiled);
         if let Some(text) = &config.policies {
             policies.load(text, config.schema.as_deref())?;
         } else if config.schema.is_some() {
@@ -460,6 +466,8 @@ impl Engine {
             successful_actions: self.counters.successes.load(Ordering::Relaxed),
             denied_actions: self.counters.denied.load(Ordering::Relaxed),
             would_deny_actions: self.counters.would_deny.load(Ordering::Relaxed),
+            policy_evaluation: self.policies.evaluation_stats(),
+            policy_cache: self.policies.cache_stats(),
         })
     }
 

@@ -25,6 +25,13 @@ impl Engine {
         self.policies.set_entities(json)
     }
 
+    /// What the loaded policy set is: ids, counts, hashes, warnings and how each policy is
+    /// evaluated (`compiled` or `interpreted`, with the construct that keeps it interpreted).
+    pub fn policy_info(&self) -> Result<PolicySetInfo> {
+        self.ensure_open()?;
+        Ok(self.policies.policy_info())
+    }
+
     /// The Cedar policy engine.
     pub fn policy_engine(&self) -> &Arc<PolicyEngine> {
         &self.policies
