@@ -32,6 +32,169 @@ when { context.approvals.contains("cfo") };
 @id("forbid-self-approve") forbid(principal, action == Action::"approve", resource) when { context has requester && context.requester == principal };
 "#;
 
+/// Issue #17's realistic set: 20 policies whose conditions read the request (the same set as
+/// `benches/policy_realistic.mjs`), so unique requests miss the decision cache.
+const REALISTIC: &str = r#"
+@id("read-docs") permit(principal in Role::"staff", action == Action::"read", resource is Document) when { resource.classification != "secret" };
+@id("read-secret") permit(principal in Role::"security", action == Action::"read", resource is Document) when { principal.trustLevel >= 4 };
+@id("pay-small") permit(principal in Role::"finance", action == Action::"pay", resource is Account) when { context.params.amount < 1000 };
+@id("pay-approved") permit(principal in Role::"finance", action == Action::"pay", resource is Account) when { context.params.amount < 50000 && context.approvals.contains("cfo") };
+@id("pay-frozen") forbid(principal, action == Action::"pay", resource is Account) when { resource.frozen };
+@id("pay-after-close") forbid(principal, action == Action::"pay", resource) when { context.priorSteps.contains("close_account") };
+@id("no-secrets-in-text") forbid(principal, action, resource) when { context.params has text && context.params.text like "*password*" };
+@id("no-keys-in-text") forbid(principal, action, resource) when { context.params has text && context.params.text like "*BEGIN PRIVATE KEY*" };
+@id("search-all") permit(principal in Role::"staff", action == Action::"search", resource);
+@id("search-no-pii") forbid(principal, action == Action::"search", resource) when { context.params has text && context.params.text like "*ssn*" };
+@id("note-all") permit(principal, action == Action::"take_note", resource) when { context.params has text };
+@id("note-length") forbid(principal, action == Action::"take_note", resource) when { context.params has size && context.params.size > 100000 };
+@id("deploy-reviewed") permit(principal in Role::"engineering", action == Action::"deploy", resource) when { context.priorSteps.contains("review") };
+@id("deploy-freeze") forbid(principal, action == Action::"deploy", resource) when { context.params has env && context.params.env == "prod" && !context.approvals.contains("release-manager") };
+@id("review-all") permit(principal in Role::"engineering", action == Action::"review", resource);
+@id("suspended") forbid(principal is Agent, action, resource) when { principal.suspended };
+@id("low-trust-pay") forbid(principal is Agent, action == Action::"pay", resource) when { principal.trustLevel < 2 };
+@id("email-internal") permit(principal in Role::"staff", action == Action::"send_email", resource) when { context.params has to && context.params.to like "*@example.com" };
+@id("email-limit") forbid(principal, action == Action::"send_email", resource) when { context.runs has send_email && context.runs.send_email.countLastHour >= 50 };
+@id("close-admin") permit(principal in Role::"admin", action == Action::"close_account", resource is Account);
+"#;
+
+const REALISTIC_ENTITIES: &str = r#"[
+{"uid":{"type":"Role","id":"staff"},"attrs":{},"parents":[]},
+{"uid":{"type":"Role","id":"security"},"attrs":{},"parents":[]},
+{"uid":{"type":"Role","id":"finance"},"attrs":{},"parents":[]},
+{"uid":{"type":"Role","id":"engineering"},"attrs":{},"parents":[]},
+{"uid":{"type":"Role","id":"admin"},"attrs":{},"parents":[]},
+{"uid":{"type":"Agent","id":"alice"},"attrs":{"trustLevel":5,"suspended":false},"parents":[{"type":"Role","id":"staff"},{"type":"Role","id":"finance"}]},
+{"uid":{"type":"Agent","id":"bob"},"attrs":{"trustLevel":1,"suspended":false},"parents":[{"type":"Role","id":"staff"},{"type":"Role","id":"engineering"}]},
+{"uid":{"type":"Account","id":"ops"},"attrs":{"frozen":false},"parents":[]},
+{"uid":{"type":"Document","id":"plan"},"attrs":{"classification":"internal"},"parents":[]}
+]"#;
+
+/// Realistic request `i` (as `policy_realistic.mjs` builds them: unique amounts and texts, the
+/// context `verifyAction` gives Cedar).
+fn realistic_request(i: usize) -> AuthzRequest {
+    let agent = if i.is_multiple_of(3) { "bob" } else { "alice" };
+    let approvals = if !i.is_multiple_of(2) && i.is_multiple_of(5) {
+        json!(["cfo"])
+    } else {
+        json!([])
+    };
+    let (action, resource, params) = match i % 5 {
+        0 => (
+            "pay",
+            EntityRef::new("Account", "ops"),
+            json!({"amount": 100 + (i % 97_003), "text": format!("invoice {i}")}),
+        ),
+        1 => (
+            "search",
+            EntityRef::new("Resource", agent),
+            json!({"text": format!("find the report number {i} for the team")}),
+        ),
+        2 => (
+            "take_note",
+            EntityRef::new("Resource", agent),
+            json!({"text": format!("remember item {i}"), "size": i}),
+        ),
+        3 => (
+            "read",
+            EntityRef::new("Document", "plan"),
+            json!({"text": format!("open plan {i}")}),
+        ),
+        _ => (
+            "send_email",
+            EntityRef::new("Resource", agent),
+            json!({"to": format!("user{i}@example.com"), "text": format!("hello {i}")}),
+        ),
+    };
+    AuthzRequest {
+        principal: EntityRef::new("Agent", agent),
+        action: action.into(),
+        resource,
+        // Keys in the order the engine writes them (sorted), with the session record.
+        context: json!({"approvals": approvals, "deniedSteps": [], "failedSteps": [],
+            "params": params, "priorSteps": [], "runs": {},
+            "session": {"environment": {}, "id": format!("bench-{agent}"), "preferences": {}},
+            "stepIndex": 0}),
+    }
+}
+
+/// The realistic set, side by side: compiled and interpreted cache misses, a cache hit, and
+/// Cedar's `is_authorized` alone on prebuilt requests.
+fn bench_realistic(c: &mut Criterion) {
+    let engine = PolicyEngine::new();
+    engine.load(REALISTIC, None).expect("realistic policies");
+    engine.set_entities(REALISTIC_ENTITIES).expect("entities");
+    let requests: Vec<AuthzRequest> = (0..1000).map(realistic_request).collect();
+    let cedar_set: cedar_policy::PolicySet = REALISTIC.parse().expect("cedar policies");
+    let cedar_entities =
+        cedar_policy::Entities::from_json_str(REALISTIC_ENTITIES, None).expect("entities");
+    let uid = |t: &str, id: &str| -> cedar_policy::EntityUid {
+        format!("{t}::{}", serde_json::to_string(id).expect("id"))
+            .parse()
+            .expect("uid")
+    };
+    let cedar_requests: Vec<cedar_policy::Request> = requests
+        .iter()
+        .map(|r| {
+            cedar_policy::Request::new(
+                uid(&r.principal.entity_type, &r.principal.id),
+                uid("Action", &r.action),
+                uid(&r.resource.entity_type, &r.resource.id),
+                cedar_policy::Context::from_json_value(r.context.clone(), None).expect("ctx"),
+                None,
+            )
+            .expect("request")
+        })
+        .collect();
+    // Same answers on both paths (the differential suites check this at scale).
+    for r in &requests[..50] {
+        engine.set_compiled(false);
+        let interpreted = engine.authorize_uncached(r).expect("interpreted");
+        engine.set_compiled(true);
+        let compiled = engine.authorize_uncached(r).expect("compiled");
+        assert_eq!(interpreted.decision, compiled.decision);
+    }
+    let authorizer = cedar_policy::Authorizer::new();
+    let mut group = c.benchmark_group("formal_reasoning_realistic");
+    let mut i = 0usize;
+    let mut next = || {
+        i = (i + 1) % requests.len();
+        i
+    };
+    for (mode, compiled) in [("compiled", true), ("interpreted", false)] {
+        engine.set_compiled(compiled);
+        // The verdict alone (decision, determining ids, errors): what Cedar's is_authorized
+        // gives.
+        group.bench_function(format!("verdict_uncached_{mode}"), |b| {
+            b.iter(|| engine.is_authorized(black_box(&requests[next()])))
+        });
+        // The whole decision (reasons, near misses, certificate with its digest); the request
+        // is moved in, as the engine's steps do (its copy is made outside the timing).
+        group.bench_function(format!("decision_uncached_{mode}"), |b| {
+            b.iter_batched(
+                || requests[next()].clone(),
+                |r| engine.authorize_uncached_owned(r),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    engine.set_compiled(true);
+    group.bench_function("cedar_is_authorized_prebuilt_requests", |b| {
+        b.iter(|| {
+            authorizer.is_authorized(
+                black_box(&cedar_requests[next()]),
+                &cedar_set,
+                &cedar_entities,
+            )
+        })
+    });
+    let hot = &requests[7];
+    engine.authorize(hot).expect("warm");
+    group.bench_function("cached_hit_20_reading_policies", |b| {
+        b.iter(|| engine.authorize(black_box(hot)))
+    });
+    group.finish();
+}
+
 fn entities() -> String {
     let mut list = vec![];
     for r in ["finance", "support", "admin", "auditor", "staff"] {
@@ -245,5 +408,5 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_realistic);
 criterion_main!(benches);

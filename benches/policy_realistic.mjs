@@ -1,4 +1,5 @@
 // Verification cost with policies that read the request (issue #17's honest benchmark).
+// Compiled evaluation and Cedar's interpreter (`policyEvaluation: 'interpreted'`) side by side.
 //
 // `npm run bench`'s policy set barely reads the request, so nearly every step is a decision-cache
 // hit. Real guardrails read what the agent is about to do. This measures, side by side in one run:
@@ -97,25 +98,52 @@ function timed(n, fn) {
   return { calls: n, p50_us: +pct(s, 50).toFixed(2), p99_us: +pct(s, 99).toFixed(2) };
 }
 
-async function main() {
-  console.log('machine', JSON.stringify({ cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version }));
-  const sys = await LeanAgenticSystem.open({ path: ':memory:', seed: 1, policies: POLICY_TEXT, entities: ENTITIES });
+/** One system with the realistic policies; `evaluation`: 'compiled' (default) or 'interpreted'. */
+async function openSystem(evaluation) {
+  const sys = await LeanAgenticSystem.open({ path: ':memory:', seed: 1, policies: POLICY_TEXT, entities: ENTITIES, policyEvaluation: evaluation });
   const ctxs = new Map();
-  const ctxOf = (r) => {
+  sys.ctxOf = (r) => {
     const key = `${r.agentId}/${r.approvals.join(',')}`;
     if (!ctxs.has(key)) ctxs.set(key, sys.createContext(`bench-${key}`, { agentId: r.agentId, environment: { approvals: r.approvals } }));
     return ctxs.get(key);
   };
+  sys.registerAction({ name: 'take_note', description: 'Write down a note', keywords: ['note', 'remember'] });
+  sys.registerAction({ name: 'search', description: 'Search the documents', keywords: ['search', 'find'] });
+  return sys;
+}
+
+/** Throughput of verified processBatch (one session, summaries) on `chunks`. */
+async function batchRate(sys, label, chunks) {
+  const ctx = sys.createContext(`batch-${label}-${Math.random()}`, { agentId: 'alice' });
+  await sys.processBatch(chunks.slice(0, 500).map((c) => `${c} warm`), ctx, { detail: 'summary' });
+  globalThis.gc?.();
+  const t0 = process.hrtime.bigint();
+  const out = await sys.processBatch(chunks, ctx, { detail: 'summary' });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { messages: out.length, allowed: out.filter((s) => s.decision === 'allow').length, msg_per_s: Math.round(out.length / secs) };
+}
+
+async function main() {
+  console.log('machine', JSON.stringify({ cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version }));
+  const systems = { compiled: await openSystem('compiled'), interpreted: await openSystem('interpreted') };
   const reqs = Array.from({ length: N + 2000 }, (_, i) => request(i));
-  const decisions = { allow: 0, deny: 0 };
-  const miss = timed(N, (i) => {
-    const r = reqs[i];
-    const d = sys.verifyAction(r.action, ctxOf(r)).decision;
-    if (i < N) decisions[d]++;
-  });
-  console.log('verifyAction_cache_miss', JSON.stringify({ ...miss, decisions }));
+  // Cache misses, compiled then interpreted then compiled again (the machine drifts).
+  for (const mode of ['compiled', 'interpreted', 'compiled']) {
+    const sys = systems[mode];
+    const decisions = { allow: 0, deny: 0 };
+    const miss = timed(N, (i) => {
+      const r = reqs[i];
+      const d = sys.verifyAction(r.action, sys.ctxOf(r)).decision;
+      if (i < N) decisions[d]++;
+    });
+    console.log(`verifyAction_cache_miss_${mode}`, JSON.stringify({ ...miss, decisions }));
+    // Fresh requests for the next round: shift them past the ones the cache now holds.
+    for (let i = 0; i < reqs.length; i++) reqs[i] = request(i + reqs.length * (mode === 'interpreted' ? 2 : 1));
+  }
+  const sys = systems.compiled;
   const hot = reqs[0];
-  console.log('verifyAction_cache_hit', JSON.stringify(timed(N, () => sys.verifyAction(hot.action, ctxOf(hot)))));
+  sys.verifyAction(hot.action, sys.ctxOf(hot));
+  console.log('verifyAction_cache_hit', JSON.stringify(timed(N, () => sys.verifyAction(hot.action, sys.ctxOf(hot)))));
 
   const id = 'realistic';
   const parsed = cedar.preparsePolicySet(id, { staticPolicies: Object.fromEntries(POLICIES) });
@@ -125,27 +153,39 @@ async function main() {
     const r = reqs[i];
     const a = cedar.statefulIsAuthorized(wasmCall(r, id));
     if (a.type !== 'success') throw new Error(JSON.stringify(a));
-    if (i < 1000) agree += (a.response.decision === sys.verifyAction(r.action, ctxOf(r)).decision) ? 1 : 0;
+    if (i < 1000) agree += (a.response.decision === sys.verifyAction(r.action, sys.ctxOf(r)).decision) ? 1 : 0;
   });
   console.log('cedar_wasm_preparsed_unique', JSON.stringify({ ...wasm, ourDecisionsAgreeOnFirst1000: agree }));
-  console.log('ratio_cedar_wasm_over_ours_miss_p50', (wasm.p50_us / miss.p50_us).toFixed(1));
 
   // Steps: the chunk's text reaches the policies (`context.params.text`), so unique chunks miss.
-  sys.registerAction({ name: 'take_note', description: 'Write down a note', keywords: ['note', 'remember'] });
-  sys.registerAction({ name: 'search', description: 'Search the documents', keywords: ['search', 'find'] });
   const batchN = QUICK ? 10_000 : 50_000;
-  for (const [label, text] of [['unique_chunks_cache_miss', (i) => `remember note ${i} about order ${i * 7}`], ['repeated_chunks_cache_hit', () => 'remember the note about the order']]) {
-    const ctx = sys.createContext(`batch-${label}`, { agentId: 'alice' });
-    const chunks = Array.from({ length: batchN }, (_, i) => text(i));
-    await sys.processBatch(chunks.slice(0, 500).map((c) => `${c} warm`), ctx, { detail: 'summary' });
+  let round = 0;
+  const unique = () => Array.from({ length: batchN }, (_, i) => `remember note ${i} about order ${i * 7} round ${round}`);
+  for (const mode of ['compiled', 'interpreted', 'compiled']) {
+    round += 1;
+    console.log(`processBatch_summary_unique_chunks_cache_miss_${mode}`, JSON.stringify(await batchRate(systems[mode], 'miss', unique())));
+  }
+  // 100 sessions at once, each with its own unique chunks (the engine's batch threads share them).
+  const sessions = 100;
+  const perSession = Math.floor(batchN / sessions) * 2;
+  for (const mode of ['compiled', 'interpreted', 'compiled']) {
+    round += 1;
+    const sys = systems[mode];
+    const ctxs = Array.from({ length: sessions }, (_, k) => sys.createContext(`many-${mode}-${round}-${k}`, { agentId: 'alice' }));
+    const chunks = ctxs.map((_, k) => Array.from({ length: perSession }, (_, i) => `remember note ${i} of session ${k} about order ${i * 7} round ${round}`));
+    await Promise.all(ctxs.map((c, k) => sys.processBatch(chunks[k].slice(0, 20).map((x) => `${x} warm`), c, { detail: 'summary' })));
     globalThis.gc?.();
     const t0 = process.hrtime.bigint();
-    const out = await sys.processBatch(chunks, ctx, { detail: 'summary' });
+    const outs = await Promise.all(ctxs.map((c, k) => sys.processBatch(chunks[k], c, { detail: 'summary' })));
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const allowed = out.filter((s) => s.decision === 'allow').length;
-    console.log(`processBatch_summary_${label}`, JSON.stringify({ messages: out.length, allowed, msg_per_s: Math.round(out.length / secs) }));
+    const messages = outs.reduce((n, o) => n + o.length, 0);
+    console.log(`processBatch_summary_unique_chunks_cache_miss_100_sessions_${mode}`, JSON.stringify({ messages, msg_per_s: Math.round(messages / secs) }));
   }
-  await sys.close();
+  const repeated = Array.from({ length: batchN }, () => 'remember the note about the order');
+  console.log('processBatch_summary_repeated_chunks_cache_hit', JSON.stringify(await batchRate(sys, 'hit', repeated)));
+  const stats = (await sys.stats()).policyEvaluation;
+  console.log('compiled_system_policy_evaluation', JSON.stringify(stats));
+  for (const s of Object.values(systems)) await s.close();
   console.log('load after', JSON.stringify(os.loadavg()));
 }
 
