@@ -7,10 +7,11 @@
 // action lists and groups, `when`/`unless`, `&&`/`||`/`!`, `if`, comparisons, arithmetic (with
 // overflow), `like` (with escaped stars and non-ASCII text), `has` and `has a.b`, `contains`,
 // `containsAll`, `containsAny`, `isEmpty`, set and record literals built from the request,
-// entity attributes (records, entity references, missing ones) — and constructs it leaves to
-// Cedar's interpreter (`decimal`, `ip`, entity tags) or meets only at run time (a decimal
-// attribute, decimals in the request). Requests mix JSON types and leave attributes out, so
-// errors (and the fail-closed path) are common.
+// entity attributes (records, entity references, missing ones), decimals (`decimal(…)` on
+// constants and on request text, its comparisons, equality, decimals in the request) — and
+// constructs it leaves to Cedar's interpreter (`ip`, entity tags) or meets only at run time (a
+// decimal entity attribute). Requests mix JSON types and leave attributes out, so errors (and
+// the fail-closed path) are common.
 //
 // Seeded and reproducible: CEDAR_RANDOM_SEED, CEDAR_RANDOM_SETS, CEDAR_RANDOM_REQUESTS (per set).
 // `npm test` runs 8 sets × 1,500 requests; `npm run test:differential` runs 20 × 5,000 = 100,000
@@ -29,7 +30,7 @@ const SETS = Number(process.env.CEDAR_RANDOM_SETS ?? 8);
 const PER_SET = Number(process.env.CEDAR_RANDOM_REQUESTS ?? 1500);
 
 const ACTIONS = ['pay', 'read', 'search', 'deploy', 'close'];
-const TEXTS = ['invoice 42', 'my password is hunter2', 'ssn 123-45-6789', 'deploy to prod', '', 'café ünïcode', 'a*b', 'ab'];
+const TEXTS = ['12.25', 'invoice 42', 'my password is hunter2', 'ssn 123-45-6789', 'deploy to prod', '', 'café ünïcode', 'a*b', 'ab'];
 const STEPS = ['approve', 'review', 'close', 'read'];
 
 function generator(rnd) {
@@ -38,7 +39,7 @@ function generator(rnd) {
   const chance = (p) => rnd() < p;
 
   function construct(k) {
-    switch (int(0, 22)) {
+    switch (int(0, 25)) {
       case 0: return `context.params.amount + ${k} > 1000`;
       case 1: return 'context.params.amount * 4611686018427387904 > 0';
       case 2: return `-context.retries < ${int(-4, 1)}`;
@@ -60,6 +61,9 @@ function generator(rnd) {
       case 18: return 'ip("10.1.2.3").isInRange(ip("10.0.0.0/8"))';
       case 19: return 'principal has score && principal.score == principal.score';
       case 20: return `context.params.text like "${pick(['*é*', 'my*is*', 'a\\\\*b', '*', '', 'ssn *-*-6789'])}"`;
+      case 22: return `context.params.amount == decimal("${int(0, 100)}.25")`;
+      case 23: return `context.params.amount.greaterThanOrEqual(decimal("${int(0, 100)}.5"))`;
+      case 24: return 'decimal(context.params.text).lessThanOrEqual(decimal("12.3"))';
       default: return 'context.params == {amount: 1}';
     }
   }

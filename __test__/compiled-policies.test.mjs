@@ -25,7 +25,7 @@ function requests(n) {
     if (rnd() < 0.8) params.amount = Math.floor(rnd() * 2000);
     if (rnd() < 0.6) params.text = rnd() < 0.3 ? `my password ${i}` : `note ${i}`;
     if (rnd() < 0.7) params.host = rnd() < 0.5 ? '10.1.2.3' : '192.168.0.1';
-    // A fraction is a Cedar decimal: such a request is decided by the interpreter.
+    // A fraction is a Cedar decimal: compiled too, but such a request bypasses the cache.
     if (rnd() < 0.1) params.rate = Math.round(rnd() * 100) / 100 + 0.01;
     out.push([{ name, params }, { agentId: rnd() < 0.7 ? 'alice' : 'bob' }]);
   }

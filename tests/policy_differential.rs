@@ -1,21 +1,23 @@
 //! Differential test of the policy engine against the `cedar-policy` crate on **randomly
-//! generated policy sets** (issue #17's proof obligation, run today against the interpreter path).
+//! generated policy sets** (issue #17's proof obligation for compiled evaluation).
 //!
-//! The engine does more than call Cedar: it evaluates only the action's policy slice, gives Cedar
-//! only the context attributes those policies read, answers repeated requests from a decision
-//! cache whose keys are projections of the request (integer comparisons keyed by outcome), and
-//! fails closed (an erroring policy denies and determines). Each of those is a place where a
-//! decision could drift from Cedar's. The oracle here is Cedar itself on the *whole* policy set
-//! and the *whole* context, with the fail-closed rule applied on top: decisions, determining ids
-//! and erroring ids must be identical, for the cached and the uncached path.
+//! The engine does more than call Cedar: it compiles the policies it can and evaluates them
+//! straight from the request's JSON, evaluates only the action's policy slice, gives Cedar only
+//! the context attributes those policies read, answers repeated requests from a decision cache
+//! whose keys are projections of the request (integer comparisons keyed by outcome), and fails
+//! closed (an erroring policy denies and determines). Each of those is a place where a decision
+//! could drift from Cedar's. The oracle here is Cedar itself on the *whole* policy set and the
+//! *whole* context, with the fail-closed rule applied on top: decisions, determining ids and
+//! erroring ids must be identical for the cached path, the uncached path and `is_authorized`;
+//! and a quarter of the requests are also decided by an engine on Cedar's interpreter alone,
+//! whose whole decisions (reasons, near misses, error texts) must equal the compiled engine's.
 //!
-//! Policies use every construct the engine's users write — scope `==`/`in`/`is`, action sets and
-//! groups, `when`/`unless`, `&&`/`||`/`!`, `<`/`>=`/`==`, `like`, `contains`, `has`, entity
-//! attributes through the hierarchy, top-level integers (outcome-keyed in the cache), decimals —
-//! and requests mix JSON types and leave attributes out, so evaluation errors are common.
-//! Seeded and reproducible: `POLICY_DIFF_SEED`, `POLICY_DIFF_SETS` (policy sets) and
-//! `POLICY_DIFF_REQUESTS` (requests per set) override the defaults (4 sets × 25,000 = 100,000
-//! requests); the long run: `POLICY_DIFF_SETS=40 cargo test --release --test policy_differential`.
+//! Policies use every construct the compiled evaluator implements (see `compiled_construct`)
+//! and the ones it leaves to the interpreter, and requests mix JSON types and leave attributes
+//! out, so evaluation errors (the interpreter's fallback) are common. Seeded and reproducible:
+//! `POLICY_DIFF_SEED`, `POLICY_DIFF_SETS` (policy sets) and `POLICY_DIFF_REQUESTS` (requests per
+//! set) override the defaults (4 sets × 25,000 = 100,000 requests in a release build, 4 × 5,000
+//! in `npm test`'s debug build); the long run is part of `npm run test:differential`.
 
 use lean_agentic_native::reasoning::{
     AuthzRequest, DecisionKind, EntityRef, EvaluationMode, PolicyEngine,
@@ -32,7 +34,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 const ACTIONS: [&str; 5] = ["pay", "read", "search", "deploy", "close"];
-const TEXTS: [&str; 8] = [
+const TEXTS: [&str; 9] = [
+    "12.25",
     "invoice 42",
     "my password is hunter2",
     "ssn 123-45-6789",
@@ -96,7 +99,7 @@ fn condition(rng: &mut SmallRng, depth: u32) -> String {
 /// paths, entity-valued and record-valued attributes, `in` a set) and constructs it leaves to
 /// the interpreter (entity tags, `ip`), or meets only at run time (a decimal attribute).
 fn compiled_construct(rng: &mut SmallRng, k: i64) -> String {
-    match rng.gen_range(0..22) {
+    match rng.gen_range(0..25) {
         0 => format!("context.params.amount + {k} > 1000"),
         1 => "context.params.amount * 4611686018427387904 > 0".to_string(),
         2 => format!("-context.retries < {}", rng.gen_range(-4..1)),
@@ -124,6 +127,15 @@ fn compiled_construct(rng: &mut SmallRng, k: i64) -> String {
             "context.params.text like \"{}\"",
             pick(rng, &["*é*", "my*is*", "a\\*b", "*", "", "ssn *-*-6789"])
         ),
+        22 => format!(
+            "context.params.amount == decimal(\"{}.25\")",
+            rng.gen_range(0..100)
+        ),
+        23 => format!(
+            "context.params.amount.greaterThanOrEqual(decimal(\"{}.5\"))",
+            rng.gen_range(0..100)
+        ),
+        24 => "decimal(context.params.text).lessThanOrEqual(decimal(\"12.3\"))".to_string(),
         _ => "context.params == {amount: 1}".to_string(),
     }
 }

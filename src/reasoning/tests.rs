@@ -2,7 +2,9 @@
 
 use serde_json::{json, Value};
 
-use super::policy::{check_certificate, AuthzRequest, DecisionKind, EntityRef, PolicyEngine};
+use super::policy::{
+    check_certificate, AuthzRequest, DecisionKind, EntityRef, PolicyEngine, RequestMapping,
+};
 use super::workflow::{verify_workflow, Property, Workflow};
 use crate::error::ErrorCode;
 
@@ -1645,4 +1647,38 @@ fn history_and_runs_attributes_decide_alike_cached_and_uncached() {
     let stats = engine.cache_stats();
     assert!(stats.hits + stats.misses <= seen);
     assert!(stats.hits > 500, "{stats:?}");
+}
+
+/// `{"__expr": "..."}` is one of Cedar's JSON escapes (rejected by Cedar 4): a context holding
+/// one must get Cedar's answer (a coded error), not be read as a record with an `__expr` key by
+/// the engine's fast paths — with the cache, without it, compiled or interpreted.
+#[test]
+fn an_expr_escape_in_the_context_is_what_cedar_says() {
+    let src = r#"permit(principal, action, resource) when { context.params has note };"#;
+    let ctx = json!({"params": {"note": {"__expr": "1 + 1"}}});
+    let cedar_answer = cedar_policy::Context::from_json_value(ctx.clone(), None);
+    assert!(cedar_answer.is_err(), "Cedar rejects the escape");
+    for compiled in [true, false] {
+        for capacity in [0, 100] {
+            let engine = PolicyEngine::with_options(RequestMapping::default(), capacity);
+            engine.set_compiled(compiled);
+            engine.load(src, None).expect("policy");
+            let req = AuthzRequest {
+                principal: EntityRef::new("Agent", "a"),
+                action: "note".into(),
+                resource: EntityRef::new("Resource", "r"),
+                context: ctx.clone(),
+            };
+            let got = engine.authorize(&req);
+            let e = got.expect_err("an invalid context is a coded error, never a decision");
+            assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+            assert!(engine.is_authorized(&req).is_err());
+            // A record that merely has an `__expr` key among others is a record.
+            let plain = AuthzRequest {
+                context: json!({"params": {"note": {"__expr": "1", "more": 2}}}),
+                ..req
+            };
+            assert!(engine.authorize(&plain).expect("decision").is_allowed());
+        }
+    }
 }

@@ -773,7 +773,7 @@ impl PolicyEngine {
 
     /// Decides a request with the compiled policies of its action (and Cedar for the action's
     /// interpreted ones). `None` when the interpreter must decide the whole request: a
-    /// context that is not plain JSON, a compiled condition that errors (Cedar words the
+    /// context that is not plain JSON and decimals, a compiled condition that errors (Cedar words the
     /// error, and the caller fails closed on it) or reads a value the compiled evaluator does
     /// not model, or an interpreted policy that errors.
     fn evaluate_compiled(
@@ -786,7 +786,7 @@ impl PolicyEngine {
         let Some(context) = req.context.as_object() else {
             return Ok(None);
         };
-        if !plain_cedar_record(&req.context) {
+        if !compiled::compilable_context(&req.context) {
             return Ok(None);
         }
         req.validate()?;

@@ -319,7 +319,8 @@ pub(crate) fn plain_cedar_record(context: &Value) -> bool {
 }
 
 /// True when `v` is a plain Cedar value: a string, boolean, 64-bit integer, or an array or
-/// object (without `__entity`/`__extn` escapes) of plain values.
+/// object of plain values with none of the keys of Cedar's JSON escapes (`__entity`, `__extn`,
+/// `__expr`: such an object may be an escape, which only Cedar's parser reads exactly).
 pub(crate) fn plain_cedar_value(v: &Value) -> bool {
     match v {
         Value::String(_) | Value::Bool(_) => true,
@@ -328,6 +329,7 @@ pub(crate) fn plain_cedar_value(v: &Value) -> bool {
         Value::Object(map) => {
             !map.contains_key("__entity")
                 && !map.contains_key("__extn")
+                && !map.contains_key("__expr")
                 && map.values().all(plain_cedar_value)
         }
         Value::Null => false,

@@ -353,7 +353,10 @@ fn fast_value(value: &serde_json::Value) -> Option<cedar_policy::RestrictedExpre
             .collect::<Option<Vec<_>>>()
             .map(R::new_set),
         Value::Object(map) => {
-            if map.contains_key("__entity") || map.contains_key("__extn") {
+            if map.contains_key("__entity")
+                || map.contains_key("__extn")
+                || map.contains_key("__expr")
+            {
                 return None;
             }
             let mut fields = Vec::with_capacity(map.len());

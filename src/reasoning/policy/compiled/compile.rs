@@ -5,13 +5,14 @@
 //! so scope and conditions share one evaluator and Cedar's short-circuit order. Constant
 //! parts are folded into [`Data`] (a set of literals is one borrowed slice at run time),
 //! `like` patterns are split at their wildcards. Anything outside the supported subset
-//! (extension functions, entity tags, template slots, unknowns) makes the whole policy
-//! interpreted, with the construct named in the report.
+//! (extension functions other than `decimal` and its comparisons, entity tags, template
+//! slots, unknowns) makes the whole policy interpreted, with the construct named in the
+//! report.
 
 use cedar_policy_core::ast::{self, BinaryOp, ExprKind, PatternElem, UnaryOp, Var};
 
 use super::entity_table::literal_data;
-use super::value::{Data, Glob};
+use super::value::{parse_decimal, Data, Glob};
 
 /// A compiled expression.
 #[derive(Debug)]
@@ -38,6 +39,19 @@ pub(crate) enum Node {
     Set(Vec<Node>),
     /// Sorted by key.
     Record(Vec<(Box<str>, Node)>),
+    /// `decimal(e)` on a string that is not a constant (a constant one is folded).
+    Decimal(Box<Node>),
+    /// `a.lessThan(b)` and its siblings on decimals.
+    DecimalCompare(DecimalOp, Box<Node>, Box<Node>),
+}
+
+/// The comparison methods of Cedar's `decimal` extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DecimalOp {
+    LessThan,
+    LessThanOrEqual,
+    GreaterThan,
+    GreaterThanOrEqual,
 }
 
 /// The binary operators the evaluator implements.
@@ -118,8 +132,26 @@ fn compile(e: &ast::Expr) -> Result<Node, String> {
             };
             Node::Binary(op, boxed(arg1)?, boxed(arg2)?)
         }
-        ExprKind::ExtensionFunctionApp { fn_name, .. } => {
-            return Err(format!("the extension function {fn_name}"))
+        ExprKind::ExtensionFunctionApp { fn_name, args } => {
+            let name = fn_name.to_string();
+            let op = match name.as_str() {
+                "lessThan" => Some(DecimalOp::LessThan),
+                "lessThanOrEqual" => Some(DecimalOp::LessThanOrEqual),
+                "greaterThan" => Some(DecimalOp::GreaterThan),
+                "greaterThanOrEqual" => Some(DecimalOp::GreaterThanOrEqual),
+                _ => None,
+            };
+            match (name.as_str(), op, args.as_slice()) {
+                ("decimal", _, [arg]) => match compile(arg)? {
+                    // A valid constant is folded; an invalid one errors when evaluated.
+                    Node::Const(Data::Str(text)) if parse_decimal(&text).is_some() => {
+                        Node::Const(Data::Decimal(parse_decimal(&text).unwrap_or_default()))
+                    }
+                    other => Node::Decimal(Box::new(other)),
+                },
+                (_, Some(op), [a, b]) => Node::DecimalCompare(op, boxed(a)?, boxed(b)?),
+                _ => return Err(format!("the extension function {fn_name}")),
+            }
         }
         ExprKind::GetAttr { expr, attr } => Node::GetAttr(boxed(expr)?, Box::from(attr.as_str())),
         ExprKind::HasAttr { expr, attr } => Node::HasAttr(boxed(expr)?, Box::from(attr.as_str())),

@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value as Json};
 
-use super::compile::{CompiledPolicy, Node, Op};
+use super::compile::{CompiledPolicy, DecimalOp, Node, Op};
 use super::entity_table::EntityTable;
-use super::value::{data_field, intersects, subset, Fault, Val, NOT_LOOKED_UP};
+use super::value::{data_field, intersects, parse_decimal, subset, Fault, Val, NOT_LOOKED_UP};
 
 /// One request, as the compiled evaluator reads it.
 pub(crate) struct Input<'a> {
@@ -116,6 +116,22 @@ fn eval<'a>(node: &'a Node, input: &Input<'a>) -> Result<Val<'a>, Fault> {
                 .map(|item| eval(item, input))
                 .collect::<Result<Vec<_>, _>>()?,
         )),
+        Node::Decimal(arg) => match eval(arg, input)? {
+            Val::Str(text) => Val::Decimal(parse_decimal(text).ok_or(Fault::Error)?),
+            _ => return Err(Fault::Error),
+        },
+        Node::DecimalCompare(op, left, right) => {
+            let (Val::Decimal(a), Val::Decimal(b)) = (eval(left, input)?, eval(right, input)?)
+            else {
+                return Err(Fault::Error);
+            };
+            Val::Bool(match op {
+                DecimalOp::LessThan => a < b,
+                DecimalOp::LessThanOrEqual => a <= b,
+                DecimalOp::GreaterThan => a > b,
+                DecimalOp::GreaterThanOrEqual => a >= b,
+            })
+        }
         Node::Record(fields) => Val::Record(Rc::new(
             fields
                 .iter()

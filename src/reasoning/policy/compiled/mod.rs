@@ -24,19 +24,21 @@
 //! The compiled evaluator answers only when it is sure, and hands the request to Cedar's
 //! interpreter otherwise:
 //!
-//! * a policy using a construct it does not implement (extension functions such as
-//!   `decimal`/`ip`, entity tags, templates) is *interpreted*: it is evaluated by Cedar, next to
-//!   the compiled ones, and named in the load report with the construct;
+//! * a policy using a construct it does not implement (the `ip` and `datetime` extensions,
+//!   entity tags, templates) is *interpreted*: it is evaluated by Cedar, next to the compiled
+//!   ones, and named in the load report with the construct;
 //! * when a compiled condition would be an error in Cedar (a type error, a missing attribute,
 //!   an overflow), or meets a value it does not model (an extension value in an entity
 //!   attribute), the whole request is decided by the interpreter, so errors, their messages
 //!   and the fail-closed deny are Cedar's own;
-//! * contexts that are not plain JSON (`__entity`/`__extn` escapes) and requests under a
-//!   schema (which Cedar validates) take the interpreter path.
+//! * contexts holding anything but plain JSON and valid decimal escapes (`__entity`, other
+//!   `__extn`, `__expr`, an invalid decimal: Cedar may refuse the whole request) and requests
+//!   under a schema (which Cedar validates) take the interpreter path.
 //!
 //! Certificates are replayed through the interpreter, so replay is an independent check of
-//! every compiled decision; `tests/policy_differential.rs` and
-//! `__test__/cedar-differential.test.mjs` compare the two on random policy sets.
+//! every compiled decision; `tests/policy_differential.rs` (against the `cedar-policy` crate,
+//! and compiled against interpreted engines) and `__test__/cedar-random-sets.test.mjs`
+//! (against `@cedar-policy/cedar-wasm`) compare them on random policy sets.
 
 mod compile;
 mod entity_table;
@@ -46,7 +48,7 @@ mod value;
 pub(crate) use compile::{compile_policy, CompiledPolicy};
 pub(crate) use entity_table::EntityTable;
 pub(crate) use eval::{satisfied, Input};
-pub(crate) use value::Fault;
+pub(crate) use value::{compilable_context, Fault};
 
 /// The policies a compiled slice found satisfied (ids in slice order).
 #[derive(Debug, Default)]
@@ -100,9 +102,12 @@ mod tests {
             "[context.a, 1].contains(2) && {k: context.a} == {k: 1}",
             "principal.manager in Role::\"r\" && principal.profile.dept == \"eng\"",
             "resource.owner == principal",
+            "context.amount.lessThan(decimal(\"1.5\")) && context.amount.lessThanOrEqual(context.cap)",
+            "decimal(context.s).greaterThan(decimal(\"-0.5\")) || context.d.greaterThanOrEqual(context.d)",
+            "context.d == decimal(\"1.50\") && decimal(\"bad\") == context.d",
         ];
         let unsupported = [
-            ("context.amount.lessThan(decimal(\"1.5\"))", "lessThan"),
+            ("context.when < datetime(\"2024-10-15\")", "datetime"),
             (
                 "ip(\"10.0.0.1\").isInRange(ip(\"10.0.0.0/8\"))",
                 "isInRange",

@@ -46,7 +46,10 @@ pub(crate) enum Data {
     Set(Vec<Data>),
     /// Sorted by key, keys unique.
     Record(Vec<(Box<str>, Data)>),
-    /// An extension value (decimal, ipaddr, datetime, ...) or a residual: reading it makes
+    /// A Cedar `decimal`: the value times 10⁴.
+    Decimal(i64),
+    /// An extension value other than a literal decimal (ipaddr, datetime, an entity's
+    /// decimal attribute, ...) or a residual: reading it makes
     /// the compiled evaluator hand the request to Cedar.
     Opaque,
 }
@@ -67,12 +70,14 @@ pub(crate) enum Val<'a> {
     Set(Rc<Vec<Val<'a>>>),
     /// Sorted by key, keys unique.
     Record(Rc<Vec<(&'a str, Val<'a>)>>),
+    /// A Cedar `decimal`: the value times 10⁴.
+    Decimal(i64),
 }
 
 impl<'a> Val<'a> {
     /// A context value. Only plain JSON reaches the compiled evaluator (strings, booleans,
-    /// 64-bit integers, arrays, objects without `__entity`/`__extn`); anything else is
-    /// unsupported rather than guessed.
+    /// 64-bit integers, arrays, objects without `__entity`/`__extn`/`__expr` keys); anything
+    /// else is unsupported rather than guessed.
     pub(crate) fn of_json(value: &'a Json) -> Result<Val<'a>, Fault> {
         Ok(match value {
             Json::String(s) => Val::Str(s),
@@ -80,7 +85,13 @@ impl<'a> Val<'a> {
             Json::Number(n) => Val::Long(n.as_i64().ok_or(Fault::Unsupported)?),
             Json::Array(items) => Val::JsonSet(items),
             Json::Object(map) => {
-                if map.contains_key("__entity") || map.contains_key("__extn") {
+                if let Some(value) = decimal_escape(map) {
+                    return value.map(Val::Decimal).ok_or(Fault::Unsupported);
+                }
+                if map.contains_key("__entity")
+                    || map.contains_key("__extn")
+                    || map.contains_key("__expr")
+                {
                     return Err(Fault::Unsupported);
                 }
                 Val::JsonRecord(map)
@@ -98,6 +109,7 @@ impl<'a> Val<'a> {
             Data::Entity(uid) => Val::Entity(&uid.ty, &uid.id, NOT_LOOKED_UP),
             Data::Set(items) => Val::DataSet(items),
             Data::Record(fields) => Val::DataRecord(fields),
+            Data::Decimal(d) => Val::Decimal(*d),
             Data::Opaque => return Err(Fault::Unsupported),
         })
     }
@@ -174,6 +186,7 @@ impl<'a> Val<'a> {
             (Val::Long(a), Val::Long(b)) => Ok(a == b),
             (Val::Str(a), Val::Str(b)) => Ok(a == b),
             (Val::Entity(at, ai, _), Val::Entity(bt, bi, _)) => Ok(ai == bi && at == bt),
+            (Val::Decimal(a), Val::Decimal(b)) => Ok(a == b),
             (a, b) if a.is_set() && b.is_set() => Ok(subset(a, b)? && subset(b, a)?),
             (a, b) if a.is_record() && b.is_record() => {
                 if a.record_len() != b.record_len() {
@@ -225,6 +238,72 @@ impl<'a> Val<'a> {
         }
         Ok(false)
     }
+}
+
+/// `Some(Some(value))` for Cedar's JSON escape of a decimal as this engine writes it —
+/// `{"__extn": {"fn": "decimal", "arg": "<text>"}}`, exactly — with a valid text;
+/// `Some(None)` for that shape with an invalid text; `None` for any other object.
+pub(crate) fn decimal_escape(map: &Map<String, Json>) -> Option<Option<i64>> {
+    if map.len() != 1 {
+        return None;
+    }
+    let Json::Object(inner) = map.get("__extn")? else {
+        return None;
+    };
+    match (inner.len(), inner.get("fn"), inner.get("arg")) {
+        (2, Some(Json::String(f)), Some(Json::String(arg))) if f == "decimal" => {
+            Some(parse_decimal(arg))
+        }
+        _ => None,
+    }
+}
+
+/// Cedar's `decimal("…")`: digits, a point, one to four digits (`-` allowed in front), in the
+/// range of an `i64` of ten-thousandths; `None` where Cedar reports an error.
+pub(crate) fn parse_decimal(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.')?;
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // Cedar's pattern takes Unicode digits, which its integer parsing then refuses: an error
+    // either way, as here.
+    if !all_digits(digits) || !all_digits(fraction) || fraction.len() > 4 {
+        return None;
+    }
+    let scale = |s: &str, pow: u32| -> Option<i64> {
+        s.parse::<i64>().ok()?.checked_mul(10i64.checked_pow(pow)?)
+    };
+    let l = scale(whole, 4)?;
+    let r = scale(fraction, 4 - fraction.len() as u32)?;
+    if whole.starts_with('-') {
+        l.checked_sub(r)
+    } else {
+        l.checked_add(r)
+    }
+}
+
+/// True when a context is a record of values the compiled evaluator reads exactly as Cedar's
+/// JSON parser would: plain values (see `plain_cedar_value`) and decimal escapes with a valid
+/// text. Anything else (another escape, an invalid decimal, a float, `null`) may be a request
+/// Cedar refuses as a whole, so only the interpreter may answer it.
+pub(crate) fn compilable_context(context: &Json) -> bool {
+    fn value(v: &Json) -> bool {
+        match v {
+            Json::String(_) | Json::Bool(_) => true,
+            Json::Number(n) => n.is_i64(),
+            Json::Array(items) => items.iter().all(value),
+            Json::Object(map) => match decimal_escape(map) {
+                Some(d) => d.is_some(),
+                None => {
+                    !map.contains_key("__entity")
+                        && !map.contains_key("__extn")
+                        && !map.contains_key("__expr")
+                        && map.values().all(value)
+                }
+            },
+            Json::Null => false,
+        }
+    }
+    context.as_object().is_some_and(|o| o.values().all(value))
 }
 
 /// Every element of `a` is in `b` (both sets).
@@ -408,6 +487,34 @@ mod tests {
                 model(&pattern, &text),
                 "{pattern:?} on {s:?}"
             );
+        }
+    }
+
+    #[test]
+    fn decimals_parse_as_cedar_parses_them() {
+        for (text, want) in [
+            ("1.5", Some(15_000)),
+            ("-1.5", Some(-15_000)),
+            ("-0.0001", Some(-1)),
+            ("0.1234", Some(1_234)),
+            ("922337203685477.5807", Some(i64::MAX)),
+            ("-922337203685477.5808", Some(i64::MIN)),
+            ("922337203685477.5808", None),
+            ("1.23456", None),
+            ("1.", None),
+            (".5", None),
+            ("1", None),
+            ("+1.5", None),
+            ("1.5.5", None),
+            ("١.٥", None),
+            ("--1.5", None),
+        ] {
+            assert_eq!(parse_decimal(text), want, "{text}");
+            // Cedar's own parser accepts exactly the texts we parse.
+            let escape = serde_json::json!({"d": {"__extn": {"fn": "decimal", "arg": text}}});
+            let cedar = cedar_policy::Context::from_json_value(escape.clone(), None);
+            assert_eq!(cedar.is_ok(), want.is_some(), "{text}");
+            assert_eq!(compilable_context(&escape), want.is_some(), "{text}");
         }
     }
 
