@@ -2,6 +2,11 @@
 //
 //   node benches/bench.mjs [--quick] [--million] [--bank-only]
 //
+// Also runs benches/policy_realistic.mjs (20 policies that read the request, every request unique:
+// cache misses with compiled evaluation and with Cedar's interpreter, a cache hit, cedar-wasm with a
+// preparsed set, and verified processBatch on unique chunks) and reports it apart from the
+// cache-friendly measures below.
+//
 // Measures (each in a process of its own) processChunk latency (p50/p95/p99 over >= 10,000 calls) with verification on
 // (Cedar policies loaded) and off, processBatch and processStream throughput on one session
 // and across 100 concurrent sessions, reasoning-bank retrieval at 10k and 100k memories (exact, and
@@ -291,6 +296,9 @@ async function main() {
     for (const [k, v] of Object.entries(results)) if (k !== 'machine' && k !== 'started') console.log(k, JSON.stringify(v));
     process.exit(0);
   }
+  // The cache-friendly policies above barely read the request; these 20 read it, and every
+  // request differs: cache misses, compiled and interpreted, next to cedar-wasm.
+  if (!BANK_ONLY) results.realistic_policies = realisticPolicies();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
   results.retrieve_10k = await retrieval(10_000, dir);
   if (!QUICK) {
@@ -324,6 +332,14 @@ async function main() {
   if (m) rows.push(['bank.retrieve k=5, 1M memories (sketch index)', `${f(m.p50_ms)} / ${f(m.p99_ms)} ms, recall@10 ${m.recall_at_10?.toFixed(3)}, exact ${f(m.exact?.p50_ms ?? NaN)} ms`]);
   const af = results.agentic_flow_retrieve_10k;
   rows.push(['agentic-flow retrieveMemories k=5, 10k', af.skipped ? af.skipped : `${f(af.p50_ms)} ms p50 (${f(af.ratio)}× ours)`]);
+  const rp = results.realistic_policies;
+  if (rp) {
+    const us = (m) => (m ? `${f(m.p50_us)} µs` : '—');
+    rows.push(['20 request-reading policies: verifyAction p50, miss compiled / interpreted / hit', `${us(rp.verifyAction_cache_miss_compiled)} / ${us(rp.verifyAction_cache_miss_interpreted)} / ${us(rp.verifyAction_cache_hit)}`]);
+    rows.push(['  cedar-wasm isAuthorized (preparsed), same requests, p50', us(rp.cedar_wasm_preparsed_unique)]);
+    const rate = (m) => (m ? `${m.msg_per_s.toLocaleString()} msg/s` : '—');
+    rows.push(['  processBatch summary, every step a miss, compiled / interpreted', `${rate(rp.processBatch_summary_unique_chunks_cache_miss_compiled)} / ${rate(rp.processBatch_summary_unique_chunks_cache_miss_interpreted)}`]);
+  }
   rows.push(['peak RSS', `${results.peak_rss_mb} MB`]);
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\nlean-agentic-native benchmarks (${started}, ${results.machine.cpus} cores, load ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')})\n`);
@@ -334,6 +350,23 @@ async function main() {
   console.log(`\nwritten to ${out}`);
   // agentic-flow's module keeps handles open after use; the measurements are done.
   process.exit(0);
+}
+
+/** `benches/policy_realistic.mjs` in a process of its own: its `name {json}` lines, by name. */
+function realisticPolicies() {
+  const script = fileURLToPath(new URL('./policy_realistic.mjs', import.meta.url));
+  const args = ['--expose-gc', script];
+  if (QUICK) args.push('--quick');
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 22 });
+  if (child.status !== 0) throw new Error(`policy_realistic.mjs failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
+  const out = {};
+  for (const line of child.stdout.split('\n')) {
+    const m = /^(\S+) (\{.*\}|\[.*\])$/.exec(line);
+    // A measure taken twice (compiled, interpreted, compiled) keeps its first value under its
+    // name and the repeat under `<name>_again`.
+    if (m) out[m[1] in out ? `${m[1]}_again` : m[1]] = JSON.parse(m[2]);
+  }
+  return out;
 }
 
 function f(x) {
