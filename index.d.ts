@@ -151,6 +151,11 @@ export declare class NativeSystem {
   recordOutcome(sessionId: string, action: string, text: string, outcomeJson: string, latencyMs: number): string
   /** Applies a delayed reward; returns the prediction change as JSON. */
   feedback(actionId: string, reward: number): string
+  /**
+   * Off-policy evaluation of learner `settings` on the journal (see
+   * `Engine::evaluate_policy`), on a worker thread; resolves to the estimate as JSON.
+   */
+  evaluatePolicyAsync(settingsJson: string, optionsJson: string): Promise<string>
   /** Aggregate statistics as JSON. */
   stats(): string
   /** Writes buffered state to the store. */

@@ -39,6 +39,9 @@ import type {
   ResultDetail,
   SystemConfig,
   SystemStats,
+  EvaluatePolicySettings,
+  EvaluatePolicyOptions,
+  OffPolicyEstimate,
   HandlerAction,
   RecordedOutcome,
 } from './types';
@@ -519,6 +522,26 @@ export class LeanAgenticSystem {
       throw new LeanAgenticError('ERR_INVALID_REWARD', `reward must be a finite number, got ${typeof reward}`);
     }
     return JSON.parse(call(() => this.nat.feedback(actionId, reward)));
+  }
+
+  /**
+   * Off-policy evaluation: estimates what a learner with other settings would have earned on
+   * the steps this system journaled, without running it. `settings` takes the learner keys of
+   * `open()` (`learningRate`, `explorationRate`, `learner`), laid over this system's own;
+   * `options.since` (a Date or ms since the epoch) and `options.sessions` select the steps.
+   * Resolves to IPS, SNIPS and doubly robust estimates with 95% intervals, what the logging
+   * policy earned on the same steps, and the effective sample size. Runs on a worker thread.
+   */
+  async evaluatePolicy(settings: EvaluatePolicySettings = {}, options: EvaluatePolicyOptions = {}): Promise<OffPolicyEstimate> {
+    const opts: Record<string, unknown> = { ...options };
+    if (options.since instanceof Date) opts.since = options.since.getTime();
+    const s = toJsonText(settings, 'evaluatePolicy settings', 'ERR_INVALID_CONFIG');
+    const o = toJsonText(opts, 'evaluatePolicy options');
+    try {
+      return JSON.parse(await this.nat.evaluatePolicyAsync(s, o));
+    } catch (e) {
+      throw toError(e);
+    }
   }
 
   /** Aggregate statistics. */

@@ -32,6 +32,9 @@ export type { StepCheck } from './generated/StepCheck';
 export type { StepResult } from './generated/StepResult';
 export type { StepSummary } from './generated/StepSummary';
 export type { SystemStats } from './generated/SystemStats';
+export type { LearnerStats } from './generated/LearnerStats';
+export type { OffPolicyEstimate } from './generated/OffPolicyEstimate';
+export type { Estimate } from './generated/Estimate';
 export type { Verdict } from './generated/Verdict';
 export type { Verification, Verification as ActionVerification, Verification as VerificationResult } from './generated/Verification';
 export type { Violation } from './generated/Violation';
@@ -66,8 +69,14 @@ export interface SystemConfig {
    * `'none'`, the observation's error names the closest action and its relevance).
    */
   noRelevantAction?: 'choose' | 'skip';
-  /** Share of choices spent exploring, in [0, 1] (default 0.1). */
+  /** Share of choices spent exploring, in [0, 1] (default 0.03). */
   explorationRate?: number;
+  /**
+   * Safe exploration (default true): with policies loaded, each candidate is verified before the
+   * learner draws, so exploration is never spent on an action the verifier would deny; a
+   * forbidden best choice is still reported as a denied step.
+   */
+  safeExploration?: boolean;
   /** Steps of history each session keeps (default 20). */
   historyWindow?: number;
   /** Largest accepted chunk in bytes (default 1 MiB). */
@@ -283,4 +292,19 @@ export interface RecordedOutcome {
   decision?: 'allow' | 'deny' | 'skipped';
   /** The probability with which the caller chose this action (default 1). */
   propensity?: number;
+}
+
+/** The learner settings `evaluatePolicy` estimates: the learner keys of `open()`, laid over the system's own. */
+export interface EvaluatePolicySettings {
+  learningRate?: number;
+  explorationRate?: number;
+  learner?: LearnerConfig;
+}
+
+/** Which journaled steps `evaluatePolicy` replays. */
+export interface EvaluatePolicyOptions {
+  /** Only steps completed at or after this time (a Date or ms since the epoch). */
+  since?: Date | number;
+  /** Only these sessions. */
+  sessions?: string[];
 }

@@ -14,6 +14,23 @@ pub fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// The first key of `keys` not in `known`, as a message naming it, the closest known key and
+/// the known keys: `unknown <what> `bogus`; did you mean `known`? (known keys: …)`.
+pub fn unknown_key<'k>(
+    keys: impl IntoIterator<Item = &'k String>,
+    known: &[&str],
+    what: &str,
+) -> Option<String> {
+    let key = keys.into_iter().find(|k| !known.contains(&k.as_str()))?;
+    let hint = closest(key, known)
+        .map(|k| format!("; did you mean `{k}`?"))
+        .unwrap_or_default();
+    Some(format!(
+        "unknown {what} `{key}`{hint} (known keys: {})",
+        known.join(", ")
+    ))
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();

@@ -32,7 +32,7 @@ const HEADER: &str =
 fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     use crate::agent::{Enforcement, HistoryEntry, RunsConfig};
     use crate::knowledge::{EntityRecord, Fact, GraphStats, Related};
-    use crate::learning::LearnerConfig;
+    use crate::learning::{LearnerConfig, OffPolicyEstimate};
     use crate::memory::BankConfig;
     use crate::memory::{
         BankCounts, BankStats, ConsolidateReport, EvictionReport, ExportReport, ImportReport,
@@ -61,6 +61,7 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     HistoryEntry::export_all_to(dir)?;
     Enforcement::export_all_to(dir)?;
     SystemStats::export_all_to(dir)?;
+    OffPolicyEstimate::export_all_to(dir)?;
     FeedbackResult::export_all_to(dir)?;
     Decision::export_all_to(dir)?;
     CertificateCheck::export_all_to(dir)?;

@@ -33,16 +33,26 @@ const noSize: SystemConfig = { learner: { adaptation: { mode: 'miniBatch' } } };
 const badMode: SystemConfig = { noRelevantAction: 'drop' };
 // @ts-expect-error policyEvaluation is 'compiled' or 'interpreted'
 const badEvaluation: SystemConfig = { policyEvaluation: 'fast' };
+// @ts-expect-error safeExploration is a boolean
+const badSafe: SystemConfig = { safeExploration: 'yes' };
 
 export async function main(): Promise<void> {
-  void [badBank, typoBank, badLearner, noSize, badMode, badEvaluation];
+  void [badBank, typoBank, badLearner, noSize, badMode, badEvaluation, badSafe];
   const sys = await LeanAgenticSystem.open(config);
   const interpretedPolicies: string[] = sys
     .policyInfo()
     .evaluation.filter((p) => p.mode === 'interpreted')
     .map((p) => `${p.id}: ${p.reason ?? ''}`);
-  const compiledDecisions: number = (await sys.stats()).policyEvaluation.compiled;
-  void [interpretedPolicies, compiledDecisions];
+  const stats = await sys.stats();
+  const compiledDecisions: number = stats.policyEvaluation.compiled;
+  const driftAlarms: number = stats.learner.driftEvents;
+  void [interpretedPolicies, compiledDecisions, driftAlarms];
+  // off-policy evaluation: settings are the learner keys of open(); the estimate has intervals
+  const estimate = await sys.evaluatePolicy({ explorationRate: 0.2, learner: { optimism: 0.5 } }, { since: new Date(0), sessions: ['s'] });
+  const interval: [number, number] = [estimate.doublyRobust.low, estimate.doublyRobust.high];
+  void interval;
+  // @ts-expect-error evaluatePolicy takes learner settings only
+  void sys.evaluatePolicy({ path: 'x.db' });
   sys.registerAction({ name: 'note', description: 'Take a note', keywords: ['note'] });
   const ctx = sys.createContext('s');
   const full: StepResult = await sys.processChunk('note this', ctx);

@@ -4,15 +4,17 @@
  */
 export type DriftConfig = { 
 /**
- * Tolerated change of the mean reward (δ), in [0, 10].
+ * Tolerated mean over-prediction per update (δ), in standard deviations of the
+ * residuals, in [0, 10].
  */
 delta?: number, 
 /**
- * Alarm threshold (λ), in (0, 1000].
+ * Alarm threshold (λ): the accumulated over-prediction beyond δ, in standard deviations
+ * of the residuals, in (0, 1000].
  */
 threshold?: number, 
 /**
- * Rewards observed after a reset before an alarm may fire, 1..=100000.
+ * Updates observed after a reset before an alarm may fire, 1..=100000.
  */
 minSamples?: number, 
 /**
@@ -29,7 +31,7 @@ learningRateBoost?: number,
  */
 explorationBoost?: number, 
 /**
- * During the boost, AdaGrad accumulators of touched weights are capped at this value
- * (the squared-gradient mass of a few updates), in (0, 1e6].
+ * During the boost, the exposures (`Σ x²`, about the number of updates) of touched
+ * weights are capped at this value, so their steps average afresh, in (0, 1e6].
  */
 accumulatorCap?: number, };

@@ -4,7 +4,8 @@
  */
 export type Exploration = { "strategy": "epsilonGreedy", 
 /**
- * Share of uniformly random choices, in [0, 1] (default 0.1).
+ * Share of uniformly random choices, in [0, 1] (default 0.03: the learner's optimism gives every action its first looks, so
+ * less uniform exploration is needed; Vowpal Wabbit's default is 0.05).
  */
 epsilon?: number, } | { "strategy": "softmax", 
 /**

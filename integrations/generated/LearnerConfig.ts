@@ -16,6 +16,13 @@ learningRate?: number,
  */
 exploration?: Exploration, 
 /**
+ * Optimism for what the model has seen little of, in [0, 10]: when choosing, a candidate's
+ * score is raised by `optimism × typical reward / (1 + updates seen for this context and
+ * action)` (the typical reward is the recent mean of |reward|; the count a harmonic mean
+ * over the context's features); 0 turns it off. Reported scores are not changed.
+ */
+optimism?: number, 
+/**
  * Weight of a candidate's prior (planner relevance) in its score, in [0, 10].
  */
 priorWeight?: number, 

@@ -1,6 +1,7 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
 import type { CacheStats } from "./CacheStats";
 import type { EvaluationStats } from "./EvaluationStats";
+import type { LearnerStats } from "./LearnerStats";
 
 /**
  * Aggregate statistics.
@@ -53,4 +54,9 @@ policyEvaluation: EvaluationStats,
 /**
  * The decision cache: entries, capacity, hits, misses, evictions.
  */
-policyCache: CacheStats, };
+policyCache: CacheStats, 
+/**
+ * The learner: rewards received, their mean and recent mean, drift alarms, the share of
+ * choices that explored.
+ */
+learner: LearnerStats, };

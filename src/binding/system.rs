@@ -290,11 +290,11 @@ impl NativeSystem {
         &self,
         action_json: String,
         context_json: String,
-    ) -> AsyncTask<VerifyTask> {
-        AsyncTask::new(VerifyTask {
-            engine: self.engine.clone(),
-            action_json,
-            context_json,
+    ) -> AsyncTask<EngineTask> {
+        EngineTask::new(&self.engine, "verifying", move |engine| {
+            let action: ActionCheck = parse_json("action", &action_json)?;
+            let ctx: CheckContext = parse_json("verification context", &context_json)?;
+            to_json(&engine.verify_action(&action, &ctx).map_err(to_js)?)
         })
     }
 
@@ -348,6 +348,21 @@ impl NativeSystem {
         to_json(&self.engine()?.feedback(&action_id, reward).map_err(to_js)?)
     }
 
+    /// Off-policy evaluation of learner `settings` on the journal (see
+    /// `Engine::evaluate_policy`), on a worker thread; resolves to the estimate as JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn evaluate_policy_async(
+        &self,
+        settings_json: String,
+        options_json: String,
+    ) -> AsyncTask<EngineTask> {
+        EngineTask::new(&self.engine, "evaluating a policy", move |engine| {
+            let settings: serde_json::Value = parse_json("settings", &settings_json)?;
+            let options: serde_json::Value = parse_json("options", &options_json)?;
+            to_json(&engine.evaluate_policy(&settings, &options).map_err(to_js)?)
+        })
+    }
+
     /// Aggregate statistics as JSON.
     #[napi(catch_unwind)]
     pub fn stats(&self) -> napi::Result<String> {
@@ -391,37 +406,48 @@ impl NativeSystem {
     }
 }
 
-/// `verifyAction` on the libuv thread pool.
-pub struct VerifyTask {
+/// Work on the engine off the JS thread (the libuv pool): `verifyActionAsync`,
+/// `evaluatePolicy`. A panic inside is caught and becomes `ERR_INTERNAL`.
+pub struct EngineTask {
     /// `None` when the system was closed before the call.
     engine: Option<Arc<Engine>>,
-    action_json: String,
-    context_json: String,
+    /// What the work is, for the panic message.
+    doing: &'static str,
+    work: Option<EngineWork>,
 }
 
-impl Task for VerifyTask {
+type EngineWork = Box<dyn FnOnce(&Engine) -> napi::Result<String> + Send>;
+
+impl EngineTask {
+    fn new(
+        engine: &Option<Arc<Engine>>,
+        doing: &'static str,
+        work: impl FnOnce(&Engine) -> napi::Result<String> + Send + 'static,
+    ) -> AsyncTask<EngineTask> {
+        AsyncTask::new(EngineTask {
+            engine: engine.clone(),
+            doing,
+            work: Some(Box::new(work)),
+        })
+    }
+}
+
+impl Task for EngineTask {
     type Output = String;
     type JsValue = String;
 
     fn compute(&mut self) -> napi::Result<String> {
-        let Some(engine) = self.engine.take() else {
+        let (Some(engine), Some(work)) = (self.engine.take(), self.work.take()) else {
             return Err(closed_error());
         };
-        let (a, c) = (
-            std::mem::take(&mut self.action_json),
-            std::mem::take(&mut self.context_json),
-        );
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-            let action: ActionCheck = parse_json("action", &a)?;
-            let ctx: CheckContext = parse_json("verification context", &c)?;
-            to_json(&engine.verify_action(&action, &ctx).map_err(to_js)?)
-        }))
-        .unwrap_or_else(|_| {
-            Err(to_js(crate::error::Error::new(
-                crate::error::ErrorCode::Internal,
-                "the engine panicked while verifying",
-            )))
-        })
+        let doing = self.doing;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || work(&engine)))
+            .unwrap_or_else(|_| {
+                Err(to_js(crate::error::Error::new(
+                    crate::error::ErrorCode::Internal,
+                    format!("the engine panicked while {doing}"),
+                )))
+            })
     }
 
     fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {

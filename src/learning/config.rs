@@ -4,11 +4,12 @@
 //! ```json
 //! {
 //!   "learningRate": 0.1,
-//!   "exploration": {"strategy": "epsilonGreedy", "epsilon": 0.1},
+//!   "exploration": {"strategy": "epsilonGreedy", "epsilon": 0.03},
+//!   "optimism": 1.0,
 //!   "priorWeight": 0.3,
 //!   "driftDetection": true,
-//!   "drift": {"delta": 0.05, "threshold": 3.0, "minSamples": 30, "boostUpdates": 100,
-//!             "learningRateBoost": 2.0, "explorationBoost": 0.15, "accumulatorCap": 1.0},
+//!   "drift": {"delta": 0.2, "threshold": 20.0, "minSamples": 30, "boostUpdates": 300,
+//!             "learningRateBoost": 2.0, "explorationBoost": 0.3, "accumulatorCap": 0.25},
 //!   "adaptation": {"mode": "immediate"},
 //!   "hashBits": 18,
 //!   "sessionHashBits": 12,
@@ -32,6 +33,9 @@ use crate::error::{err, json_error_text, Error, ErrorCode, Result};
 /// Default per-session model size (bits), capped at `hashBits`.
 const DEFAULT_SESSION_HASH_BITS: u32 = 12;
 
+/// Default optimism (see [`LearnerConfig::optimism`]).
+const DEFAULT_OPTIMISM: f64 = 1.0;
+
 /// Configuration of a [`super::Learner`] (see the module docs for the JSON form).
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +47,12 @@ pub struct LearnerConfig {
     /// Exploration strategy.
     #[cfg_attr(test, ts(as = "Option<Exploration>", optional))]
     pub exploration: Exploration,
+    /// Optimism for what the model has seen little of, in [0, 10]: when choosing, a candidate's
+    /// score is raised by `optimism × typical reward / (1 + updates seen for this context and
+    /// action)` (the typical reward is the recent mean of |reward|; the count a harmonic mean
+    /// over the context's features); 0 turns it off. Reported scores are not changed.
+    #[cfg_attr(test, ts(as = "Option<f64>", optional))]
+    pub optimism: f64,
     /// Weight of a candidate's prior (planner relevance) in its score, in [0, 10].
     #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub prior_weight: f64,
@@ -80,6 +90,7 @@ impl Default for LearnerConfig {
         LearnerConfig {
             learning_rate: 0.1,
             exploration: Exploration::default(),
+            optimism: DEFAULT_OPTIMISM,
             prior_weight: 0.3,
             drift_detection: true,
             drift: DriftConfig::default(),
@@ -139,6 +150,13 @@ impl LearnerConfig {
             return err(
                 ErrorCode::InvalidConfig,
                 format!("priorWeight must be in [0, 10], got {pw}"),
+            );
+        }
+        let op = self.optimism;
+        if !(op.is_finite() && (0.0..=10.0).contains(&op)) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("optimism must be in [0, 10], got {op}"),
             );
         }
         let iw = self.max_importance_weight;

@@ -138,6 +138,44 @@ impl ContextFeatures {
         self.features.is_empty()
     }
 
+    /// The features as little-endian `(u32 hash, f32 value)` pairs: what the step journal keeps
+    /// so off-policy evaluation can replay the context.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.features.len() * 8);
+        for f in &self.features {
+            out.extend_from_slice(&f.hash.to_le_bytes());
+            out.extend_from_slice(&f.value.to_le_bytes());
+        }
+        out
+    }
+
+    /// The context [`Self::to_bytes`] wrote; `None` when the bytes are not whole pairs or hold
+    /// a non-finite value. Made canonical again (sorted, merged).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        if !bytes.len().is_multiple_of(8) {
+            return None;
+        }
+        let mut features = Vec::with_capacity(bytes.len() / 8);
+        for c in bytes.chunks_exact(8) {
+            let hash = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let value = f32::from_le_bytes([c[4], c[5], c[6], c[7]]);
+            if !value.is_finite() {
+                return None;
+            }
+            features.push(Feature { hash, value });
+        }
+        features.sort_by_key(|f| f.hash);
+        features.dedup_by(|b, a| {
+            if a.hash == b.hash {
+                a.value += b.value;
+                true
+            } else {
+                false
+            }
+        });
+        Some(ContextFeatures { features })
+    }
+
     /// Builds a context from a [`ContextSpec`] (the JSON form).
     pub fn from_spec(spec: &ContextSpec) -> Result<Self> {
         let mut b = ContextFeatures::builder();

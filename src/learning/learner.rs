@@ -26,9 +26,11 @@ use serde::{Deserialize, Serialize};
 use super::adaptation::{AdaptationStrategy, Example, ReplayBuffer};
 use super::config::LearnerConfig;
 use super::drift::PageHinkley;
-use super::exploration::sample;
+use super::exploration::{mask_denied, sample};
 use super::features::{action_hash, murmur3_32, ContextFeatures};
-use super::weights::{for_each_active, predict_sum, AdaGrad, LocalWeights, SharedWeights};
+use super::weights::{
+    evidence, normalized_step, predict_sum, LocalWeights, SharedWeights, StepRule,
+};
 use crate::error::{err, ErrorCode, Result};
 
 pub use crate::agent::reward::{clamp_reward, REWARD_LIMIT};
@@ -91,10 +93,12 @@ pub struct UpdateReport {
 }
 
 /// Learner-wide counters.
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LearnerStats {
     /// Rewards received.
+    #[cfg_attr(test, ts(type = "number"))]
     pub iterations: u64,
     /// Mean of all rewards.
     pub average_reward: f64,
@@ -103,6 +107,7 @@ pub struct LearnerStats {
     /// Sessions known.
     pub sessions: usize,
     /// Drift alarms over all sessions.
+    #[cfg_attr(test, ts(type = "number"))]
     pub drift_events: u64,
     /// Share of choices that explored.
     pub exploration_rate_observed: f64,
@@ -169,6 +174,10 @@ pub struct Learner {
     pub(super) reward_sum: AtomicF64,
     /// Un-normalised EWMA of rewards (divide by `1 − (1 − α)^n`).
     pub(super) recent_reward: AtomicF64,
+    /// Un-normalised EWMA of reward magnitudes `|r|` (same α): the scale of the optimism bonus.
+    pub(super) typical_reward: AtomicF64,
+    /// Un-normalised EWMA of squared residuals `(reward − prediction)²` (same α).
+    pub(super) residual_square: AtomicF64,
     pub(super) drift_events: AtomicU64,
     pub(super) choices: AtomicU64,
     pub(super) explored: AtomicU64,
@@ -193,6 +202,8 @@ impl Learner {
             iterations: AtomicU64::new(0),
             reward_sum: AtomicF64::new(0.0),
             recent_reward: AtomicF64::new(0.0),
+            typical_reward: AtomicF64::new(0.0),
+            residual_square: AtomicF64::new(0.0),
             drift_events: AtomicU64::new(0),
             choices: AtomicU64::new(0),
             explored: AtomicU64::new(0),
@@ -259,9 +270,27 @@ impl Learner {
         ctx: &ContextFeatures,
         candidates: &[ArmCandidate],
     ) -> Result<Choice> {
-        let (probs, greedy, scores, state) = self.score(session, ctx, candidates)?;
+        self.choose_allowed(session, ctx, candidates, None)
+    }
+
+    /// [`Self::choose`] with safe exploration: `allowed[i]` says whether the verifier would let
+    /// candidate `i` run. Exploration is spent only on allowed candidates (see
+    /// [`super::exploration::mask_denied`]); the propensity is the probability under that
+    /// masked distribution, and a draw of a forbidden greedy candidate does not count as
+    /// exploration.
+    pub fn choose_allowed(
+        &self,
+        session: &str,
+        ctx: &ContextFeatures,
+        candidates: &[ArmCandidate],
+        allowed: Option<&[bool]>,
+    ) -> Result<Choice> {
+        let (mut probs, greedy, scores, state) = self.score(session, ctx, candidates, allowed)?;
+        if let Some(allowed) = allowed {
+            mask_denied(&mut probs, greedy, allowed);
+        }
         let index = sample(&probs, &mut state.lock().rng);
-        let explored = probs[index] < probs[greedy];
+        let explored = index != greedy && probs[index] < probs[greedy];
         self.choices.fetch_add(1, Ordering::Relaxed);
         if explored {
             self.explored.fetch_add(1, Ordering::Relaxed);
@@ -283,7 +312,22 @@ impl Learner {
         ctx: &ContextFeatures,
         candidates: &[ArmCandidate],
     ) -> Result<Vec<f64>> {
-        Ok(self.score(session, ctx, candidates)?.0)
+        self.probabilities_allowed(session, ctx, candidates, None)
+    }
+
+    /// [`Self::probabilities`] with safe exploration applied as in [`Self::choose_allowed`].
+    pub fn probabilities_allowed(
+        &self,
+        session: &str,
+        ctx: &ContextFeatures,
+        candidates: &[ArmCandidate],
+        allowed: Option<&[bool]>,
+    ) -> Result<Vec<f64>> {
+        let (mut probs, greedy, _, _) = self.score(session, ctx, candidates, allowed)?;
+        if let Some(allowed) = allowed {
+            mask_denied(&mut probs, greedy, allowed);
+        }
+        Ok(probs)
     }
 
     #[allow(clippy::type_complexity)]
@@ -292,6 +336,7 @@ impl Learner {
         session: &str,
         ctx: &ContextFeatures,
         candidates: &[ArmCandidate],
+        allowed: Option<&[bool]>,
     ) -> Result<(Vec<f64>, usize, Vec<f64>, Arc<Mutex<SessionState>>)> {
         check_session(session)?;
         if candidates.is_empty() {
@@ -343,7 +388,32 @@ impl Learner {
                 })
                 .collect()
         });
-        let (probs, greedy) = exploration.probabilities(&scores, counts.as_deref());
+        // Optimism in the face of the unknown: a candidate the model has seen little of in this
+        // context is chosen as if it might earn `optimism × typical reward` more, a bonus that
+        // fades as `1 / evidence` (1 + the updates seen for this context and action), so every
+        // action gets a first few looks per context. The typical reward (recent mean of |r|)
+        // scales it to the stream: where rewards are rare, a look is worth less. Without it a
+        // learner whose rewards are never negative locks on the first action that paid anything
+        // (issue #18's 24-action stream). A candidate the verifier forbids gets no bonus: curiosity
+        // is not a reason to try what is not allowed.
+        let bonus = self.cfg.optimism * self.typical_reward();
+        let choice_scores: Vec<f64> = if bonus > 0.0 && scores.len() > 1 {
+            scores
+                .iter()
+                .zip(&hashes)
+                .enumerate()
+                .map(|(i, (&s, &ah))| {
+                    if allowed.is_some_and(|a| a.get(i) == Some(&false)) {
+                        s
+                    } else {
+                        s + bonus / f64::from(evidence(&self.global, ctx, ah))
+                    }
+                })
+                .collect()
+        } else {
+            scores.clone()
+        };
+        let (probs, greedy) = exploration.probabilities(&choice_scores, counts.as_deref());
         Ok((probs, greedy, scores, state))
     }
 
@@ -389,8 +459,9 @@ impl Learner {
 
         // The detector rests during a boost (the boost itself disturbs the reward stream)
         // and restarts when it ends.
-        let drift_detected =
-            self.cfg.drift_detection && st.boost_remaining == 0 && st.drift.observe(reward);
+        let drift_detected = self.cfg.drift_detection
+            && st.boost_remaining == 0
+            && st.drift.observe(reward - f64::from(prediction));
         if st.boost_remaining == 1 {
             st.drift.reset();
         }
@@ -406,7 +477,7 @@ impl Learner {
             st.model = Some(LocalWeights::new(self.cfg.session_hash_bits));
         }
 
-        let error_scale = (prediction - reward as f32) * weight;
+        let error = prediction - reward as f32;
         let example = |ctx: &ContextFeatures| Example {
             context: ctx.clone(),
             action_hash: ah,
@@ -415,7 +486,7 @@ impl Learner {
         };
         let updates_applied = match self.cfg.adaptation {
             AdaptationStrategy::Immediate => {
-                self.step(st.model.as_mut(), ctx, ah, error_scale, &opt);
+                self.step(st.model.as_mut(), ctx, ah, error, weight, &opt, true);
                 1
             }
             AdaptationStrategy::MiniBatch { size } => {
@@ -431,7 +502,7 @@ impl Learner {
             AdaptationStrategy::ExperienceReplay {
                 replays_per_update, ..
             } => {
-                self.step(st.model.as_mut(), ctx, ah, error_scale, &opt);
+                self.step(st.model.as_mut(), ctx, ah, error, weight, &opt, true);
                 st.replay.push(example(ctx));
                 let mut applied = 1;
                 for _ in 0..replays_per_update {
@@ -442,8 +513,16 @@ impl Learner {
                             &ex.context,
                             ex.action_hash,
                         );
-                        let scale = (p - ex.reward) * ex.weight;
-                        self.step(st.model.as_mut(), &ex.context, ex.action_hash, scale, &opt);
+                        // A replay is not new evidence: exposures are not counted again.
+                        self.step(
+                            st.model.as_mut(),
+                            &ex.context,
+                            ex.action_hash,
+                            p - ex.reward,
+                            ex.weight,
+                            &opt,
+                            false,
+                        );
                         applied += 1;
                     }
                 }
@@ -459,6 +538,11 @@ impl Learner {
         self.reward_sum.update(|s| s + reward);
         self.recent_reward
             .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * reward);
+        self.typical_reward
+            .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * reward.abs());
+        let residual = reward - f64::from(prediction);
+        self.residual_square
+            .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * residual * residual);
         self.action_counts[ah as usize % ACTION_COUNT_SLOTS].fetch_add(1, Ordering::Relaxed);
         let prediction = f64::from(prediction);
         Ok(UpdateReport {
@@ -507,17 +591,37 @@ impl Learner {
         if self.cfg.session_models && st.model.is_none() {
             st.model = Some(LocalWeights::new(self.cfg.session_hash_bits));
         }
+        // The correction is not new evidence: exposures are not counted again.
         self.step(
             st.model.as_mut(),
             ctx,
             ah,
-            (old - new) as f32 * weight,
+            (old - new) as f32,
+            weight,
             &opt,
+            false,
         );
         st.reward_sum += new - old;
         drop(guard);
         self.reward_sum.update(|s| s + new - old);
         Ok(())
+    }
+
+    /// The bias-corrected value of one of the learner's EWMAs (α = [`RECENT_ALPHA`] per
+    /// reward); `None` before any reward or when not finite.
+    fn recent(&self, ewma: &AtomicF64) -> Option<f64> {
+        let n = self.iterations.load(Ordering::Relaxed);
+        if n == 0 {
+            return None;
+        }
+        let correction = 1.0 - (1.0 - RECENT_ALPHA).powf(n as f64);
+        Some(ewma.get() / correction).filter(|v| v.is_finite())
+    }
+
+    /// The recent mean magnitude of rewards (0 before any reward).
+    fn typical_reward(&self) -> f64 {
+        self.recent(&self.typical_reward)
+            .map_or(0.0, |t| t.min(REWARD_LIMIT))
     }
 
     /// Share of the post-drift boost still left (1 just after the alarm), if any.
@@ -527,67 +631,121 @@ impl Learner {
             .then(|| f64::from(boost_remaining.min(total)) / f64::from(total))
     }
 
-    /// The AdaGrad parameters for a session with `boost_remaining` boosted updates left.
-    fn optimizer(&self, boost_remaining: u32) -> AdaGrad {
+    /// The step rule for a session with `boost_remaining` boosted updates left.
+    fn optimizer(&self, boost_remaining: u32) -> StepRule {
         let d = &self.cfg.drift;
+        let prior_count = self.prior_count();
         match self.boost_left(boost_remaining) {
-            None => AdaGrad {
+            None => StepRule {
                 learning_rate: self.cfg.learning_rate as f32,
-                accumulator_cap: None,
+                exposure_cap: None,
+                prior_count,
             },
-            Some(left) => AdaGrad {
+            Some(left) => StepRule {
                 learning_rate: (self.cfg.learning_rate
                     * (1.0 + (d.learning_rate_boost - 1.0) * left))
                     as f32,
-                accumulator_cap: Some(d.accumulator_cap as f32),
+                exposure_cap: Some(d.accumulator_cap as f32),
+                prior_count,
             },
         }
     }
 
-    /// One squared-error gradient step on the global and (if any) session model;
-    /// `scale` is `(prediction − reward) × importance weight`.
-    fn step(
-        &self,
-        mut local: Option<&mut LocalWeights>,
-        ctx: &ContextFeatures,
-        ah: u32,
-        scale: f32,
-        opt: &AdaGrad,
-    ) {
-        if scale == 0.0 || !scale.is_finite() {
-            return;
+    /// The rewards' noise-to-signal ratio `σ² / τ²` (residual mean square over the typical
+    /// reward's square), in [0, 10]: how many observations' worth a fresh weight's prior is
+    /// (see [`StepRule::prior_count`]). 0 until rewards were seen.
+    fn prior_count(&self) -> f32 {
+        let typical = self.typical_reward();
+        match self.recent(&self.residual_square) {
+            Some(noise) if typical > 0.0 => (noise / (typical * typical)).clamp(0.0, 10.0) as f32,
+            _ => 0.0,
         }
-        for_each_active(ctx, ah, |h, x| {
-            let g = scale * x;
-            self.global.apply(h, g, opt);
-            if let Some(m) = local.as_deref_mut() {
-                m.apply(h, g, opt);
-            }
-        });
     }
 
-    /// One mini-batch step: every example's error against the same weights, gradients
-    /// averaged per feature, then one AdaGrad step per touched weight.
-    fn batch_step(&self, mut local: Option<&mut LocalWeights>, batch: &[Example], opt: &AdaGrad) {
-        let mut gradients: BTreeMap<u32, f32> = BTreeMap::new();
-        let inv = 1.0 / batch.len().max(1) as f32;
-        for ex in batch {
-            let prediction =
-                predict_sum(&self.global, local.as_deref(), &ex.context, ex.action_hash);
-            let scale = (prediction - ex.reward) * ex.weight * inv;
-            if scale == 0.0 || !scale.is_finite() {
-                continue;
-            }
-            for_each_active(&ex.context, ex.action_hash, |h, x| {
-                *gradients.entry(h).or_insert(0.0) += scale * x;
-            });
+    /// One normalised step (see [`super::weights`]) on the global and (if any) session model
+    /// towards the target: `error` is `prediction − target`, `weight` the importance weight.
+    /// `count` adds the features to the weights' exposures (a new observation; not for a
+    /// replay or a replaced reward).
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &self,
+        local: Option<&mut LocalWeights>,
+        ctx: &ContextFeatures,
+        ah: u32,
+        error: f32,
+        weight: f32,
+        rule: &StepRule,
+        count: bool,
+    ) {
+        let mut deltas: Vec<(u32, f32, f32, Option<f32>)> = Vec::with_capacity(ctx.len() + 1);
+        {
+            let local_ref = local.as_deref();
+            normalized_step(
+                ctx,
+                ah,
+                error,
+                weight,
+                rule,
+                |h| self.global.exposure(h),
+                |h| local_ref.map(|m| m.exposure(h)),
+                |h, x2, dg, dl| deltas.push((h, x2, dg, dl)),
+            );
         }
-        for (h, g) in gradients {
-            self.global.apply(h, g, opt);
-            if let Some(m) = local.as_deref_mut() {
-                m.apply(h, g, opt);
+        self.apply_deltas(local, &deltas, rule, count);
+    }
+
+    /// Applies per-weight changes `(hash, x², Δglobal, Δlocal)`.
+    fn apply_deltas(
+        &self,
+        mut local: Option<&mut LocalWeights>,
+        deltas: &[(u32, f32, f32, Option<f32>)],
+        rule: &StepRule,
+        count: bool,
+    ) {
+        for &(h, x2, dg, dl) in deltas {
+            let x2 = if count { x2 } else { 0.0 };
+            self.global.apply(h, dg, x2, rule);
+            if let (Some(m), Some(dl)) = (local.as_deref_mut(), dl) {
+                m.apply(h, dl, x2, rule);
             }
         }
+    }
+
+    /// One mini-batch step: every example's normalised change against the same weights, then
+    /// each weight moves by the mean change of the examples that touched it (a weight only one
+    /// example touched takes that example's whole step; one all of them touched, like the
+    /// action's identity, their mean — so the batch cannot overshoot where steps overlap).
+    fn batch_step(&self, local: Option<&mut LocalWeights>, batch: &[Example], rule: &StepRule) {
+        let mut sums: BTreeMap<u32, (f32, f32, Option<f32>, f32)> = BTreeMap::new();
+        {
+            let local_ref = local.as_deref();
+            for ex in batch {
+                let prediction = predict_sum(&self.global, local_ref, &ex.context, ex.action_hash);
+                normalized_step(
+                    &ex.context,
+                    ex.action_hash,
+                    prediction - ex.reward,
+                    ex.weight,
+                    rule,
+                    |h| self.global.exposure(h),
+                    |h| local_ref.map(|m| m.exposure(h)),
+                    |h, x2, dg, dl| {
+                        let e = sums.entry(h).or_insert((0.0, 0.0, None, 0.0));
+                        e.0 += x2;
+                        e.1 += dg;
+                        if let Some(dl) = dl {
+                            e.2 = Some(e.2.unwrap_or(0.0) + dl);
+                        }
+                        e.3 += 1.0;
+                    },
+                );
+            }
+        }
+        let deltas: Vec<(u32, f32, f32, Option<f32>)> = sums
+            .into_iter()
+            .map(|(h, (x2, dg, dl, n))| (h, x2, dg / n, dl.map(|d| d / n)))
+            .collect();
+        self.apply_deltas(local, &deltas, rule, true);
     }
 
     /// Learner-wide counters.

@@ -9,7 +9,8 @@
 //! - [`weights`]: hashed linear reward model trained with AdaGrad; the global model is
 //!   lock-free (Hogwild!), each session adds its own delta model;
 //! - [`exploration`]: ε-greedy, softmax with an ε floor, UCB optimism; propensities logged;
-//! - [`offpolicy`]: IPS / SNIPS estimates from logged propensities;
+//! - [`offpolicy`]: IPS / SNIPS / doubly robust estimates from logged propensities, and
+//!   [`evaluate_config`]: what another learner configuration would have earned on the journal;
 //! - [`drift`]: Page–Hinkley drift detection per session, which temporarily raises the
 //!   learning rate and caps AdaGrad accumulators so the model can move again;
 //! - [`adaptation`]: immediate, mini-batch or experience-replay updates;
@@ -36,5 +37,8 @@ pub use drift::{DriftConfig, PageHinkley};
 pub use exploration::Exploration;
 pub use features::{tokenize, ContextFeatures, ContextFeaturesBuilder, ContextSpec};
 pub use learner::{ArmCandidate, Choice, Learner, LearnerStats, SessionStats, UpdateReport};
-pub use offpolicy::{ips_estimate, LoggedDecision, OffPolicyLog};
+pub use offpolicy::{
+    evaluate_config, ips_estimate, ChoiceLog, Estimate, LoggedCandidate, LoggedDecision,
+    LoggedStep, OffPolicyEstimate, OffPolicyLog,
+};
 pub use persist::ensure_schema;

@@ -235,6 +235,8 @@ impl Learner {
             .store(nonneg(iterations), Ordering::Relaxed);
         learner.reward_sum.set(reward_sum);
         learner.recent_reward.set(recent);
+        // Not stored: the recent mean's magnitude is the best guess of the rewards' scale.
+        learner.typical_reward.set(recent.abs());
         learner
             .drift_events
             .store(nonneg(drifts), Ordering::Relaxed);

@@ -454,26 +454,39 @@ fn softmax_keeps_an_epsilon_floor_and_ucb_prefers_untried_actions() {
 }
 
 #[test]
-fn page_hinkley_detects_a_drop_but_not_stationary_noise() {
+fn drift_detector_fires_on_over_prediction_not_on_noise_or_under_prediction() {
     let cfg = DriftConfig::default();
     let mut rng = SmallRng::seed_from_u64(3);
     let mut ph = PageHinkley::new(&cfg);
+    // Residuals of a right model on 0/1 rewards: zero mean, the noise of a coin.
+    let coin = |rng: &mut SmallRng, p: f64| (if rng.gen_bool(p) { 1.0 } else { 0.0 }) - p;
     let mut false_alarms = 0;
-    for _ in 0..5000 {
-        if ph.observe(0.8 + rng.gen_range(-0.2..0.2)) {
+    for i in 0..20_000 {
+        let p = [0.8, 0.3, 0.1][i % 3];
+        if ph.observe(coin(&mut rng, p)) {
             false_alarms += 1;
         }
     }
-    assert_eq!(false_alarms, 0);
+    assert_eq!(
+        false_alarms, 0,
+        "alarms on 20,000 residuals of a right model"
+    );
+    // The model keeps predicting 0.8 where the reward became 0.3: over-prediction.
     let mut detected_after = None;
-    for i in 0..200 {
-        if ph.observe(0.3 + rng.gen_range(-0.2..0.2)) {
+    for i in 0..500 {
+        if ph.observe(coin(&mut rng, 0.3) + 0.3 - 0.8) {
             detected_after = Some(i);
             break;
         }
     }
-    let after = detected_after.expect("drop detected");
-    assert!(after < 20, "detected after {after} samples");
+    let after = detected_after.expect("over-prediction detected");
+    assert!(after < 80, "detected after {after} residuals");
+    // Under-prediction (the chosen action got better, or the model is still learning) is left
+    // to ordinary updates.
+    let mut ph = PageHinkley::new(&cfg);
+    for _ in 0..2000 {
+        assert!(!ph.observe(coin(&mut rng, 0.9) + 0.9 - 0.2));
+    }
 }
 
 // ---------------------------------------------------------------- input validation
@@ -575,8 +588,8 @@ fn converges_to_the_best_action_per_intent() {
     assert_eq!(stats.iterations, 2000);
     assert!(stats.recent_average_reward > 0.85, "{stats:?}");
     assert!(
-        (stats.exploration_rate_observed - 0.075).abs() < 0.03,
-        "ε = 0.1 over 4 actions explores ≈ 7.5%: {stats:?}"
+        (stats.exploration_rate_observed - 0.0225).abs() < 0.01,
+        "ε = 0.03 (the default) over 4 actions explores ≈ 2.25%: {stats:?}"
     );
 }
 
@@ -633,8 +646,10 @@ fn drift_detection_speeds_up_recovery_when_the_new_best_must_be_re_explored() {
         intent0_on > intent0_off + 0.02,
         "intent-0 reward after the switch: {intent0_on:.3} with drift detection, {intent0_off:.3} without"
     );
+    // The boost explores every intent more, and only intent 0 changed: over all chunks it
+    // may cost a little, never much.
     assert!(
-        total_on > total_off,
+        total_on > total_off - 0.01,
         "reward of all 300 chunks after the switch: {total_on:.3} with drift detection, {total_off:.3} without"
     );
 }
@@ -840,7 +855,11 @@ fn ips_and_snips_estimate_a_target_policy_from_uniform_logs() {
 
 #[test]
 fn logged_propensities_match_the_exploration_rate() {
-    let learner = Learner::new(seeded(91)).unwrap();
+    let learner = Learner::new(LearnerConfig {
+        exploration: Exploration::EpsilonGreedy { epsilon: 0.1 },
+        ..seeded(91)
+    })
+    .unwrap();
     let ctx = ContextFeatures::builder().text("hello").build().unwrap();
     let cands = [ArmCandidate::new("a", 0.9), ArmCandidate::new("b", 0.1)];
     let mut picked_a = 0;
@@ -858,7 +877,11 @@ fn logged_propensities_match_the_exploration_rate() {
     let share = picked_a as f64 / 4000.0;
     assert!((share - 0.95).abs() < 0.015, "greedy share {share}");
     // Same seed, same choices.
-    let again = Learner::new(seeded(91)).unwrap();
+    let again = Learner::new(LearnerConfig {
+        exploration: Exploration::EpsilonGreedy { epsilon: 0.1 },
+        ..seeded(91)
+    })
+    .unwrap();
     let a: Vec<usize> = (0..50)
         .map(|_| learner.choose("t", &ctx, &cands).unwrap().index)
         .collect();

@@ -33,6 +33,9 @@ pub struct SystemConfig {
     pub no_relevant_action: NoRelevantAction,
     /// Share of choices spent exploring, in [0, 1].
     pub exploration_rate: f64,
+    /// Safe exploration: verify each candidate before the learner draws, so exploration is
+    /// never spent on an action the verifier would deny.
+    pub safe_exploration: bool,
     /// Steps of history each session keeps, 1..=100000.
     pub history_window: usize,
     /// Largest accepted chunk in bytes, 1..=64 MiB.
@@ -73,7 +76,8 @@ impl Default for SystemConfig {
             max_planning_depth: 3,
             action_threshold: 0.1,
             no_relevant_action: NoRelevantAction::Choose,
-            exploration_rate: 0.1,
+            exploration_rate: 0.03,
+            safe_exploration: true,
             history_window: 20,
             max_chunk_bytes: 1 << 20,
             handler_timeout_ms: 30_000,
@@ -99,6 +103,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "actionThreshold",
     "noRelevantAction",
     "explorationRate",
+    "safeExploration",
     "historyWindow",
     "maxChunkBytes",
     "handlerTimeoutMs",
@@ -140,19 +145,8 @@ impl SystemConfig {
                 );
             }
         }
-        for key in obj.keys() {
-            if !CONFIG_KEYS.contains(&key.as_str()) {
-                let hint = closest(key, CONFIG_KEYS)
-                    .map(|k| format!("; did you mean `{k}`?"))
-                    .unwrap_or_default();
-                return err(
-                    ErrorCode::InvalidConfig,
-                    format!(
-                        "unknown config key `{key}`{hint} (known keys: {})",
-                        CONFIG_KEYS.join(", ")
-                    ),
-                );
-            }
+        if let Some(message) = crate::text::unknown_key(obj.keys(), CONFIG_KEYS, "config key") {
+            return err(ErrorCode::InvalidConfig, message);
         }
         let cfg: SystemConfig = serde_json::from_value(value.clone())
             .map_err(|e| Error::new(ErrorCode::InvalidConfig, format!("invalid config: {e}")))?;

@@ -45,6 +45,12 @@ pub struct JournalRow {
     /// The step's numeric top-level parameters as a JSON object (`{}` when none): what the
     /// session ledger's running sums are rebuilt from.
     pub nums: String,
+    /// The learner's view of the chunk (hashed features, `ContextFeatures::to_bytes`), for
+    /// off-policy evaluation; none for a recorded outcome.
+    pub features: Option<Vec<u8>>,
+    /// The choice (`learning::ChoiceLog` as JSON): candidates, priors, what the verifier
+    /// allowed; none for a recorded outcome.
+    pub choice: Option<String>,
 }
 
 /// One step of a session as the ledger needs it back from the journal.
@@ -200,6 +206,8 @@ impl Journal {
                 ("would_deny", "ALTER TABLE la_steps ADD COLUMN would_deny INTEGER NOT NULL DEFAULT 0"),
                 ("policies", "ALTER TABLE la_steps ADD COLUMN policies TEXT NOT NULL DEFAULT '[]'"),
                 ("nums", "ALTER TABLE la_steps ADD COLUMN nums TEXT NOT NULL DEFAULT '{}'"),
+                ("features", "ALTER TABLE la_steps ADD COLUMN features BLOB"),
+                ("choice", "ALTER TABLE la_steps ADD COLUMN choice TEXT"),
             ] {
                 let present: bool = conn
                     .prepare("SELECT 1 FROM pragma_table_info('la_steps') WHERE name = ?1")?
@@ -262,8 +270,8 @@ impl Journal {
         let tx = conn.transaction()?;
         {
             let mut st = tx.prepare_cached(
-                "INSERT INTO la_steps (id, session, action, success, reward, propensity, decision, latency_us, created_at, would_deny, policies, nums)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                "INSERT INTO la_steps (id, session, action, success, reward, propensity, decision, latency_us, created_at, would_deny, policies, nums, features, choice)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT(id) DO UPDATE SET reward = excluded.reward, success = excluded.success",
             )?;
             for r in rows {
@@ -279,7 +287,9 @@ impl Journal {
                     r.at_ms,
                     r.would_deny,
                     r.policies,
-                    r.nums
+                    r.nums,
+                    r.features,
+                    r.choice
                 ])?;
             }
         }
@@ -308,6 +318,54 @@ impl Journal {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The steps off-policy evaluation replays (after flushing the buffer), oldest first:
+    /// those completed at or after `since_ms`, of `sessions` when given. Returns them and the
+    /// number of rows left out (no logged choice, or unreadable).
+    pub fn logged_steps(
+        &self,
+        since_ms: i64,
+        sessions: Option<&[String]>,
+    ) -> Result<(Vec<crate::learning::LoggedStep>, u64)> {
+        self.flush()?;
+        self.store.with_conn(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT session, action, reward, propensity, features, choice FROM la_steps
+                 WHERE created_at >= ?1 ORDER BY created_at, rowid",
+            )?;
+            let mut rows = st.query([since_ms])?;
+            let (mut steps, mut skipped) = (Vec::new(), 0u64);
+            while let Some(r) = rows.next()? {
+                let session: String = r.get(0)?;
+                if sessions.is_some_and(|s| !s.contains(&session)) {
+                    continue;
+                }
+                let features: Option<Vec<u8>> = r.get(4)?;
+                let choice: Option<String> = r.get(5)?;
+                let parsed =
+                    features
+                        .as_deref()
+                        .and_then(crate::learning::ContextFeatures::from_bytes)
+                        .zip(choice.as_deref().and_then(|c| {
+                            serde_json::from_str::<crate::learning::ChoiceLog>(c).ok()
+                        }));
+                let Some((features, choice)) = parsed else {
+                    skipped += 1;
+                    continue;
+                };
+                steps.push(crate::learning::LoggedStep {
+                    session,
+                    features,
+                    candidates: choice.candidates,
+                    checked: choice.checked,
+                    action: r.get(1)?,
+                    reward: r.get(2)?,
+                    propensity: r.get(3)?,
+                });
+            }
+            Ok((steps, skipped))
         })
     }
 

@@ -84,7 +84,8 @@ impl Engine {
             let result = self.nothing_runnable(start, seen.params, &plan);
             return Ok(Begun::Done(Box::new(result)));
         }
-        let selected = self.select(&start, &plan, &seen)?;
+        let checked = self.check_candidates(&start, &plan, &seen, &actions);
+        let selected = self.select(&start, &plan, &seen, checked)?;
         let decided = self.verify_selected(&start, selected, seen.params, &actions, detail);
         self.hand_off(start, decided)
     }
@@ -163,18 +164,88 @@ impl Engine {
         Ok(self.planner.plan(actions, &seen.words, &seen.types, &holds))
     }
 
-    /// Select: the learner scores the candidates and draws one. The step runs the chosen
-    /// plan's first action: it is credited with the probability that the policy ran it (every
-    /// candidate whose plan starts with it) and, when built in, scored by its own relevance.
-    fn select(&self, start: &StepStart, plan: &Plan, seen: &Seen) -> Result<Selected> {
+    /// Safe exploration: when the learner may draw among several first actions, each distinct
+    /// first action is verified before the draw, so exploration is never spent on an action
+    /// the verifier would deny (see `learning::exploration::mask_denied`). Off when
+    /// `safeExploration` is false, verification is off, the session only observes (observe
+    /// mode promises that policies change nothing), or there is one first action to run.
+    /// Returns, per candidate, whether it may run, and each verification made (the chosen
+    /// action's is reused, not made twice).
+    fn check_candidates(
+        &self,
+        start: &StepStart,
+        plan: &Plan,
+        seen: &Seen,
+        actions: &[Arc<ActionSpec>],
+    ) -> Option<Checked> {
+        if !(self.config.safe_exploration && self.config.enable_formal_verification)
+            || plan.candidates.len() < 2
+            || start.session.enforcement(self.config.enforcement) == Enforcement::Observe
+        {
+            return None;
+        }
+        let mut firsts: Vec<&str> = Vec::new();
+        for c in &plan.candidates {
+            let first = c.plan.first()?.as_str();
+            if !firsts.contains(&first) {
+                firsts.push(first);
+            }
+        }
+        if firsts.len() < 2 {
+            return None;
+        }
+        let verifier = self.verifier.read();
+        let mut verified: Vec<(String, Verification)> = Vec::with_capacity(firsts.len());
+        for name in firsts {
+            // An action that cannot be found or verified counts as denied (fail closed).
+            let v = match self.actions.get(name) {
+                Ok(action) => verifier.verify(VerifyRequest {
+                    session: &start.session,
+                    action: &action,
+                    params: Cow::Borrowed(&seen.params),
+                    known_actions: actions,
+                    now_ms: now_ms(),
+                }),
+                Err(e) => crate::system::formal::fail_closed(e.message),
+            };
+            verified.push((name.to_string(), v));
+        }
+        let allowed = plan
+            .candidates
+            .iter()
+            .map(|c| {
+                let first = c.plan.first().map(String::as_str).unwrap_or("");
+                verified
+                    .iter()
+                    .find(|(n, _)| n == first)
+                    .is_some_and(|(_, v)| v.decision != Verdict::Deny)
+            })
+            .collect();
+        Some(Checked { allowed, verified })
+    }
+
+    /// Select: the learner scores the candidates and draws one (among those the verifier
+    /// allows, when candidates were checked). The step runs the chosen plan's first action: it
+    /// is credited with the probability that the policy ran it (every candidate whose plan
+    /// starts with it) and, when built in, scored by its own relevance.
+    fn select(
+        &self,
+        start: &StepStart,
+        plan: &Plan,
+        seen: &Seen,
+        checked: Option<Checked>,
+    ) -> Result<Selected> {
         let candidates: Vec<ArmCandidate> = plan
             .candidates
             .iter()
             .map(|c| ArmCandidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
             .collect();
-        let choice = self
-            .learner
-            .choose(&start.session.id, &start.features, &candidates)?;
+        let choice = self.learner.choose_allowed(
+            &start.session.id,
+            &start.features,
+            &candidates,
+            checked.as_ref().map(|c| c.allowed.as_slice()),
+        )?;
         let chosen = &plan.candidates[choice.index];
         let first = self.actions.get(&chosen.plan[0])?;
         let relevance = if chosen.action.name == first.name {
@@ -182,12 +253,42 @@ impl Engine {
         } else {
             self.planner.relevance(&first, &seen.words, &seen.types)
         };
+        let (allowed, verification) = match checked {
+            Some(c) => (
+                Some(c.allowed),
+                c.verified
+                    .into_iter()
+                    .find(|(n, _)| *n == first.name)
+                    .map(|(_, v)| v),
+            ),
+            None => (None, None),
+        };
+        let log = crate::learning::ChoiceLog {
+            checked: allowed.is_some(),
+            candidates: plan
+                .candidates
+                .iter()
+                .zip(candidates)
+                .enumerate()
+                .map(|(i, (c, arm))| crate::learning::LoggedCandidate {
+                    first: match c.plan.first() {
+                        Some(f) if *f != arm.name => f.clone(),
+                        _ => String::new(),
+                    },
+                    name: arm.name,
+                    prior: arm.prior,
+                    allowed: allowed.as_ref().is_none_or(|a| a[i]),
+                })
+                .collect(),
+        };
         Ok(Selected {
             propensity: ran_propensity(&plan.candidates, &choice.probabilities, &first.name),
             explored: choice.explored,
             plan: chosen.plan.clone(),
             relevance,
             action: first,
+            verification,
+            choice: Box::new(log),
         })
     }
 
@@ -212,7 +313,10 @@ impl Engine {
             0.0
         };
         let mut view = ActionView::of(&action, params, expected, whole);
-        let verification = if self.config.enable_formal_verification {
+        let verification = if let Some(v) = selected.verification {
+            // Verified before the draw (safe exploration): the same request, not asked twice.
+            v
+        } else if self.config.enable_formal_verification {
             // A summary does not return the parameters: verification keeps them uncopied.
             let params = if whole {
                 Cow::Borrowed(&view.parameters)
@@ -246,6 +350,7 @@ impl Engine {
             builtin: Some((selected.relevance, prerequisite)),
             whole,
             action,
+            choice: Some(selected.choice),
         }
     }
 
@@ -305,4 +410,16 @@ struct Selected {
     explored: bool,
     /// The action's own relevance to the chunk (what a built-in earns).
     relevance: f64,
+    /// Its verification, when it was verified before the draw.
+    verification: Option<Verification>,
+    /// The choice as the journal keeps it.
+    choice: Box<crate::learning::ChoiceLog>,
+}
+
+/// Candidates checked before the draw (safe exploration).
+struct Checked {
+    /// Per plan candidate: whether its first action may run.
+    allowed: Vec<bool>,
+    /// The verification of each distinct first action.
+    verified: Vec<(String, Verification)>,
 }

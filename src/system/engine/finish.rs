@@ -140,6 +140,7 @@ impl Engine {
                 builtin: None,
                 whole: true,
                 action: spec,
+                choice: None,
             },
         );
         self.finish(action_id, flight, outcome)
@@ -219,6 +220,11 @@ impl Engine {
             would_deny: flight.would_deny,
             policies: determining_ids_json(&flight.verification),
             nums: numeric_params_json(&flight.params),
+            features: flight.choice.as_ref().map(|_| flight.features.to_bytes()),
+            choice: flight
+                .choice
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok()),
         })?;
         self.remember(&flight, learned.then_some(reward));
         if let Some(e) = learn_error {

@@ -12,7 +12,8 @@
 //! and around them: `sessions.rs` (sessions, re-created from the journal), `batch.rs` (many
 //! chunks in session order; `pipeline.rs` runs perception ahead on a helper thread,
 //! `on_thread.rs` one large step on the session's batch thread), `reasoning.rs` (policies,
-//! `verifyAction`, rules and theorems, workflows — the formal side outside a step). This file
+//! `verifyAction`, rules and theorems, workflows — the formal side outside a step),
+//! `evaluation.rs` (off-policy evaluation of a learner configuration on the journal). This file
 //! holds the [`Engine`] itself: what it owns, opening and closing, statistics.
 //!
 //! **Why a step is split in two.** `begin` runs everything up to execution; when the chosen
@@ -106,6 +107,9 @@ pub struct SystemStats {
     pub policy_evaluation: crate::reasoning::EvaluationStats,
     /// The decision cache: entries, capacity, hits, misses, evictions.
     pub policy_cache: crate::reasoning::CacheStats,
+    /// The learner: rewards received, their mean and recent mean, drift alarms, the share of
+    /// choices that explored.
+    pub learner: crate::learning::LearnerStats,
 }
 
 /// The answer to a delayed `feedback` call.
@@ -146,6 +150,8 @@ struct InFlight {
     would_deny: bool,
     /// Parameters the session ledger sums (`null` for a chunk's own parameters).
     params: Value,
+    /// The learner's choice as the journal keeps it (none for a recorded outcome).
+    choice: Option<Box<crate::learning::ChoiceLog>>,
 }
 
 /// Where every step begins, however it ends (run, denied, nothing runnable, recorded): its
@@ -206,6 +212,8 @@ struct Decided {
     builtin: Option<(f64, bool)>,
     /// Whether the caller wants the whole result (not a summary).
     whole: bool,
+    /// The learner's choice as the journal keeps it (none for a recorded outcome).
+    choice: Option<Box<crate::learning::ChoiceLog>>,
 }
 
 impl InFlight {
@@ -228,6 +236,7 @@ impl InFlight {
             seq: start.seq,
             would_deny: decided.would_deny,
             params: decided.params,
+            choice: decided.choice,
         };
         (start.action_id, flight)
     }
@@ -263,6 +272,7 @@ struct Perception {
 
 mod act;
 mod batch;
+mod evaluation;
 mod execute;
 mod finish;
 mod on_thread;
@@ -468,6 +478,7 @@ impl Engine {
             would_deny_actions: self.counters.would_deny.load(Ordering::Relaxed),
             policy_evaluation: self.policies.evaluation_stats(),
             policy_cache: self.policies.cache_stats(),
+            learner: self.learner.stats(),
         })
     }
 
