@@ -69,7 +69,7 @@ export interface SystemConfig {
    * `'none'`, the observation's error names the closest action and its relevance).
    */
   noRelevantAction?: 'choose' | 'skip';
-  /** Share of choices spent exploring, in [0, 1] (default 0.03). */
+  /** Share of choices spent exploring, in [0, 1] (default 0.02). */
   explorationRate?: number;
   /**
    * Safe exploration (default true): with policies loaded, each candidate is verified before the

@@ -686,8 +686,9 @@ fn learning_converges_on_an_intent_dependent_reward() {
                 row
             );
         }
-        // Exploration keeps happening at roughly the configured rate (ε = 0.1).
-        assert!(explored > 10 && explored < STEPS / 5, "explored {explored}");
+        // Exploration keeps happening at roughly the configured rate (ε = 0.02 over 6
+        // actions: about 13 of 800 steps).
+        assert!(explored > 3 && explored < STEPS / 10, "explored {explored}");
         let stats = e.stats().unwrap();
         assert_eq!(stats.learning_iterations, STEPS as u64);
         assert_eq!(stats.total_actions, STEPS as u64);

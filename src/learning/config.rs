@@ -4,7 +4,7 @@
 //! ```json
 //! {
 //!   "learningRate": 0.1,
-//!   "exploration": {"strategy": "epsilonGreedy", "epsilon": 0.03},
+//!   "exploration": {"strategy": "epsilonGreedy", "epsilon": 0.02},
 //!   "optimism": 1.0,
 //!   "priorWeight": 0.3,
 //!   "driftDetection": true,

@@ -9,6 +9,8 @@
 //! earn less than predicted, again and again. So the detector watches the residual
 //! `reward − prediction` of every update:
 //!
+//! - each action of a session has its own detector: a change hides in the errors of the actions
+//!   it affects (the old best of one intent), diluted by every other action's when pooled;
 //! - residuals are standardised by their own running scale `σ` (the root mean square of the
 //!   residuals seen, an exponential average once enough are in), so `delta` and `threshold` are
 //!   in standard deviations and one setting fits rewards of any scale and noise;

@@ -14,7 +14,7 @@
 //!   optimism bonus for rarely tried actions — plus the ε floor.
 //!
 //! JSON (camelCase, tagged by `strategy`; omitted parameters take the defaults shown):
-//! `{"strategy": "epsilonGreedy", "epsilon": 0.03}`,
+//! `{"strategy": "epsilonGreedy", "epsilon": 0.02}`,
 //! `{"strategy": "softmax", "temperature": 0.1, "epsilon": 0.05}`,
 //! `{"strategy": "ucb", "alpha": 0.5, "epsilon": 0.05}`.
 
@@ -35,8 +35,9 @@ use crate::error::{err, ErrorCode, Result};
 pub enum Exploration {
     /// Best score with probability `1 − ε`, uniform otherwise.
     EpsilonGreedy {
-        /// Share of uniformly random choices, in [0, 1] (default 0.03: the learner's optimism gives every action its first looks, so
-        /// less uniform exploration is needed; Vowpal Wabbit's default is 0.05).
+        /// Share of uniformly random choices, in [0, 1] (default 0.02: the learner's optimism
+        /// gives every action its first looks, so less uniform exploration is needed; Vowpal
+        /// Wabbit's default is 0.05)..
         #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_epsilon")]
         epsilon: f64,
@@ -66,7 +67,7 @@ pub enum Exploration {
 }
 
 fn default_epsilon() -> f64 {
-    0.03
+    0.02
 }
 fn default_temperature() -> f64 {
     0.1
@@ -80,7 +81,7 @@ fn default_alpha() -> f64 {
 
 impl Default for Exploration {
     fn default() -> Self {
-        Exploration::EpsilonGreedy { epsilon: 0.03 }
+        Exploration::EpsilonGreedy { epsilon: 0.02 }
     }
 }
 

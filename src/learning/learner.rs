@@ -132,7 +132,9 @@ pub(super) struct SessionState {
     /// Delta model; allocated at the first update when session models are enabled.
     pub(super) model: Option<LocalWeights>,
     pub(super) rng: SmallRng,
-    pub(super) drift: PageHinkley,
+    /// One drift detector per action (by action hash): a change hides in the errors of the
+    /// actions it affects, diluted by every other action's when pooled.
+    pub(super) drift: std::collections::HashMap<u32, PageHinkley>,
     pub(super) boost_remaining: u32,
     pub(super) pending: Vec<Example>,
     pub(super) replay: ReplayBuffer,
@@ -228,7 +230,7 @@ impl Learner {
         SessionState {
             model: None,
             rng: SmallRng::seed_from_u64(self.base_seed ^ sid),
-            drift: PageHinkley::new(&self.cfg.drift),
+            drift: std::collections::HashMap::new(),
             boost_remaining: 0,
             pending: Vec::new(),
             replay: ReplayBuffer::new(capacity),
@@ -461,9 +463,13 @@ impl Learner {
         // and restarts when it ends.
         let drift_detected = self.cfg.drift_detection
             && st.boost_remaining == 0
-            && st.drift.observe(reward - f64::from(prediction));
+            && st
+                .drift
+                .entry(ah)
+                .or_insert_with(|| PageHinkley::new(&self.cfg.drift))
+                .observe(reward - f64::from(prediction));
         if st.boost_remaining == 1 {
-            st.drift.reset();
+            st.drift.values_mut().for_each(PageHinkley::reset);
         }
         if drift_detected {
             st.drift_events += 1;

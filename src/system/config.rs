@@ -76,7 +76,7 @@ impl Default for SystemConfig {
             max_planning_depth: 3,
             action_threshold: 0.1,
             no_relevant_action: NoRelevantAction::Choose,
-            exploration_rate: 0.03,
+            exploration_rate: 0.02,
             safe_exploration: true,
             history_window: 20,
             max_chunk_bytes: 1 << 20,
