@@ -1,6 +1,6 @@
 // Generated from the Rust types by `cargo test` (src/ts_types.rs); do not edit.
 /**
- * Page–Hinkley parameters and the learner's reaction to a detected drift.
+ * Drift detector parameters and the learner's reaction to a detected drift.
  */
 export type DriftConfig = { 
 /**

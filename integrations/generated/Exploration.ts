@@ -4,8 +4,9 @@
  */
 export type Exploration = { "strategy": "epsilonGreedy", 
 /**
- * Share of uniformly random choices, in [0, 1] (default 0.03: the learner's optimism gives every action its first looks, so
- * less uniform exploration is needed; Vowpal Wabbit's default is 0.05).
+ * Share of uniformly random choices, in [0, 1] (default 0.02: the learner's optimism
+ * gives every action its first looks, so less uniform exploration is needed; Vowpal
+ * Wabbit's default is 0.05).
  */
 epsilon?: number, } | { "strategy": "softmax", 
 /**

@@ -8,7 +8,8 @@ import type { Exploration } from "./Exploration";
  */
 export type LearnerConfig = { 
 /**
- * AdaGrad base step size, in (0, 10].
+ * Learning rate, in (0, 10]: how long the model keeps adapting once a weight has seen
+ * enough to stop averaging (see `weights`).
  */
 learningRate?: number, 
 /**

@@ -41,7 +41,8 @@ const DEFAULT_OPTIMISM: f64 = 1.0;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct LearnerConfig {
-    /// AdaGrad base step size, in (0, 10].
+    /// Learning rate, in (0, 10]: how long the model keeps adapting once a weight has seen
+    /// enough to stop averaging (see `weights`).
     #[cfg_attr(test, ts(as = "Option<f64>", optional))]
     pub learning_rate: f64,
     /// Exploration strategy.

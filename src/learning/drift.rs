@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{err, ErrorCode, Result};
 
-/// Page–Hinkley parameters and the learner's reaction to a detected drift.
+/// Drift detector parameters and the learner's reaction to a detected drift.
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]

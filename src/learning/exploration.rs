@@ -37,7 +37,7 @@ pub enum Exploration {
     EpsilonGreedy {
         /// Share of uniformly random choices, in [0, 1] (default 0.02: the learner's optimism
         /// gives every action its first looks, so less uniform exploration is needed; Vowpal
-        /// Wabbit's default is 0.05)..
+        /// Wabbit's default is 0.05).
         #[cfg_attr(test, ts(as = "Option<f64>", optional))]
         #[serde(default = "default_epsilon")]
         epsilon: f64,

@@ -561,10 +561,10 @@ impl Learner {
     }
 
     /// Replaces the reward an earlier [`Self::update`] learned for `action` in `ctx` (chosen
-    /// with `propensity`): one gradient step of `(old − new) × importance weight`, so the
-    /// model moves as the original step would have for `new` (exactly so for a plain
-    /// gradient step; AdaGrad's accumulators count one more step). Not a new iteration: no
-    /// drift observation, no count; the reward totals swap `old` for `new`.
+    /// with `propensity`): one step with error `old − new` (importance-weighted), so the model
+    /// moves about as the original step would have for `new`; the exposures are not counted
+    /// again (no new observation). Not a new iteration: no drift observation, no count; the
+    /// reward totals swap `old` for `new`.
     pub fn replace_reward(
         &self,
         session: &str,

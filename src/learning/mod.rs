@@ -6,13 +6,15 @@
 //! one, and reports the reward with [`update`](Learner::update).
 //!
 //! - [`features`]: tokenizer, MurmurHash3 feature hashing, context × action crossing;
-//! - [`weights`]: hashed linear reward model trained with AdaGrad; the global model is
+//! - [`weights`]: hashed linear reward model trained with normalised, invariant steps (each
+//!   weight its own running-mean share, never past the target); the global model is
 //!   lock-free (Hogwild!), each session adds its own delta model;
 //! - [`exploration`]: ε-greedy, softmax with an ε floor, UCB optimism; propensities logged;
 //! - [`offpolicy`]: IPS / SNIPS / doubly robust estimates from logged propensities, and
 //!   [`evaluate_config`]: what another learner configuration would have earned on the journal;
-//! - [`drift`]: Page–Hinkley drift detection per session, which temporarily raises the
-//!   learning rate and caps AdaGrad accumulators so the model can move again;
+//! - [`drift`]: drift detection per session and action (CUSUM on standardised prediction
+//!   errors), which temporarily raises the learning rate, caps the exposures of the weights it
+//!   touches and explores more, so the model can move again;
 //! - [`adaptation`]: immediate, mini-batch or experience-replay updates;
 //! - [`config`]: [`LearnerConfig`] with defaults, camelCase JSON and validation;
 //! - [`learner`]: sessions, the global model and statistics;

@@ -1,7 +1,7 @@
 //! Saving and loading a learner in SQLite (`la_learner_*` tables).
 //!
 //! - `la_learner_state`: one row of counters and the table sizes the weights were made with;
-//! - `la_learner_global`: one row, the global weights and AdaGrad accumulators as BLOBs of
+//! - `la_learner_global`: one row, the global weights and their exposures as BLOBs of
 //!   little-endian `f32`, and the per-action update counters as little-endian `u64`;
 //! - `la_learner_sessions`: one row per session with its delta model (NULL before its first
 //!   update) and counters.
