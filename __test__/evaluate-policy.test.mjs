@@ -4,32 +4,16 @@
 // earn when run on the same stream.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { generate, rewardOf } from '../benches/learning/streams.mjs';
+import { generate } from '../benches/learning/streams.mjs';
+import { openFor } from '../benches/learning/ours.mjs';
 
-const require = createRequire(import.meta.url);
-const { LeanAgenticSystem } = require('../dist/index.js');
 const N = 3000;
-
-async function open(stream, config) {
-  const sys = await LeanAgenticSystem.open({ path: ':memory:', ...config });
-  const state = { current: null };
-  stream.actions.forEach((name, a) =>
-    sys.registerAction({ name, description: 'x', keywords: [name], handler: async () => ({ success: true, reward: rewardOf(state.current, a) }) }),
-  );
-  return { sys, state };
-}
 
 /** Runs the stream; returns the system (open) and its mean reward. */
 async function run(stream, config, session = 'logged') {
-  const { sys, state } = await open(stream, config);
-  const ctx = sys.createContext(session);
-  let total = 0;
-  for (const chunk of stream.chunks) {
-    state.current = chunk;
-    total += (await sys.processChunk(chunk.text, ctx)).reward;
-  }
-  return { sys, mean: total / stream.chunks.length };
+  const { sys, play } = await openFor(stream, config);
+  const results = await play(session);
+  return { sys, mean: results.reduce((sum, r) => sum + r.reward, 0) / results.length };
 }
 
 test('estimates hold what other settings actually earn on the same stream', async () => {
@@ -58,15 +42,10 @@ test('estimates hold what other settings actually earn on the same stream', asyn
 });
 
 test('since and sessions select the steps; bad settings are coded errors', async () => {
-  const stream = generate('stationary', 8, 200);
-  const { sys, state } = await open(stream, { seed: 2 });
-  for (const id of ['a', 'b']) {
-    const ctx = sys.createContext(id);
-    for (const chunk of stream.chunks.slice(0, 100)) {
-      state.current = chunk;
-      await sys.processChunk(chunk.text, ctx);
-    }
-  }
+  const stream = generate('stationary', 8, 100);
+  const { sys, play } = await openFor(stream, { seed: 2 });
+  await play('a');
+  await play('b');
   assert.equal((await sys.evaluatePolicy({}, { sessions: ['a'] })).steps, 100);
   assert.equal((await sys.evaluatePolicy({}, {})).steps, 200);
   assert.equal((await sys.evaluatePolicy({}, { since: new Date(Date.now() + 60_000) })).steps, 0);

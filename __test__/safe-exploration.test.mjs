@@ -3,25 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { generate, guardrails, rewardOf } from '../benches/learning/streams.mjs';
+import { generate, guardrails } from '../benches/learning/streams.mjs';
+import { openFor } from '../benches/learning/ours.mjs';
 
 const require = createRequire(import.meta.url);
 const { LeanAgenticSystem } = require('../dist/index.js');
 
 async function run(stream, safeExploration) {
   const { policies, forbidden } = guardrails(stream);
-  const sys = await LeanAgenticSystem.open({ path: ':memory:', seed: 5, policies, safeExploration });
-  let current;
-  stream.actions.forEach((name, a) =>
-    sys.registerAction({ name, description: 'x', keywords: [name], handler: async () => ({ success: true, reward: rewardOf(current, a) }) }),
-  );
-  const ctx = sys.createContext('guarded');
-  const steps = [];
-  for (const chunk of stream.chunks) {
-    current = chunk;
-    const r = await sys.processChunk(chunk.text, ctx);
-    steps.push({ chunk, r, forbiddenHere: forbidden[chunk.intent].map((a) => stream.actions[a]) });
-  }
+  const { sys, play } = await openFor(stream, { seed: 5, policies, safeExploration });
+  const steps = (await play('guarded')).map((r, t) => ({
+    r,
+    forbiddenHere: forbidden[stream.chunks[t].intent].map((a) => stream.actions[a]),
+  }));
   const stats = await sys.stats();
   await sys.close();
   return { steps, stats };

@@ -137,14 +137,14 @@ async function main() {
         rows.push({ seed: s.seed, ours: summarize(s, ours.get(key)), vw: vwChoices ? summarize(s, vwChoices.get(key)) : null });
       }
       results.kinds[kind] = rows;
-      console.log(`\n${kind} (${LENGTH} chunks, ${s0(streams, kind).actions.length} actions; oracle ${f3(avg(rows.map((r) => r.ours.oracle)))}, uniform ${f3(avg(rows.map((r) => r.ours.uniform)))})`);
+      console.log(`\n${kind} (${LENGTH} chunks, ${streams.find((x) => x.kind === kind).actions.length} actions; oracle ${f3(avg(rows.map((r) => r.ours.oracle)))}, uniform ${f3(avg(rows.map((r) => r.ours.uniform)))})`);
       console.log('seed  ours    vw      diff    | expected ours/vw | first 500 after change ours/vw');
       for (const r of rows) {
         const d = r.vw ? r.ours.average - r.vw.average : NaN;
         console.log(`${String(r.seed).padEnd(5)} ${f3(r.ours.average)}   ${f3(r.vw?.average)}   ${d >= 0 ? '+' : ''}${f3(d)}  | ${f3(r.ours.expected)} / ${f3(r.vw?.expected)} | ${f3(r.ours.afterChange500)} / ${f3(r.vw?.afterChange500)}`);
       }
       const mo = avg(rows.map((r) => r.ours.average));
-      const mv = r0(rows) ? avg(rows.map((r) => r.vw.average)) : NaN;
+      const mv = rows.every((r) => r.vw) ? avg(rows.map((r) => r.vw.average)) : NaN;
       console.log(`mean  ${f3(mo)}   ${f3(mv)}   ${mo - mv >= 0 ? '+' : ''}${f3(mo - mv)}`);
       console.log(`curve ours ${rows[0].ours.curve.map(f3).join(' ')}`);
       if (rows[0].vw) console.log(`curve vw   ${rows[0].vw.curve.map(f3).join(' ')}`);
@@ -153,13 +153,6 @@ async function main() {
   results.loadAfter = os.loadavg();
   fs.writeFileSync(path.join(root, 'bench-results-learning.json'), JSON.stringify(results, null, 1));
   console.log(`\n${started}, ${os.cpus().length} cores, load ${load.map((x) => x.toFixed(2)).join(' ')} → ${results.loadAfter.map((x) => x.toFixed(2)).join(' ')}; results in bench-results-learning.json`);
-}
-
-function s0(streams, kind) {
-  return streams.find((s) => s.kind === kind);
-}
-function r0(rows) {
-  return rows.every((r) => r.vw);
 }
 
 main().catch((e) => {

@@ -150,7 +150,8 @@ impl ContextFeatures {
     }
 
     /// The context [`Self::to_bytes`] wrote; `None` when the bytes are not whole pairs or hold
-    /// a non-finite value. Made canonical again (sorted, merged).
+    /// a non-finite value. Made canonical again (the bytes of a canonical context read back
+    /// unchanged).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         if !bytes.len().is_multiple_of(8) {
             return None;
@@ -164,16 +165,22 @@ impl ContextFeatures {
             }
             features.push(Feature { hash, value });
         }
-        features.sort_by_key(|f| f.hash);
-        features.dedup_by(|b, a| {
-            if a.hash == b.hash {
-                a.value += b.value;
-                true
-            } else {
-                false
+        Some(ContextFeatures::canonical(features))
+    }
+
+    /// The canonical form (see the module docs): sorted by hash, equal hashes merged (values
+    /// summed), zero and non-finite values dropped.
+    fn canonical(mut features: Vec<Feature>) -> Self {
+        features.sort_unstable_by_key(|f| f.hash);
+        let mut merged: Vec<Feature> = Vec::with_capacity(features.len());
+        for f in features {
+            match merged.last_mut() {
+                Some(last) if last.hash == f.hash => last.value += f.value,
+                _ => merged.push(f),
             }
-        });
-        Some(ContextFeatures { features })
+        }
+        merged.retain(|f| f.value != 0.0 && f.value.is_finite());
+        ContextFeatures { features: merged }
     }
 
     /// Builds a context from a [`ContextSpec`] (the JSON form).
@@ -292,17 +299,7 @@ impl ContextFeaturesBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
-        let mut features = self.features;
-        features.sort_unstable_by_key(|f| f.hash);
-        let mut merged: Vec<Feature> = Vec::with_capacity(features.len());
-        for f in features {
-            match merged.last_mut() {
-                Some(last) if last.hash == f.hash => last.value += f.value,
-                _ => merged.push(f),
-            }
-        }
-        merged.retain(|f| f.value != 0.0 && f.value.is_finite());
-        Ok(ContextFeatures { features: merged })
+        Ok(ContextFeatures::canonical(self.features))
     }
 
     fn push(&mut self, hash: u32, value: f32) {

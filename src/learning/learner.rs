@@ -157,6 +157,10 @@ impl AtomicF64 {
     pub(super) fn get(&self) -> f64 {
         f64::from_bits(self.0.load(Ordering::Relaxed))
     }
+    /// One step of an exponential moving average towards `x` with weight [`RECENT_ALPHA`].
+    fn ewma(&self, x: f64) {
+        self.update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * x);
+    }
     fn update(&self, f: impl Fn(f64) -> f64) {
         let _ = self
             .0
@@ -287,10 +291,7 @@ impl Learner {
         candidates: &[ArmCandidate],
         allowed: Option<&[bool]>,
     ) -> Result<Choice> {
-        let (mut probs, greedy, scores, state) = self.score(session, ctx, candidates, allowed)?;
-        if let Some(allowed) = allowed {
-            mask_denied(&mut probs, greedy, allowed);
-        }
+        let (probs, greedy, scores, state) = self.score(session, ctx, candidates, allowed)?;
         let index = sample(&probs, &mut state.lock().rng);
         let explored = index != greedy && probs[index] < probs[greedy];
         self.choices.fetch_add(1, Ordering::Relaxed);
@@ -325,11 +326,7 @@ impl Learner {
         candidates: &[ArmCandidate],
         allowed: Option<&[bool]>,
     ) -> Result<Vec<f64>> {
-        let (mut probs, greedy, _, _) = self.score(session, ctx, candidates, allowed)?;
-        if let Some(allowed) = allowed {
-            mask_denied(&mut probs, greedy, allowed);
-        }
-        Ok(probs)
+        Ok(self.score(session, ctx, candidates, allowed)?.0)
     }
 
     #[allow(clippy::type_complexity)]
@@ -415,7 +412,10 @@ impl Learner {
         } else {
             scores.clone()
         };
-        let (probs, greedy) = exploration.probabilities(&choice_scores, counts.as_deref());
+        let (mut probs, greedy) = exploration.probabilities(&choice_scores, counts.as_deref());
+        if let Some(allowed) = allowed {
+            mask_denied(&mut probs, greedy, allowed);
+        }
         Ok((probs, greedy, scores, state))
     }
 
@@ -542,13 +542,10 @@ impl Learner {
 
         let n = self.iterations.fetch_add(1, Ordering::Relaxed) + 1;
         self.reward_sum.update(|s| s + reward);
-        self.recent_reward
-            .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * reward);
-        self.typical_reward
-            .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * reward.abs());
+        self.recent_reward.ewma(reward);
+        self.typical_reward.ewma(reward.abs());
         let residual = reward - f64::from(prediction);
-        self.residual_square
-            .update(|e| (1.0 - RECENT_ALPHA) * e + RECENT_ALPHA * residual * residual);
+        self.residual_square.ewma(residual * residual);
         self.action_counts[ah as usize % ACTION_COUNT_SLOTS].fetch_add(1, Ordering::Relaxed);
         let prediction = f64::from(prediction);
         Ok(UpdateReport {
@@ -683,36 +680,31 @@ impl Learner {
         rule: &StepRule,
         count: bool,
     ) {
-        let mut deltas: Vec<(u32, f32, f32, Option<f32>)> = Vec::with_capacity(ctx.len() + 1);
-        {
-            let local_ref = local.as_deref();
-            normalized_step(
-                ctx,
-                ah,
-                error,
-                weight,
-                rule,
-                |h| self.global.exposure(h),
-                |h| local_ref.map(|m| m.exposure(h)),
-                |h, x2, dg, dl| deltas.push((h, x2, dg, dl)),
-            );
-        }
-        self.apply_deltas(local, &deltas, rule, count);
+        let steps = normalized_step(
+            ctx,
+            ah,
+            error,
+            weight,
+            rule,
+            |h| self.global.exposure(h),
+            local.is_some(),
+        );
+        self.apply_steps(local, &steps, rule, count);
     }
 
-    /// Applies per-weight changes `(hash, x², Δglobal, Δlocal)`.
-    fn apply_deltas(
+    /// Applies per-weight changes `(hash, x², Δ)` to the global and (if any) session model.
+    fn apply_steps(
         &self,
         mut local: Option<&mut LocalWeights>,
-        deltas: &[(u32, f32, f32, Option<f32>)],
+        steps: &[(u32, f32, f32)],
         rule: &StepRule,
         count: bool,
     ) {
-        for &(h, x2, dg, dl) in deltas {
+        for &(h, x2, d) in steps {
             let x2 = if count { x2 } else { 0.0 };
-            self.global.apply(h, dg, x2, rule);
-            if let (Some(m), Some(dl)) = (local.as_deref_mut(), dl) {
-                m.apply(h, dl, x2, rule);
+            self.global.apply(h, d, x2, rule);
+            if let Some(m) = local.as_deref_mut() {
+                m.apply(h, d, x2, rule);
             }
         }
     }
@@ -722,36 +714,32 @@ impl Learner {
     /// example touched takes that example's whole step; one all of them touched, like the
     /// action's identity, their mean — so the batch cannot overshoot where steps overlap).
     fn batch_step(&self, local: Option<&mut LocalWeights>, batch: &[Example], rule: &StepRule) {
-        let mut sums: BTreeMap<u32, (f32, f32, Option<f32>, f32)> = BTreeMap::new();
-        {
-            let local_ref = local.as_deref();
-            for ex in batch {
-                let prediction = predict_sum(&self.global, local_ref, &ex.context, ex.action_hash);
-                normalized_step(
-                    &ex.context,
-                    ex.action_hash,
-                    prediction - ex.reward,
-                    ex.weight,
-                    rule,
-                    |h| self.global.exposure(h),
-                    |h| local_ref.map(|m| m.exposure(h)),
-                    |h, x2, dg, dl| {
-                        let e = sums.entry(h).or_insert((0.0, 0.0, None, 0.0));
-                        e.0 += x2;
-                        e.1 += dg;
-                        if let Some(dl) = dl {
-                            e.2 = Some(e.2.unwrap_or(0.0) + dl);
-                        }
-                        e.3 += 1.0;
-                    },
-                );
+        // Per weight: Σ x², Σ Δ, examples that touched it.
+        let mut sums: BTreeMap<u32, (f32, f32, f32)> = BTreeMap::new();
+        for ex in batch {
+            let prediction =
+                predict_sum(&self.global, local.as_deref(), &ex.context, ex.action_hash);
+            let steps = normalized_step(
+                &ex.context,
+                ex.action_hash,
+                prediction - ex.reward,
+                ex.weight,
+                rule,
+                |h| self.global.exposure(h),
+                local.is_some(),
+            );
+            for (h, x2, d) in steps {
+                let e = sums.entry(h).or_insert((0.0, 0.0, 0.0));
+                e.0 += x2;
+                e.1 += d;
+                e.2 += 1.0;
             }
         }
-        let deltas: Vec<(u32, f32, f32, Option<f32>)> = sums
+        let steps: Vec<(u32, f32, f32)> = sums
             .into_iter()
-            .map(|(h, (x2, dg, dl, n))| (h, x2, dg / n, dl.map(|d| d / n)))
+            .map(|(h, (x2, d, n))| (h, x2, d / n))
             .collect();
-        self.apply_deltas(local, &deltas, rule, true);
+        self.apply_steps(local, &steps, rule, true);
     }
 
     /// Learner-wide counters.

@@ -75,11 +75,10 @@ impl StepRule {
     }
 }
 
-/// Computes one normalised step for `(ctx, action)` and hands each touched weight's change to
-/// `apply(hash, x², delta_global, delta_local)`. `error` is `prediction − target`, `weight`
-/// the importance weight (the moved share is capped at 1 after weighting: no overshoot).
-/// `local_exposure(hash)` is `None` when there is no session model.
-#[allow(clippy::too_many_arguments)]
+/// One normalised step for `(ctx, action)`: each touched weight as `(hash, x², Δ)`, where
+/// `Δ` moves the global weight and, when `has_local`, the session model's weight too (it
+/// mirrors the global one: a new session does not jump on its first rewards). `error` is
+/// `prediction − target`, `weight` the importance weight. Empty when there is nothing to learn.
 pub fn normalized_step(
     ctx: &ContextFeatures,
     action_hash: u32,
@@ -87,48 +86,44 @@ pub fn normalized_step(
     weight: f32,
     rule: &StepRule,
     global_exposure: impl Fn(u32) -> f32,
-    local_exposure: impl Fn(u32) -> Option<f32>,
-    mut apply: impl FnMut(u32, f32, f32, Option<f32>),
-) {
+    has_local: bool,
+) -> Vec<(u32, f32, f32)> {
+    let mut steps = Vec::new();
     if error == 0.0 || !error.is_finite() || !weight.is_finite() || weight <= 0.0 {
-        return;
+        return steps;
     }
     // Each weight's own fraction `g_i`, from its count `E / x²`, as if it were the only
     // feature: it moves the prediction by `g_i · error` (a weight change of `g_i · error / x_i`,
-    // so a feature's scale does not matter). The session model's weight mirrors the global one
-    // (same fraction: a new session does not jump on its first rewards). The moves add up; when
-    // together they exceed the error they are scaled down to exactly the error — never past the
-    // target, whatever the rate or the number of features.
-    let own = |e: f32, x2: f32| rule.fraction(1.0 + rule.exposure(e) / x2);
+    // so a feature's scale does not matter). The moves add up (twice with a session model);
+    // when together they exceed the error they are scaled down — never past the target,
+    // whatever the rate or the number of features.
+    steps.reserve(ctx.len() + 1);
     let mut total = 0.0f32;
     for_each_active(ctx, action_hash, |h, x| {
         let x2 = x * x;
         if x2 == 0.0 || !x2.is_finite() {
             return;
         }
-        let g = own(global_exposure(h), x2);
-        total += if local_exposure(h).is_some() {
-            2.0 * g
-        } else {
-            g
-        };
+        let g = rule.fraction(1.0 + rule.exposure(global_exposure(h)) / x2);
+        total += g;
+        // `(hash, x, g)` until the scale is known.
+        steps.push((h, x, g));
     });
+    if has_local {
+        total *= 2.0;
+    }
     if total <= 0.0 || !total.is_finite() {
-        return;
+        steps.clear();
+        return steps;
     }
     // At most the whole error — and, with noisy rewards, at most a fresh context's share
     // `1 / (1 + k)`: several new features together are still one observation.
     let cap = 1.0 / (1.0 + rule.prior_count.max(0.0));
     let scale = weight.min(cap / total) * error;
-    for_each_active(ctx, action_hash, |h, x| {
-        let x2 = x * x;
-        if x2 == 0.0 || !x2.is_finite() {
-            return;
-        }
-        let d = -scale * own(global_exposure(h), x2) / x;
-        let dl = local_exposure(h).map(|_| d);
-        apply(h, x2, d, dl);
-    });
+    for (_, x, g) in &mut steps {
+        (*x, *g) = (*x * *x, -scale * *g / *x);
+    }
+    steps
 }
 
 /// The evidence `n ≥ 1` the model has for `(ctx, action)`: the harmonic mean of the active
@@ -318,12 +313,6 @@ impl LocalWeights {
         sum
     }
 
-    /// The exposure `Σ x²` of the weight at `hash`.
-    #[inline]
-    pub fn exposure(&self, hash: u32) -> f32 {
-        self.accumulators[(hash & self.mask) as usize]
-    }
-
     /// Adds `delta` to the weight at `hash` and `x2` to its exposure (first capped by `rule`).
     #[inline]
     pub fn apply(&mut self, hash: u32, delta: f32, x2: f32, rule: &StepRule) {
@@ -402,20 +391,16 @@ mod tests {
             // Some history first, so exposures and weights are not all zero.
             for (t, w) in &history {
                 let p = predict_sum(&global, local.as_ref(), &ctx, ah);
-                let mut deltas = Vec::new();
-                normalized_step(&ctx, ah, p - t, 1.0 + w, &rule, |h| global.exposure(h), |h| local.as_ref().map(|m| m.exposure(h)), |h, x2, dg, dl| deltas.push((h, x2, dg, dl)));
-                for (h, x2, dg, dl) in deltas {
-                    global.apply(h, dg, x2, &rule);
-                    if let (Some(m), Some(dl)) = (local.as_mut(), dl) { m.apply(h, dl, x2, &rule); }
+                for (h, x2, d) in normalized_step(&ctx, ah, p - t, 1.0 + w, &rule, |h| global.exposure(h), local.is_some()) {
+                    global.apply(h, d, x2, &rule);
+                    if let Some(m) = local.as_mut() { m.apply(h, d, x2, &rule); }
                 }
             }
             let before = predict_sum(&global, local.as_ref(), &ctx, ah);
             let error = before - target;
-            let mut deltas = Vec::new();
-            normalized_step(&ctx, ah, error, weight, &rule, |h| global.exposure(h), |h| local.as_ref().map(|m| m.exposure(h)), |h, x2, dg, dl| deltas.push((h, x2, dg, dl)));
-            for (h, x2, dg, dl) in deltas {
-                global.apply(h, dg, x2, &rule);
-                if let (Some(m), Some(dl)) = (local.as_mut(), dl) { m.apply(h, dl, x2, &rule); }
+            for (h, x2, d) in normalized_step(&ctx, ah, error, weight, &rule, |h| global.exposure(h), local.is_some()) {
+                global.apply(h, d, x2, &rule);
+                if let Some(m) = local.as_mut() { m.apply(h, d, x2, &rule); }
             }
             let after = predict_sum(&global, local.as_ref(), &ctx, ah);
             let tol = 1e-3 * (1.0 + error.abs() + before.abs());
