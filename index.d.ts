@@ -38,6 +38,8 @@ export declare class NativeSystem {
   bankGet(id: string): string
   /** Deletes a memory or learning; true when something was deleted. */
   bankDelete(id: string): boolean
+  /** The most recently stored memories (newest first, at most 1,000) as JSON. */
+  bankRecent(limit: number): string
   /** `{memories, learnings}` counts as JSON. */
   bankCount(): string
   /** Top-k memories for a query (agentic-flow scoring + MMR) as JSON. */
@@ -105,6 +107,8 @@ export declare class NativeSystem {
   endSession(sessionId: string): void
   /** A session's history window, as JSON. */
   history(sessionId: string): string
+  /** Ranks the runnable plans for a chunk without running a step (a `Ranking` as JSON). */
+  rank(sessionId: string, chunk: string): string
   /** Starts a step: `{done: true, result}` or `{done: false, pending}` as JSON. */
   begin(sessionId: string, chunk: string): string
   /**

@@ -11,7 +11,10 @@ const { LeanAgenticSystem } = require('../dist/index.js');
 
 async function run(stream, safeExploration) {
   const { policies, forbidden } = guardrails(stream);
-  const { sys, play } = await openFor(stream, { seed: 5, policies, safeExploration });
+  // ε 0.1 rather than the default 0.02: ~80 exploring steps instead of ~25, so the count below
+  // cannot fall under its floor by chance (it did under load, 19 < 20: runs with JS handlers are
+  // reproducible only up to their latency penalty).
+  const { sys, play } = await openFor(stream, { seed: 5, policies, safeExploration, explorationRate: 0.1 });
   const steps = (await play('guarded')).map((r, t) => ({
     r,
     forbiddenHere: forbidden[stream.chunks[t].intent].map((a) => stream.actions[a]),
@@ -33,7 +36,7 @@ test('exploration is never spent on a forbidden action, and denials are not expl
     }
     if (r.verification.decision === 'deny') assert.equal(r.explored, false, 'a denied step counted as exploration');
   }
-  assert.ok(explored > 20, `only ${explored} exploring steps: the property would hold vacuously`);
+  assert.ok(explored > 40, `only ${explored} exploring steps: the property would hold vacuously`);
   const off = await run(stream, false);
   const denied = (x) => x.steps.filter((s) => s.r.verification.decision === 'deny').length;
   const exploredDenied = off.steps.filter((s) => s.r.explored && s.r.verification.decision === 'deny').length;

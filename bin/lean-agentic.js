@@ -117,7 +117,7 @@ async function main(argv) {
     case 'demo':
       return demo(inv.path);
     case 'serve':
-      return require(path.join(__dirname, '..', 'dist', 'cli_serve.js')).runServe(inv.argv);
+      return require(path.join(__dirname, '..', 'dist', 'cli_serve.js')).runServe(inv.argv, inv.console);
   }
 }
 
@@ -129,7 +129,7 @@ main(argv).catch((e) => {
     process.exitCode = e.exitCode;
     return;
   }
-  const program = argv[0] === 'demo' || argv[0] === 'serve' ? `lean-agentic ${argv[0]}` : 'lean-agentic';
+  const program = ['demo', 'serve', 'console'].includes(argv[0]) ? `lean-agentic ${argv[0]}` : 'lean-agentic';
   console.error(e && e.code ? `${program}: ${e.code}: ${e.message}` : e);
   process.exitCode = 1;
 });

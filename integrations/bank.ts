@@ -146,6 +146,14 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
     return JSON.parse(call(() => this.nat.bankCount()));
   }
 
+  /** The `limit` most recently stored memories, newest first (default 20, at most 1,000). */
+  recent(limit = 20): MemoryRecord[] {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', `recent(limit): limit must be an integer from 1 to 1000, got ${String(limit)}`);
+    }
+    return JSON.parse(call(() => this.nat.bankRecent(limit)));
+  }
+
   /** How retrieval searches the store: exact int8 scan or the approximate sketch index. */
   searchInfo(): SearchInfo {
     return JSON.parse(call(() => this.nat.bankSearchInfo()));

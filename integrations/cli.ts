@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 
 /** The commands of `lean-agentic`. */
-export type Command = 'demo' | 'serve';
+export type Command = 'demo' | 'serve' | 'console';
 
 export const MAIN_USAGE = `usage: lean-agentic <command> [options]
        lean-agentic --help | --version
@@ -20,7 +20,10 @@ commands:
   demo             stream a multi-turn conversation through a system with an on-disk store and
                    print every step and the final stats
   serve            serve the engine over HTTP (POST /process, POST /stream NDJSON), SSE
-                   (GET /events) and WebSocket (/ws) until SIGTERM/SIGINT
+                   (GET /events) and WebSocket (/ws), with the live console at /, until
+                   SIGTERM/SIGINT
+  console          serve with example policies and open the live console: one command to watch
+                   an agent verify, learn and remember in the browser
   help [command]   show this help, or that command's
 
 options:
@@ -39,14 +42,20 @@ options:
   --path FILE   SQLite store (default ./.lean-agentic/store.db; ':memory:' for none)
   -h, --help    show this help`;
 
-export const SERVE_USAGE = `usage: lean-agentic serve [--port N] [--host ADDR] [--path FILE] [--actions FILE] [--log | --quiet] ...
+export const SERVE_USAGE = `usage: lean-agentic serve [--port N] [--host ADDR --token T] [--path FILE] [--policies FILE] [--actions FILE] [--log | --quiet] ...
 
-Serves a system over HTTP, Server-Sent Events and WebSocket until SIGTERM/SIGINT, then finishes
-in-flight requests, flushes and closes the store and exits 0.
+Serves a system over HTTP, Server-Sent Events and WebSocket, with the live console at /, until
+SIGTERM/SIGINT, then finishes in-flight requests, flushes and closes the store and exits 0.
 
 options:
   --port N               port to listen on (default 8787; 0 picks a free one)
-  --host ADDR            address to bind (default 127.0.0.1)
+  --host ADDR            address to bind (default 127.0.0.1). Any other address needs --token:
+                         the console can reload policies and submit chunks
+  --token T              a secret (16+ characters, e.g. \`openssl rand -hex 16\`) every HTTP request
+                         and WebSocket must carry: "Authorization: Bearer T", or open the console
+                         once at /?token=T (a cookie then carries it). Default: $LEAN_AGENTIC_TOKEN
+  --policies FILE        Cedar policies to load at start (the console's editor shows and reloads them)
+  --no-console           do not serve the console at /
   --path FILE            SQLite store (default ./.lean-agentic/store.db; ':memory:' for none)
   --actions FILE         a CommonJS module exporting (sys) => void (or { register(sys) }) that
                          registers your actions with handlers (after the defaults; same names replace them)
@@ -65,7 +74,9 @@ options:
 default actions (JS handlers, no outside calls; each fails with reward -0.5 on a message
   that is not for it, so the learner steers such messages to "respond"):
   answer_question   questions (what, who, where, when, why, how, ...): returns the topic entities
+                    and the 3 notes the reasoning bank recalls for the question
   take_note         "note/remember/save ...": keeps the text in the session's notes (last 100)
+                    and stores it in the reasoning bank (domain "notes")
   recall_notes      "recall/list/show notes": returns the session's notes
   greet             hello, hi, thanks, bye: a polite reply
   respond           anything else (the fallback): acknowledges the message with its word count and entities
@@ -74,11 +85,28 @@ endpoints:
   POST /process      {"text": "...", "sessionId"?: "..."} -> step result (JSON)
   POST /stream       ?sessionId=  NDJSON in ({"text": ...} or a JSON string per line) -> NDJSON results, in order
   GET  /events       ?sessionId=  SSE of every result (id: event number; Last-Event-ID replays)
-  GET  /ws           ?sessionId=  WebSocket: one text message in, one result (or {"error": ...}) out
+  GET  /events       ?format=ndjson  the same events as NDJSON lines {"id", "sessionId", "result"} (HTTP streaming)
+  GET  /ws           ?sessionId=  WebSocket: one text message in, one result (or {"error": ...}) out;
+                     ?events=1 also streams the events ({"id", "sessionId", "result"}; replies as {"reply": ...})
   GET  /stats        system statistics
-  GET  /health       {"ok": true}`;
+  GET  /health       {"ok": true}
+  GET  /             the live console (live stream, policies, learning, bank, benchmarks, knowledge)`;
 
-const USAGE: Record<Command | 'main', string> = { main: MAIN_USAGE, demo: DEMO_USAGE, serve: SERVE_USAGE };
+export const CONSOLE_USAGE = `usage: lean-agentic console [--port N] [--host ADDR --token T] [--path FILE] [--policies FILE] [--seed N]
+
+Runs \`serve\` with the default actions and example Cedar policies (questions, greetings and notes
+are allowed; a note that contains a password or secret is forbidden) and prints the console's
+URL: open it, press "Replay a sample conversation" and watch the agent verify, learn and
+remember. Every \`serve\` option works here too (\`lean-agentic serve --help\`); --policies FILE
+replaces the example policies. Default store: ':memory:' (nothing is written to disk).
+
+options:
+  --port N          port (default 8787)
+  --host ADDR       address (default 127.0.0.1; any other needs --token)
+  --path FILE       SQLite store (default ':memory:')
+  -h, --help        show this help`;
+
+const USAGE: Record<Command | 'main', string> = { main: MAIN_USAGE, demo: DEMO_USAGE, serve: SERVE_USAGE, console: CONSOLE_USAGE };
 
 /** The usage text of `command` (the main one without). */
 export function usageOf(command?: Command): string {
@@ -202,9 +230,9 @@ export type Invocation =
   | { kind: 'help'; command?: Command }
   | { kind: 'version' }
   | { kind: 'demo'; path: string }
-  | { kind: 'serve'; argv: string[] };
+  | { kind: 'serve'; argv: string[]; console: boolean };
 
-const COMMANDS: readonly string[] = ['demo', 'serve'];
+const COMMANDS: readonly string[] = ['demo', 'serve', 'console'];
 
 function commandName(name: string): Command {
   if (!COMMANDS.includes(name)) {
@@ -230,7 +258,7 @@ export function parseCommandLine(argv: string[]): Invocation {
     return rest.length === 0 ? { kind: 'help' } : { kind: 'help', command: commandName(rest[0]) };
   }
   const command = commandName(first);
-  if (command === 'serve') return { kind: 'serve', argv: rest };
+  if (command === 'serve' || command === 'console') return { kind: 'serve', argv: rest, console: command === 'console' };
   const v = parseOptions(rest, { path: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, 'demo');
   if (v.help) return { kind: 'help', command: 'demo' };
   return { kind: 'demo', path: (v.path as string | undefined) ?? './.lean-agentic/store.db' };

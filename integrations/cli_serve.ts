@@ -3,16 +3,31 @@
  * an on-disk store, until SIGTERM or SIGINT, then shuts down gracefully.
  */
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { LeanAgenticError } from './errors';
 import { LeanAgenticSystem } from './system';
-import { createServer, listen } from './server';
+import { createServer, isLoopback, listen } from './server';
 import type { LogFunction } from './server';
 import type { ActionDefinition, HandlerAction, HandlerContext } from './types';
-import { integerArg, parseOptions, SERVE_USAGE, UsageError } from './cli';
+import { CONSOLE_USAGE, integerArg, parseOptions, SERVE_USAGE, UsageError } from './cli';
 import type { OptionSpec } from './cli';
 
 export { SERVE_USAGE } from './cli';
+
+/**
+ * The policies of `lean-agentic console` (replaced by `--policies FILE`): the default actions are
+ * allowed, except a note that carries a password or secret (a forbid, so the denial names it).
+ */
+export const CONSOLE_POLICIES = `// Everyday actions of the default agent are allowed.
+@id("everyday-actions")
+permit(principal, action in [Action::"answer_question", Action::"greet", Action::"respond", Action::"recall_notes", Action::"take_note"], resource);
+
+// Secrets never go into notes: a forbid overrides every permit.
+@id("no-secrets-in-notes")
+forbid(principal, action == Action::"take_note", resource)
+when { context.params.text like "*password*" || context.params.text like "*secret*" };
+`;
 
 /** Parsed `serve` arguments. */
 export interface ServeArgs {
@@ -28,6 +43,14 @@ export interface ServeArgs {
   log: boolean;
   /** `--quiet`: no banner, no notices; errors still go to stderr. */
   quiet: boolean;
+  /** `--token` (or `$LEAN_AGENTIC_TOKEN`): required on every request. */
+  token?: string;
+  /** `--policies FILE`. */
+  policies?: string;
+  /** Serve the console at `/` (false with `--no-console`). */
+  console: boolean;
+  /** `lean-agentic console`: the example policies unless `--policies`. */
+  examplePolicies: boolean;
   help: boolean;
 }
 
@@ -42,6 +65,9 @@ const SERVE_OPTIONS: Record<string, OptionSpec> = {
   seed: { type: 'string' },
   log: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  token: { type: 'string' },
+  policies: { type: 'string' },
+  'no-console': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -54,25 +80,26 @@ const INTEGER_OPTIONS: Record<string, [number, number]> = {
   seed: [0, Number.MAX_SAFE_INTEGER],
 };
 
-function integer(name: string, v: string): number {
-  const [min, max] = INTEGER_OPTIONS[name];
-  return integerArg('serve', `--${name}`, v, min, max);
-}
-
 /**
- * Parses `serve` arguments (`--flag value` or `--flag=value`, strict: an unknown option, a
- * missing or bad value is a {@link UsageError}).
+ * Parses `serve` (or `console`) arguments (`--flag value` or `--flag=value`, strict: an unknown
+ * option, a missing or bad value is a {@link UsageError}). `env` supplies `LEAN_AGENTIC_TOKEN`.
  */
-export function parseServeArgs(argv: string[]): ServeArgs {
-  const v = parseOptions(argv, SERVE_OPTIONS, 'serve', (name, value) => {
+export function parseServeArgs(argv: string[], command: 'serve' | 'console' = 'serve', env: NodeJS.ProcessEnv = process.env): ServeArgs {
+  const integer = (name: string, value: string): number => {
+    const [min, max] = INTEGER_OPTIONS[name];
+    return integerArg(command, `--${name}`, value, min, max);
+  };
+  const v = parseOptions(argv, SERVE_OPTIONS, command, (name, value) => {
     if (name in INTEGER_OPTIONS) integer(name, value);
   });
   const str = (name: string) => v[name] as string | undefined;
-  if (v.help === true) return { ...parseServeArgs([]), help: true };
+  if (v.help === true) return { ...parseServeArgs([], command, {}), help: true };
   const out: ServeArgs = {
     port: str('port') !== undefined ? integer('port', str('port') as string) : 8787,
     host: str('host') ?? '127.0.0.1',
-    path: str('path') ?? './.lean-agentic/store.db',
+    path: str('path') ?? (command === 'console' ? ':memory:' : './.lean-agentic/store.db'),
+    console: v['no-console'] !== true,
+    examplePolicies: command === 'console' && str('policies') === undefined,
     defaultActions: v['no-default-actions'] !== true,
     maxBodyBytes: str('max-body') !== undefined ? integer('max-body', str('max-body') as string) : 1024 * 1024,
     requestTimeoutMs: str('request-timeout') !== undefined ? integer('request-timeout', str('request-timeout') as string) : 30_000,
@@ -81,12 +108,26 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     help: false,
   };
   if (str('actions') !== undefined) out.actions = str('actions');
+  if (str('policies') !== undefined) out.policies = str('policies');
   if (str('seed') !== undefined) out.seed = integer('seed', str('seed') as string);
+  const token = str('token') ?? (env.LEAN_AGENTIC_TOKEN !== undefined && env.LEAN_AGENTIC_TOKEN !== '' ? env.LEAN_AGENTIC_TOKEN : undefined);
+  if (token !== undefined) {
+    if (token.length < 16) {
+      throw new UsageError('--token (or LEAN_AGENTIC_TOKEN) must be at least 16 characters; make one with `openssl rand -hex 16`', command);
+    }
+    out.token = token;
+  }
+  if (!isLoopback(out.host) && out.token === undefined) {
+    throw new UsageError(
+      `--host ${out.host} is not loopback: anyone who can reach it could reload policies and submit chunks; add --token T (or set LEAN_AGENTIC_TOKEN), 16+ characters`,
+      command,
+    );
+  }
   if (out.log && out.quiet) {
-    throw new UsageError('--log and --quiet cannot be used together: --quiet silences the log', 'serve');
+    throw new UsageError('--log and --quiet cannot be used together: --quiet silences the log', command);
   }
   if (!out.defaultActions && !out.actions) {
-    throw new UsageError('--no-default-actions needs --actions FILE: a system without actions cannot process anything', 'serve');
+    throw new UsageError('--no-default-actions needs --actions FILE: a system without actions cannot process anything', command);
   }
   return out;
 }
@@ -110,9 +151,10 @@ const GREET_WORDS = ['hello', 'hi', 'hey', 'thanks', 'thank', 'bye', 'goodbye'];
 /**
  * The default actions of `serve` (see {@link SERVE_USAGE}). Each handler checks that the message
  * is really for it and otherwise fails with a negative reward, so the learner steers such
- * messages to the keyword-less `respond` fallback.
+ * messages to the keyword-less `respond` fallback. With `sys`, notes are also stored in its
+ * reasoning bank (domain `notes`, the session as agent) and questions recall the closest ones.
  */
-export function defaultActions(): ActionDefinition[] {
+export function defaultActions(sys?: LeanAgenticSystem): ActionDefinition[] {
   const notes = new Map<string, string[]>();
   const notesOf = (ctx: HandlerContext): string[] => {
     let list = notes.get(ctx.sessionId);
@@ -133,10 +175,11 @@ export function defaultActions(): ActionDefinition[] {
       name: 'answer_question',
       description: 'Answer a question about a topic',
       keywords: QUESTION_WORDS,
-      handler: (action) =>
-        action.parameters.text.includes('?') || matches(action, QUESTION_WORDS)
-          ? { success: true, result: { kind: 'question', topics: entityNames(action), text: action.parameters.text } }
-          : notForMe('a question'),
+      handler: (action) => {
+        if (!(action.parameters.text.includes('?') || matches(action, QUESTION_WORDS))) return notForMe('a question');
+        const recalled = sys ? sys.bank.retrieve(action.parameters.text, { k: 3 }).map((r) => ({ note: r.memory.content, score: Number(r.score.toFixed(3)) })) : [];
+        return { success: true, result: { kind: 'question', topics: entityNames(action), text: action.parameters.text, recalled } };
+      },
     },
     {
       name: 'take_note',
@@ -147,7 +190,14 @@ export function defaultActions(): ActionDefinition[] {
         const list = notesOf(ctx);
         list.push(action.parameters.text);
         if (list.length > NOTES_PER_SESSION) list.shift();
-        return { success: true, result: { saved: action.parameters.text, notes: list.length } };
+        const memory = sys?.bank.store({
+          title: action.parameters.text.slice(0, 80),
+          content: action.parameters.text,
+          domain: 'notes',
+          agentId: ctx.sessionId,
+          tags: entityNames(action).slice(0, 10),
+        });
+        return { success: true, result: { saved: action.parameters.text, notes: list.length, ...(memory ? { memoryId: memory.id } : {}) } };
       },
     },
     {
@@ -215,35 +265,64 @@ async function loadActions(sys: LeanAgenticSystem, file: string): Promise<void> 
  * SIGINT has shut the service down (in-flight requests finished, store flushed and closed), with
  * `process.exitCode` 0. A second signal during shutdown cuts the remaining connections.
  */
-export async function runServe(argv: string[]): Promise<void> {
-  const args = parseServeArgs(argv);
+export async function runServe(argv: string[], consoleCommand = false): Promise<void> {
+  const command = consoleCommand ? 'console' : 'serve';
+  const args = parseServeArgs(argv, command);
   if (args.help) {
-    console.log(SERVE_USAGE);
+    console.log(consoleCommand ? CONSOLE_USAGE : SERVE_USAGE);
     return;
+  }
+  let policyText: string | undefined;
+  if (args.policies !== undefined) {
+    try {
+      policyText = fs.readFileSync(args.policies, 'utf8');
+    } catch (e) {
+      throw new LeanAgenticError('ERR_INVALID_INPUT', `--policies ${args.policies}: cannot read it: ${(e as Error).message}`);
+    }
+  } else if (args.examplePolicies) {
+    policyText = CONSOLE_POLICIES;
   }
   // Request lines with --log; notices unless --quiet; errors always.
   const log: LogFunction = (line, kind) => {
-    if (kind === 'error' || (kind === 'request' ? args.log : !args.quiet)) console.error(`lean-agentic serve: ${line}`);
+    if (kind === 'error' || (kind === 'request' ? args.log : !args.quiet)) console.error(`lean-agentic ${command}: ${line}`);
   };
   const sys = await LeanAgenticSystem.open({ path: args.path, ...(args.seed !== undefined ? { seed: args.seed } : {}) });
   let service: ReturnType<typeof createServer>;
   try {
-    if (args.defaultActions) for (const a of defaultActions()) sys.registerAction(a);
+    if (args.defaultActions) for (const a of defaultActions(sys)) sys.registerAction(a);
     if (args.actions) await loadActions(sys, args.actions);
     if (sys.actions().length === 0) {
       throw new LeanAgenticError('ERR_INVALID_INPUT', `--actions ${args.actions} registered no actions`);
+    }
+    if (policyText !== undefined) {
+      try {
+        sys.loadPolicies(policyText);
+      } catch (e) {
+        const err = e as LeanAgenticError;
+        throw new LeanAgenticError(err.code ?? 'ERR_POLICY_PARSE', `${args.policies ?? 'the example policies'}: ${err.message}`);
+      }
     }
     service = createServer(sys, {
       maxBodyBytes: args.maxBodyBytes,
       requestTimeoutMs: args.requestTimeoutMs,
       log,
+      ...(args.token !== undefined ? { token: args.token } : {}),
+      console: args.console ? (policyText !== undefined ? { policyText } : {}) : false,
     });
     const addr = await listen(service, args.port, args.host);
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     if (!args.quiet) {
       console.log(
-        `lean-agentic serve: listening on http://${host}:${addr.port} (store: ${args.path}; actions: ${sys.actions().join(', ')})`,
+        `lean-agentic ${command}: listening on http://${host}:${addr.port} (store: ${args.path}; actions: ${sys.actions().join(', ')}; policies: ${
+          policyText === undefined ? 'none' : (args.policies ?? 'example')
+        })`,
       );
+      if (args.console) {
+        const shown = host === '0.0.0.0' || host === '[::]' ? '<this machine>' : host;
+        console.log(
+          `lean-agentic ${command}: console: http://${shown}:${addr.port}/${args.token !== undefined ? '?token=<your token>' : ''}`,
+        );
+      }
     }
   } catch (e) {
     await sys.close().catch(() => {});

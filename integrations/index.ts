@@ -21,7 +21,7 @@ export type {
   LineStreamOptions,
 } from './transports';
 export { createServer } from './server';
-export type { ServerOptions, LeanAgenticService, WebSocketServerLike, LogTarget, LogKind, LogFunction } from './server';
+export type { ServerOptions, ConsoleOptions, LeanAgenticService, WebSocketServerLike, LogTarget, LogKind, LogFunction } from './server';
 export { ReasoningBank } from './bank';
 export type { Vector, MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
 export { KnowledgeGraph } from './knowledge';

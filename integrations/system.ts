@@ -35,6 +35,7 @@ import type {
   SessionHandle,
   StepResult,
   StepSummary,
+  Ranking,
   BatchOptions,
   ResultDetail,
   SystemConfig,
@@ -199,6 +200,18 @@ export class LeanAgenticSystem {
   history(ctx: SessionHandle | string): HistoryEntry[] {
     const id = sessionIdOf(ctx);
     return JSON.parse(call(() => this.nat.history(id)));
+  }
+
+  /**
+   * What the next step would do with `chunk` in this session, without running it: the runnable
+   * plans with the learner's predicted reward, the probability of each being chosen (safe
+   * exploration's mask applied), and the verifier's answer for each first action. Nothing is
+   * executed, learned, journaled or added to the knowledge graph.
+   */
+  rankActions(chunk: string, ctx: SessionHandle | string): Ranking {
+    checkChunk(chunk);
+    const id = sessionIdOf(ctx);
+    return JSON.parse(call(() => this.nat.rank(id, chunk)));
   }
 
   /** Processes one chunk through the whole loop. */

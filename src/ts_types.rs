@@ -41,7 +41,7 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     use crate::reasoning::policy::CertificateCheck;
     use crate::reasoning::{Decision, PolicySetInfo, Property, Workflow, WorkflowReport};
     use crate::system::{
-        BatchProgress, FeedbackResult, PendingStep, StepResult, StepSummary, SystemStats,
+        BatchProgress, FeedbackResult, PendingStep, Ranking, StepResult, StepSummary, SystemStats,
     };
     MemoryRecord::export_all_to(dir)?;
     LearningRecord::export_all_to(dir)?;
@@ -56,6 +56,7 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ConsolidateReport::export_all_to(dir)?;
     StepResult::export_all_to(dir)?;
     StepSummary::export_all_to(dir)?;
+    Ranking::export_all_to(dir)?;
     PendingStep::export_all_to(dir)?;
     BatchProgress::export_all_to(dir)?;
     HistoryEntry::export_all_to(dir)?;

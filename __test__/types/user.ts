@@ -7,6 +7,7 @@ import {
   createServer,
   fromWebSocket,
   type PolicyRef,
+  type Ranking,
   type StepResult,
   type StepSummary,
   type SystemConfig,
@@ -63,10 +64,20 @@ export async function main(): Promise<void> {
   const fromCheck: PolicyRef[] = sys.verifyAction({ name: 'note' }, { agentId: 'a' }).determiningPolicies ?? [];
   const ids: string[] = [...(fromStep ?? []), ...fromSummary, ...fromCheck].map((p) => p.id);
   void ids;
+  // the console's reads: a ranking, drift alarms, recent memories
+  const ranking: Ranking = sys.rankActions('note this', ctx);
+  const verdicts: ('allow' | 'deny' | 'skipped')[] = ranking.candidates.map((c) => c.decision);
+  const drifted: boolean = full.driftAlarm === true;
+  const titles: string[] = sys.bank.recent(5).map((m) => m.title);
+  void verdicts, drifted, titles;
+  // @ts-expect-error -- rankActions needs a session
+  sys.rankActions('note this');
   // vectors may be typed arrays
   sys.bank.store({ title: 't', content: 'c', embedding: new Float32Array(8) });
   // the service and the WebSocket transport type-check without @types/ws
-  const service = createServer(sys);
+  const service = createServer(sys, { token: 'x'.repeat(16), console: { policyText: '' } });
+  const guarded: boolean = service.requiresToken;
+  void guarded;
   for (const client of service.wss.clients) client.terminate();
   const source = fromWebSocket('ws://127.0.0.1:1/');
   void source;

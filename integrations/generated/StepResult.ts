@@ -65,6 +65,11 @@ learned: boolean,
  */
 wouldDeny?: boolean, 
 /**
+ * This step's reward made the learner's drift detector fire: the rewards of its action
+ * changed, and exploration is boosted for a while (serialised only when true).
+ */
+driftAlarm?: boolean, 
+/**
  * Time from receiving the chunk to the result, in microseconds.
  */
 latencyUs: number, };

@@ -1,7 +1,13 @@
 /**
- * `GET /events`: every step result the service produced, as Server-Sent Events with increasing
- * ids, kept in a bounded ring so a client that reconnects with `Last-Event-ID` replays what it
- * missed. A subscriber too far behind is disconnected (it resumes the same way).
+ * The service's event stream: every step result the service produced, with increasing ids, kept
+ * in a bounded ring so a client that connects late, or reconnects, replays what it missed.
+ *
+ * One stream, three transports (the console has a tab for each): `GET /events` as Server-Sent
+ * Events (`Last-Event-ID` or `?lastEventId=` replays), the same endpoint as chunked NDJSON with
+ * `?format=ndjson` (HTTP streaming for clients without an SSE parser: one
+ * `{"id", "sessionId", "result"}` object per line), and `/ws?events=1` (see `ws.ts`). A
+ * subscriber too far behind is dropped rather than buffered without bound; it resumes from its
+ * last id.
  */
 
 import http from 'node:http';
@@ -40,15 +46,28 @@ export class EventRing {
   }
 }
 
-interface Subscriber {
-  res: http.ServerResponse;
-  sessionId: string | null;
+/** Where a subscriber's events go (an SSE or NDJSON response, a WebSocket). */
+export interface EventSink {
+  /** Only this session's events (every session when null). */
+  readonly sessionId: string | null;
+  /** Queued bytes not yet sent: past `maxEventLagBytes` the subscriber is dropped. */
+  backlog(): number;
+  /** Sends one event. */
+  send(ev: StoredEvent): void;
+  /** Ends the stream (`gap`: the events it missed and cannot replay, when dropped for lag). */
+  end(note: string): void;
 }
 
-/** The service's event stream: what is published, who listens, the SSE endpoint. */
+/** The JSON line of an event on NDJSON and WebSocket streams. */
+export function eventLine(ev: StoredEvent): string {
+  return `{"id":${ev.id},"sessionId":${JSON.stringify(ev.sessionId)},"result":${ev.data}}`;
+}
+
+/** The service's event stream: what is published, who listens, the `/events` endpoint. */
 export class Events {
   private readonly ring: EventRing;
-  private readonly subscribers = new Set<Subscriber>();
+  private readonly sinks = new Set<EventSink>();
+  private readonly observers: ((value: unknown) => void)[] = [];
   private seq = 0;
 
   constructor(
@@ -60,62 +79,98 @@ export class Events {
     this.ring = new EventRing(bufferSize);
   }
 
-  /** Publishes a result to the ring and every subscriber of its session. */
-  publish(sessionId: string, data: string): void {
+  /** The id of the latest event (0 before the first). */
+  get lastId(): number {
+    return this.seq;
+  }
+
+  /** Calls `fn` with the value of every event published from now on (the console's timeline). */
+  observe(fn: (value: unknown) => void): void {
+    this.observers.push(fn);
+  }
+
+  /** Publishes a result (`data` is `value` as JSON) to the ring and every subscriber of its session. */
+  publish(sessionId: string, data: string, value?: unknown): void {
     const ev: StoredEvent = { id: ++this.seq, sessionId, data };
     this.ring.push(ev);
-    for (const sub of this.subscribers) {
-      if (sub.sessionId === null || sub.sessionId === ev.sessionId) this.write(sub, ev);
+    for (const sink of this.sinks) {
+      if (sink.sessionId === null || sink.sessionId === ev.sessionId) this.deliver(sink, ev);
     }
+    for (const fn of this.observers) fn(value);
   }
 
-  private write(sub: Subscriber, ev: StoredEvent): void {
-    if (sub.res.writableLength > this.maxEventLag) {
-      // Too far behind: drop it; the client reconnects with Last-Event-ID and replays.
-      this.subscribers.delete(sub);
-      sub.res.end();
+  private deliver(sink: EventSink, ev: StoredEvent): void {
+    if (sink.backlog() > this.maxEventLag) {
+      // Too far behind: drop it; the client reconnects from its last id and replays.
+      this.sinks.delete(sink);
+      sink.end('too far behind; reconnect with the last event id to resume');
       return;
     }
-    sub.res.write(`id: ${ev.id}\ndata: ${ev.data}\n\n`);
+    sink.send(ev);
   }
 
-  /** Serves `GET /events` for `sessionId` (every session when null). */
+  /**
+   * Subscribes `sink`: replays the retained events after `after` (none when null), then sends
+   * every new one. An id from the future (an earlier run of the server) replays everything
+   * retained. Returns the unsubscribe function; `gap` is told which events were lost.
+   */
+  subscribe(sink: EventSink, after: number | null, gap?: (from: number, to: number) => void): () => void {
+    if (after !== null) {
+      const last = after > this.seq ? 0 : after;
+      const oldest = this.ring.oldestId;
+      if (oldest !== undefined && oldest > last + 1) gap?.(last + 1, oldest - 1);
+      for (const ev of this.ring.after(last)) {
+        if (sink.sessionId === null || ev.sessionId === sink.sessionId) this.deliver(sink, ev);
+      }
+    }
+    this.sinks.add(sink);
+    return () => this.sinks.delete(sink);
+  }
+
+  /**
+   * Serves `GET /events` for `sessionId` (every session when null): Server-Sent Events, or
+   * NDJSON with `?format=ndjson`.
+   */
   serve(req: http.IncomingMessage, res: http.ServerResponse, url: URL, sessionId: string | null): void {
     const lastHeader = req.headers['last-event-id'];
     const lastRaw = (Array.isArray(lastHeader) ? lastHeader[0] : lastHeader) ?? url.searchParams.get('lastEventId');
+    const after = lastRaw !== undefined && lastRaw !== null && /^\d+$/.test(lastRaw.trim()) ? Number(lastRaw.trim()) : null;
+    const ndjson = url.searchParams.get('format') === 'ndjson';
     res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Content-Type': ndjson ? 'application/x-ndjson; charset=utf-8' : 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.write(`retry: ${this.sseRetryMs}\n\n`);
-    const sub: Subscriber = { res, sessionId };
-    if (lastRaw !== undefined && lastRaw !== null && /^\d+$/.test(lastRaw.trim())) {
-      let last = Number(lastRaw.trim());
-      // An id from the future belongs to an earlier run of the server: replay everything retained.
-      if (last > this.seq) last = 0;
-      const oldest = this.ring.oldestId;
-      if (oldest !== undefined && oldest > last + 1) {
-        res.write(`: events ${last + 1}..${oldest - 1} are no longer retained\n\n`);
-      }
-      for (const ev of this.ring.after(last)) {
-        if (sessionId === null || ev.sessionId === sessionId) this.write(sub, ev);
-      }
-    }
-    if (res.writableEnded) return;
-    this.subscribers.add(sub);
-    const heartbeat = this.heartbeatMs > 0 ? setInterval(() => res.write(': ping\n\n'), this.heartbeatMs) : null;
+    if (!ndjson) res.write(`retry: ${this.sseRetryMs}\n\n`);
+    let open = true;
+    const sink: EventSink = {
+      sessionId,
+      backlog: () => res.writableLength,
+      send: ndjson
+        ? (ev) => res.write(eventLine(ev) + '\n')
+        : (ev) => res.write(`id: ${ev.id}\ndata: ${ev.data}\n\n`),
+      end: (note) => {
+        open = false;
+        res.end(ndjson ? JSON.stringify({ end: note }) + '\n' : `: ${note}\n\n`);
+      },
+    };
+    const gap = (from: number, to: number) =>
+      res.write(ndjson ? JSON.stringify({ gap: { from, to } }) + '\n' : `: events ${from}..${to} are no longer retained\n\n`);
+    const unsubscribe = this.subscribe(sink, after, gap);
+    if (!open || res.writableEnded) return;
+    // SSE comments and blank NDJSON lines keep proxies from closing an idle stream.
+    const heartbeat = this.heartbeatMs > 0 ? setInterval(() => res.write(ndjson ? '\n' : ': ping\n\n'), this.heartbeatMs) : null;
     heartbeat?.unref();
     res.on('close', () => {
       if (heartbeat) clearInterval(heartbeat);
-      this.subscribers.delete(sub);
+      unsubscribe();
     });
   }
 
   /** Ends every event stream (they never finish by themselves). */
   endAll(): void {
-    for (const sub of this.subscribers) sub.res.end(': server shutting down\n\n');
-    this.subscribers.clear();
+    for (const sink of this.sinks) sink.end('server shutting down');
+    this.sinks.clear();
   }
 }

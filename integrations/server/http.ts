@@ -8,7 +8,7 @@ import { LeanAgenticError, toError } from '../errors';
 import type { ErrorCode } from '../errors';
 
 /** Codes only the server raises. */
-type ServerCode = 'ERR_METHOD_NOT_ALLOWED' | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_SHUTTING_DOWN';
+type ServerCode = 'ERR_METHOD_NOT_ALLOWED' | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_SHUTTING_DOWN' | 'ERR_UNAUTHORIZED' | 'ERR_FORBIDDEN';
 
 /**
  * The HTTP status of every error code. A `Record` over the generated union: a new engine code
@@ -29,6 +29,8 @@ const STATUS: Record<ErrorCode | ServerCode, number> = {
   ERR_STREAM_PARSE: 400,
   ERR_UNKNOWN_SESSION: 404,
   ERR_UNKNOWN_ACTION: 404,
+  ERR_UNAUTHORIZED: 401,
+  ERR_FORBIDDEN: 403,
   ERR_NOT_FOUND: 404,
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_CLOSED: 409,

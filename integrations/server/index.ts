@@ -45,9 +45,14 @@ import { logFunction, stopwatch } from './log';
 import type { LogTarget } from './log';
 import { MAX_TIMER_MS, Sessions } from './sessions';
 import { WsEndpoint } from './ws';
+import { Guard, isLoopback } from './guard';
+import { Console } from './console';
+import type { ConsoleOptions } from './console';
 
 export { statusForCode } from './http';
 export type { LogFunction, LogKind, LogTarget } from './log';
+export type { ConsoleOptions } from './console';
+export { isLoopback } from './guard';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -85,6 +90,14 @@ export interface ServerOptions {
    * `request` —, shutdown progress (`info`) and failures the service survived (`error`).
    */
   log?: LogTarget;
+  /**
+   * A secret every HTTP request and WebSocket upgrade must carry (`Authorization: Bearer`, the
+   * console's cookie, or `?token=`; see `guard.ts`). Required to {@link listen} on a non-loopback
+   * address. Default: none (loopback only).
+   */
+  token?: string;
+  /** Serve the live console at `/` (default true; see `console/index.ts`). */
+  console?: boolean | ConsoleOptions;
 }
 
 /** What {@link LeanAgenticService.wss} offers of a `ws` WebSocketServer. */
@@ -109,6 +122,8 @@ export interface LeanAgenticService {
   close(): Promise<void>;
   /** Whether `close()` was called. */
   readonly closing: boolean;
+  /** Whether requests must carry the token. */
+  readonly requiresToken: boolean;
 }
 
 /** Creates the service for `sys` (see the module docs); listen with `service.server.listen(port, host)`. */
@@ -133,6 +148,12 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
   const closeSystem = options.closeSystem !== false;
   const log = logFunction(options.log);
   const sessions = new Sessions(sys, events, options.defaultSessionId ?? 'default', requestTimeoutMs);
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 16)) {
+    throw new LeanAgenticError('ERR_INVALID_INPUT', 'token must be a string of at least 16 characters (e.g. `openssl rand -hex 16`)');
+  }
+  const guard = new Guard(options.token ?? null);
+  const consoleOptions = options.console === undefined || options.console === true ? {} : options.console;
+  const panel = consoleOptions === false ? null : new Console(sys, sessions, events, maxBodyBytes, consoleOptions);
 
   let closing = false;
   let closePromise: Promise<void> | null = null;
@@ -274,6 +295,31 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
       return;
     }
     pathname = url.pathname;
+    const admission = guard.check(req, url);
+    if (!admission.ok) {
+      req.resume();
+      fail(res, new HttpError(admission.code, admission.message));
+      return;
+    }
+    if (admission.setCookie) res.setHeader('Set-Cookie', admission.setCookie);
+    if (panel && (url.pathname === '/' || url.pathname.startsWith('/console/'))) {
+      if (admission.tokenInQuery && req.method === 'GET' && url.pathname === '/') {
+        // The console's link: the cookie now carries the token; drop it from the address bar.
+        res.writeHead(303, { Location: '/', 'Cache-Control': 'no-store' });
+        res.end();
+        return;
+      }
+      const job = (async () => {
+        try {
+          await panel.handle(req, res, url);
+        } catch (e) {
+          fail(res, e);
+        }
+      })();
+      inflight.add(job);
+      void job.finally(() => inflight.delete(job));
+      return;
+    }
     const route = routes[url.pathname];
     if (!route) {
       req.resume();
@@ -313,7 +359,15 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     void job.finally(() => inflight.delete(job));
   });
 
-  const ws = new WsEndpoint(server, { maxBodyBytes, wsHighWaterMark, sessions, isClosing: () => closing, log });
+  const ws = new WsEndpoint(server, {
+    guard,
+    maxBodyBytes,
+    wsHighWaterMark,
+    sessions,
+    events,
+    isClosing: () => closing,
+    log,
+  });
 
   // ---- shutdown -------------------------------------------------------------------------------
 
@@ -344,6 +398,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     await new Promise<void>((resolve) => ws.wss.close(() => resolve()));
     // Steps of every session that were already started finish before the store closes.
     await sessions.settled();
+    await panel?.close();
     if (closeSystem && !sys.closed) {
       await sys.flush();
       await sys.close();
@@ -357,6 +412,9 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     get closing() {
       return closing;
     },
+    get requiresToken() {
+      return guard.requiresToken;
+    },
     close(): Promise<void> {
       if (!closePromise) closePromise = shutdown();
       return closePromise;
@@ -364,8 +422,19 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
   };
 }
 
-/** Starts listening; resolves with the bound address. */
+/**
+ * Starts listening; resolves with the bound address. A non-loopback `host` needs a service
+ * created with a `token` (`ERR_INVALID_CONFIG` otherwise): the console can reload policies.
+ */
 export function listen(service: LeanAgenticService, port: number, host: string): Promise<AddressInfo> {
+  if (!isLoopback(host) && !service.requiresToken) {
+    return Promise.reject(
+      new LeanAgenticError(
+        'ERR_INVALID_CONFIG',
+        `listening on ${host} (not loopback) needs a token: createServer(sys, { token }) / serve --token (or LEAN_AGENTIC_TOKEN)`,
+      ),
+    );
+  }
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     service.server.once('error', onError);

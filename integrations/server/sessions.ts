@@ -17,6 +17,8 @@ const SESSION_ID_MAX = 256;
 export class Sessions {
   private readonly known = new Set<string>();
   private readonly tails = new Map<string, Promise<unknown>>();
+  /** Chunks accepted and not yet answered, per session (the console's queue depth). */
+  private readonly queued = new Map<string, number>();
 
   constructor(
     private readonly sys: LeanAgenticSystem,
@@ -34,16 +36,39 @@ export class Sessions {
     return id;
   }
 
+  /** Creates the session if the service has not yet (for calls outside a step, e.g. ranking). */
+  ensureSession(id: string): void {
+    this.ensure(id);
+  }
+
   private ensure(id: string): void {
     if (this.known.has(id)) return;
     this.sys.createContext(id);
     this.known.add(id);
   }
 
-  /** Runs `fn` after every earlier step of the session. */
-  private inOrder<T>(id: string, fn: () => Promise<T>): Promise<T> {
+  /** Chunks waiting or running: in total and per session (sessions with none are left out). */
+  depth(): { total: number; sessions: Record<string, number> } {
+    let total = 0;
+    const sessions: Record<string, number> = {};
+    for (const [id, n] of this.queued) {
+      total += n;
+      sessions[id] = n;
+    }
+    return { total, sessions };
+  }
+
+  private count(id: string, delta: number): void {
+    const n = (this.queued.get(id) ?? 0) + delta;
+    if (n <= 0) this.queued.delete(id);
+    else this.queued.set(id, n);
+  }
+
+  /** Runs `fn` after every earlier step of the session; `chunks` of it count as queued until it ends. */
+  private inOrder<T>(id: string, fn: () => Promise<T>, chunks = 1): Promise<T> {
     const prev = this.tails.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    this.count(id, chunks);
+    const run = prev.then(fn, fn).finally(() => this.count(id, -chunks));
     const tail = run.then(
       () => undefined,
       () => undefined,
@@ -69,7 +94,7 @@ export class Sessions {
   }
 
   private publish(r: StepResult): void {
-    this.events.publish(r.sessionId, JSON.stringify(r));
+    this.events.publish(r.sessionId, JSON.stringify(r), r);
   }
 
   /**
@@ -108,7 +133,7 @@ export class Sessions {
           const rs = await this.onSession(sessionId, () => this.sys.processBatch(chunks, sessionId));
           for (const r of rs) this.publish(r);
           return rs;
-        }),
+        }, chunks.length),
     };
   }
 

@@ -2,6 +2,11 @@
  * `GET /ws`: each text message is one step of the connection's session (a JSON object with a
  * string `text`, and optionally `sessionId`, is unwrapped); the result, or `{"error": ...}`, is
  * sent back in order. A socket is paused while `wsHighWaterMark` messages wait.
+ *
+ * `GET /ws?events=1` also subscribes the socket to the service's event stream (every session's,
+ * or `sessionId`'s only when given; `lastEventId=N` first replays the retained events after N):
+ * events arrive as `{"id", "sessionId", "result"}` and the answers to the socket's own messages as
+ * `{"reply": result}` (or `{"error": ...}`), so a client can tell the two apart.
  */
 
 import http from 'node:http';
@@ -11,12 +16,19 @@ import { errorBody } from './http';
 import { stopwatch } from './log';
 import type { LogFunction } from './log';
 import type { Sessions } from './sessions';
+import { eventLine } from './events';
+import type { Events } from './events';
+import type { Guard } from './guard';
 
 /** What the WebSocket endpoint needs of the service. */
 export interface WsOptions {
+  /** Checks every upgrade (token, host, origin) before it is accepted. */
+  guard: Guard;
   maxBodyBytes: number;
   wsHighWaterMark: number;
   sessions: Sessions;
+  /** The event stream `?events=1` subscribes to (it drops a subscriber that lags too far). */
+  events: Events;
   isClosing: () => boolean;
   log: LogFunction;
 }
@@ -40,6 +52,14 @@ export class WsEndpoint {
         o.log(`${req.method} ${pathname} ${status} ${elapsed()}`, 'request');
         socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       };
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        return refuse(400, 'Bad Request');
+      }
+      const admission = o.guard.check(req, url);
+      if (!admission.ok) return refuse(admission.status, admission.status === 401 ? 'Unauthorized' : 'Forbidden');
       if (pathname !== '/ws') return refuse(404, 'Not Found');
       if (o.isClosing()) return refuse(503, 'Service Unavailable');
       this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -54,11 +74,30 @@ export class WsEndpoint {
   private connect(ws: WebSocket, req: http.IncomingMessage): void {
     const { sessions, wsHighWaterMark, maxBodyBytes, log } = this.o;
     let sessionId: string;
+    const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
     try {
-      sessionId = sessions.checkId(new URL(req.url ?? '/', 'http://localhost').searchParams.get('sessionId'));
+      sessionId = sessions.checkId(params.get('sessionId'));
     } catch (e) {
       ws.close(1008, errorBody(e).message.slice(0, 100));
       return;
+    }
+    const subscribed = params.get('events') === '1';
+    if (subscribed) {
+      const raw = params.get('sessionId');
+      const last = params.get('lastEventId');
+      const unsubscribe = this.o.events.subscribe(
+        {
+          sessionId: raw === null || raw === '' ? null : sessionId,
+          backlog: () => ws.bufferedAmount,
+          send: (ev) => {
+            if (ws.readyState === WebSocket.OPEN) ws.send(eventLine(ev));
+          },
+          end: (note) => ws.close(note.startsWith('server') ? 1001 : 1013, note.slice(0, 100)),
+        },
+        last !== null && /^\d+$/.test(last) ? Number(last) : null,
+        (from, to) => ws.send(JSON.stringify({ gap: { from, to } })),
+      );
+      ws.once('close', unsubscribe);
     }
     let tail: Promise<void> = Promise.resolve();
     let pending = 0;
@@ -101,7 +140,8 @@ export class WsEndpoint {
                 if (s !== undefined) sid = sessions.checkId(s);
               }
             }
-            reply = JSON.stringify(await sessions.processOne(sid, text));
+            const result = JSON.stringify(await sessions.processOne(sid, text));
+            reply = subscribed ? `{"reply":${result}}` : result;
           } catch (e) {
             reply = JSON.stringify({ error: errorBody(e) });
           }

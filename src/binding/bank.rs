@@ -68,6 +68,18 @@ impl NativeSystem {
             .map_err(to_js)
     }
 
+    /// The most recently stored memories (newest first, at most 1,000) as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_recent(&self, limit: u32) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.recent(limit as usize))
+                .map_err(to_js)?,
+        )
+    }
+
     /// `{memories, learnings}` counts as JSON.
     #[napi(catch_unwind)]
     pub fn bank_count(&self) -> napi::Result<String> {

@@ -143,6 +143,12 @@ impl NativeSystem {
         to_json(&self.engine()?.history(&session_id).map_err(to_js)?)
     }
 
+    /// Ranks the runnable plans for a chunk without running a step (a `Ranking` as JSON).
+    #[napi(catch_unwind)]
+    pub fn rank(&self, session_id: String, chunk: String) -> napi::Result<String> {
+        to_json(&self.engine()?.rank(&session_id, &chunk).map_err(to_js)?)
+    }
+
     /// Starts a step: `{done: true, result}` or `{done: false, pending}` as JSON.
     #[napi(catch_unwind)]
     pub fn begin(&self, session_id: String, chunk: String) -> napi::Result<String> {

@@ -27,7 +27,9 @@ mod step_ids;
 mod verify;
 
 pub use config::{closest, json_type, Enforcement, SystemConfig, CONFIG_KEYS, DEFAULT_STORE_PATH};
-pub use engine::{Engine, FeedbackResult, SystemStats, PIPELINE_MIN_CHUNKS};
+pub use engine::{
+    BlockedAction, Engine, FeedbackResult, RankedAction, Ranking, SystemStats, PIPELINE_MIN_CHUNKS,
+};
 pub use formal::{ActionCheck, CheckContext, FormalVerifier};
 pub use journal::{Journal, JournalRow};
 pub use slice_chain::{SliceState, SliceTicket};

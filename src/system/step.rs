@@ -133,6 +133,11 @@ pub struct StepResult {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub would_deny: bool,
+    /// This step's reward made the learner's drift detector fire: the rewards of its action
+    /// changed, and exploration is boosted for a while (serialised only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
+    pub drift_alarm: bool,
     /// Time from receiving the chunk to the result, in microseconds.
     pub latency_us: u64,
 }

@@ -424,3 +424,53 @@ fn graph_facts_in_preconditions_follow_the_graph_and_expire() {
     );
     assert_eq!(check("hire"), Verdict::Skipped, "untimed relations stay");
 }
+
+#[test]
+fn rank_is_the_next_steps_distribution_and_changes_nothing() {
+    let e = engine();
+    e.register_action(action("read_file", &["file", "read"], false))
+        .unwrap();
+    e.register_action(action("delete_file", &["file", "delete"], false))
+        .unwrap();
+    e.load_policies(
+        r#"@id("all") permit(principal, action, resource);
+           @id("no-delete") forbid(principal, action == Action::"delete_file", resource);"#,
+        None,
+    )
+    .unwrap();
+    e.create_session("s", SessionContext::default()).unwrap();
+    let chunk = "read or delete the file notes.txt";
+    let before = e.stats().unwrap();
+    let r = e.rank("s", chunk).unwrap();
+    assert!(r.masked);
+    assert_eq!(r.candidates.len(), 2);
+    let total: f64 = r.candidates.iter().map(|c| c.probability).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    let delete = r
+        .candidates
+        .iter()
+        .find(|c| c.action == "delete_file")
+        .unwrap();
+    assert_eq!(delete.decision, Verdict::Deny);
+    let after = e.stats().unwrap();
+    assert_eq!(after.total_actions, before.total_actions);
+    assert_eq!(after.learning_iterations, before.learning_iterations);
+    assert_eq!(after.total_entities, before.total_entities);
+    assert_eq!(e.journal_count().unwrap(), 0);
+    // The step draws from the ranked distribution.
+    let Begun::Done(step) = e.begin("s", chunk).unwrap() else {
+        panic!("built-in actions finish natively")
+    };
+    let ranked = r
+        .candidates
+        .iter()
+        .find(|c| c.action == step.action.action_type)
+        .unwrap();
+    assert!((ranked.probability - step.propensity).abs() < 1e-9);
+    assert_eq!(ranked.decision, step.verification.decision);
+    assert_eq!(
+        e.rank("nobody", chunk).unwrap_err().code,
+        ErrorCode::UnknownSession
+    );
+    assert_eq!(e.rank("s", "").unwrap_err().code, ErrorCode::EmptyChunk);
+}

@@ -67,6 +67,27 @@ impl ReasoningBank {
         })
     }
 
+    /// The `limit` most recently stored memories (at most 1,000), newest first. Insertion order
+    /// (rowid), not the `created_at` text: imported memories keep their own timestamps.
+    pub fn recent(&self, limit: usize) -> Result<Vec<MemoryRecord>> {
+        let limit = limit.min(1000) as i64;
+        self.store.with_conn(|conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT id FROM patterns WHERE type = ?1 ORDER BY rowid DESC LIMIT ?2",
+                )?
+                .query_map(params![MEMORY_TYPE, limit], |r| r.get::<_, String>(0))?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(m) = read_record(conn, &id)? {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Numbers of stored memories and learnings.
     pub fn count(&self) -> Result<BankCounts> {
         self.store.with_conn(|conn| read_counts(conn))

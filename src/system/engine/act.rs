@@ -136,7 +136,12 @@ impl Engine {
 
     /// Plan: runnable plans for the chunk, preconditions proved from the session's facts, the
     /// rules and the knowledge graph's facts.
-    fn plan(&self, session: &Session, actions: &[Arc<ActionSpec>], seen: &Seen) -> Result<Plan> {
+    pub(super) fn plan(
+        &self,
+        session: &Session,
+        actions: &[Arc<ActionSpec>],
+        seen: &Seen,
+    ) -> Result<Plan> {
         let facts = session.facts();
         let provable = actions.iter().any(|a| !a.preconditions.is_empty());
         if provable {
@@ -194,22 +199,7 @@ impl Engine {
         if firsts.len() < 2 {
             return None;
         }
-        let verifier = self.verifier.read();
-        let mut verified: Vec<(String, Verification)> = Vec::with_capacity(firsts.len());
-        for name in firsts {
-            // An action that cannot be found or verified counts as denied (fail closed).
-            let v = match self.actions.get(name) {
-                Ok(action) => verifier.verify(VerifyRequest {
-                    session: &start.session,
-                    action: &action,
-                    params: Cow::Borrowed(&seen.params),
-                    known_actions: actions,
-                    now_ms: now_ms(),
-                }),
-                Err(e) => crate::system::formal::fail_closed(e.message),
-            };
-            verified.push((name.to_string(), v));
-        }
+        let verified = self.verify_each(&start.session, &firsts, &seen.params, actions);
         let allowed = plan
             .candidates
             .iter()
@@ -222,6 +212,35 @@ impl Engine {
             })
             .collect();
         Some(Checked { allowed, verified })
+    }
+
+    /// Verifies each named action once with the step's parameters (an action that cannot be
+    /// found or verified counts as denied: fail closed). Safe exploration and
+    /// [`Self::rank`] share it.
+    pub(super) fn verify_each(
+        &self,
+        session: &Session,
+        names: &[&str],
+        params: &Value,
+        actions: &[Arc<ActionSpec>],
+    ) -> Vec<(String, Verification)> {
+        let verifier = self.verifier.read();
+        names
+            .iter()
+            .map(|name| {
+                let v = match self.actions.get(name) {
+                    Ok(action) => verifier.verify(VerifyRequest {
+                        session,
+                        action: &action,
+                        params: Cow::Borrowed(params),
+                        known_actions: actions,
+                        now_ms: now_ms(),
+                    }),
+                    Err(e) => crate::system::formal::fail_closed(e.message),
+                };
+                (name.to_string(), v)
+            })
+            .collect()
     }
 
     /// Select: the learner scores the candidates and draws one (among those the verifier
@@ -396,10 +415,10 @@ impl Engine {
 }
 
 /// What planning reads of a chunk, and the parameters the chosen action gets.
-struct Seen {
-    words: FastSet<String>,
-    types: FastSet<String>,
-    params: Value,
+pub(super) struct Seen {
+    pub(super) words: FastSet<String>,
+    pub(super) types: FastSet<String>,
+    pub(super) params: Value,
 }
 
 /// The learner's choice: the action the step runs, and how it came to run it.

@@ -87,6 +87,7 @@ impl Engine {
             explored: false,
             learned: false,
             would_deny: false,
+            drift_alarm: false,
             latency_us: start.started.elapsed().as_micros() as u64,
         }
     }

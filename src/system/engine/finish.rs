@@ -163,14 +163,18 @@ impl Engine {
             Err(e) => (-1.0, Some(e)),
         };
         let learned = learn_error.is_none();
+        let mut drift_alarm = false;
         if learned {
-            self.learner.update(
-                &flight.session.id,
-                &flight.features,
-                &flight.action.name,
-                reward,
-                flight.propensity,
-            )?;
+            drift_alarm = self
+                .learner
+                .update(
+                    &flight.session.id,
+                    &flight.features,
+                    &flight.action.name,
+                    reward,
+                    flight.propensity,
+                )?
+                .drift_detected;
         }
         let success = outcome.success && learn_error.is_none();
         let kind = if outcome.denied {
@@ -257,6 +261,7 @@ impl Engine {
             explored: flight.explored,
             learned,
             would_deny: flight.would_deny,
+            drift_alarm,
             latency_us: flight.started.elapsed().as_micros() as u64,
         })
     }

@@ -278,6 +278,8 @@ mod finish;
 mod on_thread;
 mod perceive;
 mod pipeline;
+mod rank;
+pub use rank::{BlockedAction, RankedAction, Ranking};
 mod reasoning;
 mod sessions;
 
