@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -86,6 +87,12 @@ test('with a token, every HTTP request and WebSocket needs it; ?token= sets an H
   const cookie = link.headers['set-cookie'][0];
   assert.match(cookie, /HttpOnly/);
   assert.match(cookie, /SameSite=Strict/);
+  assert.ok(cookie.startsWith(`lean_agentic_${port}=`), `the cookie is named after the port: ${cookie}`);
+  assert.ok(!cookie.includes(TOKEN), 'the cookie carries a session secret, not the token');
+  assert.equal((await request(port, { path: '/health', headers: { Cookie: `lean_agentic_${port}=${TOKEN}` } })).status, 401, 'the token is not a cookie value');
+  assert.equal((await request(port, { path: '/health', headers: { Cookie: `lean_agentic_1=${cookie.split(';')[0].split('=')[1]}` } })).status, 401, "another port's cookie name does not count");
+  // A request carrying the token passes whatever its Host (a reverse proxy on this machine).
+  assert.equal((await request(port, { path: '/health', headers: { Host: 'agents.example.com', Authorization: `Bearer ${TOKEN}` } })).status, 200);
   const withCookie = { Cookie: cookie.split(';')[0] };
   assert.equal((await request(port, { path: '/', headers: withCookie })).status, 200);
   assert.equal((await request(port, { path: '/console/api/status', headers: withCookie })).status, 200);
@@ -111,6 +118,58 @@ test('a short token is refused, and listening beyond loopback needs one', async 
   const addr = await listen(guarded, 0, '0.0.0.0');
   assert.ok(addr.port > 0);
   await guarded.close();
+});
+
+test('without a token, a request that arrives on a non-loopback interface is refused, however the server was started', async (t) => {
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!external) {
+    t.skip('this machine has no non-loopback IPv4 interface to test with');
+    return;
+  }
+  const sys = await openMemory();
+  const service = lib.createServer(sys, { heartbeatMs: 0 });
+  t.after(() => service.close());
+  // server.listen directly, bypassing listen()'s check: the guard still fails closed.
+  await new Promise((r) => service.server.listen(0, '0.0.0.0', r));
+  const port = service.server.address().port;
+  const r = await new Promise((resolve, reject) => {
+    http.get({ host: external.address, port, path: '/console/api/status' }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body: JSON.parse(body) }));
+    }).on('error', reject);
+  });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.error.code, 'ERR_FORBIDDEN');
+  assert.match(r.body.error.message, /no token/);
+  assert.equal((await request(port, { path: '/health' })).status, 200, 'loopback still answers');
+});
+
+test('an /events reader dropped for lag during its replay ends once and is never written to again', async (t) => {
+  const { port } = await start(t, { maxEventLagBytes: 1024, eventBufferSize: 50 });
+  const big = 'note ' + 'x'.repeat(400_000);
+  for (let i = 0; i < 6; i++) assert.equal((await postJson(port, '/process', { text: big })).status, 200);
+  // A reader that does not read: the replay overflows its buffer at once.
+  const stalled = await new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/events?lastEventId=0' }, (res) => {
+      res.pause();
+      resolve({ req, res });
+    });
+    req.on('error', reject);
+  });
+  // More steps are published: none may be written to the dropped reader (nor crash the server).
+  for (let i = 0; i < 3; i++) assert.equal((await postJson(port, '/process', { text: 'hello' })).status, 200);
+  assert.equal((await request(port, { path: '/health' })).status, 200);
+  let body = '';
+  stalled.res.setEncoding('utf8');
+  stalled.res.on('data', (c) => (body += c));
+  stalled.res.resume();
+  await new Promise((r) => stalled.res.on('end', r));
+  assert.match(body, /too far behind/);
+  assert.equal((body.match(/too far behind/g) ?? []).length, 1, 'ended once');
+  assert.doesNotMatch(body, /"hello"/, 'nothing published after the drop reached it');
 });
 
 test('DNS rebinding and cross-site requests are refused (Host and Origin checks), same-origin ones pass', async (t) => {
@@ -275,6 +334,13 @@ test('learning, ranking, bank, knowledge and benchmarks endpoints answer from th
   const kg = (await request(port, { path: '/console/api/knowledge?entity=person:ada_lovelace&depth=2' })).json();
   assert.equal(kg.center.id, 'person:ada_lovelace');
   assert.ok(kg.related.some((r) => r.id === 'organization:acme_corp'));
+  const [first, second] = await Promise.all([
+    postJson(port, '/console/api/bench', { kind: 'verify-hit', iterations: 2000 }),
+    new Promise((r) => setTimeout(r, 5)).then(() => postJson(port, '/console/api/bench', { kind: 'verify-hit', iterations: 10 })),
+  ]);
+  assert.equal(first.status, 200);
+  assert.equal(second.status, 409, 'one benchmark at a time');
+  assert.equal(second.json().error.code, 'ERR_BUSY');
   await rejectsWithCode(async () => {
     const r = await postJson(port, '/console/api/bench', { kind: 'rm -rf', iterations: 10 });
     throw Object.assign(new Error(r.json().error.message), { code: r.json().error.code });

@@ -245,6 +245,7 @@ function connectWs() {
   return {
     close: () => { closed = true; ws?.close(); },
     send: async (texts, sessionId) => {
+      if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error('the WebSocket is not connected yet; try again in a moment');
       const replies = texts.map((text) => {
         pendingFromPage++;
         const p = new Promise((resolve, reject) => waiting.push({ resolve, reject })).finally(() => pendingFromPage--);

@@ -99,14 +99,16 @@ export class Events {
     for (const fn of this.observers) fn(value);
   }
 
-  private deliver(sink: EventSink, ev: StoredEvent): void {
+  /** Sends `ev` to `sink`; false when the sink was too far behind and has been dropped. */
+  private deliver(sink: EventSink, ev: StoredEvent): boolean {
     if (sink.backlog() > this.maxEventLag) {
       // Too far behind: drop it; the client reconnects from its last id and replays.
       this.sinks.delete(sink);
       sink.end('too far behind; reconnect with the last event id to resume');
-      return;
+      return false;
     }
     sink.send(ev);
+    return true;
   }
 
   /**
@@ -115,16 +117,19 @@ export class Events {
    * retained. Returns the unsubscribe function; `gap` is told which events were lost.
    */
   subscribe(sink: EventSink, after: number | null, gap?: (from: number, to: number) => void): () => void {
+    const unsubscribe = () => this.sinks.delete(sink);
     if (after !== null) {
       const last = after > this.seq ? 0 : after;
       const oldest = this.ring.oldestId;
       if (oldest !== undefined && oldest > last + 1) gap?.(last + 1, oldest - 1);
       for (const ev of this.ring.after(last)) {
-        if (sink.sessionId === null || ev.sessionId === sink.sessionId) this.deliver(sink, ev);
+        if (sink.sessionId !== null && ev.sessionId !== sink.sessionId) continue;
+        // Dropped during its replay (it reads slower than the ring fills it): never subscribed.
+        if (!this.deliver(sink, ev)) return unsubscribe;
       }
     }
     this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
+    return unsubscribe;
   }
 
   /**
@@ -151,6 +156,7 @@ export class Events {
         ? (ev) => res.write(eventLine(ev) + '\n')
         : (ev) => res.write(`id: ${ev.id}\ndata: ${ev.data}\n\n`),
       end: (note) => {
+        if (!open) return;
         open = false;
         res.end(ndjson ? JSON.stringify({ end: note }) + '\n' : `: ${note}\n\n`);
       },

@@ -4,11 +4,15 @@
  * upgrade passes through {@link Guard.check} before it is routed:
  *
  * - **Token** (when one is configured — required by `serve` on any non-loopback address): sent as
- *   `Authorization: Bearer <token>`, as the `lean_agentic_token` cookie, or once as `?token=`
- *   (the console's link; the answer sets the cookie, `HttpOnly` and `SameSite=Strict`, and the page
- *   drops the token from its address). Compared in constant time.
- * - **Host** (loopback binding): the `Host` header must name a loopback host, so a web page whose
- *   DNS name is rebound to 127.0.0.1 cannot read or drive the service.
+ *   `Authorization: Bearer <token>`, or once as `?token=` (the console's link; the answer sets a
+ *   session cookie — a random secret of this server run, `HttpOnly`, `SameSite=Strict`, named after
+ *   the port — and redirects so the token leaves the address bar). Compared in constant time.
+ * - **No token, not loopback: refused.** A service without a token answers only requests that
+ *   arrive on a loopback interface, whatever address `server.listen` was given (fail closed).
+ * - **Host** (request on loopback without a valid token): the `Host` header must name a loopback
+ *   host, so a web page whose DNS name is rebound to 127.0.0.1 cannot read or drive the service.
+ *   (A rebinding page cannot carry the token, so a request that does passes — e.g. through a
+ *   reverse proxy on the same machine.)
  * - **Origin**: a browser request that says where it comes from must come from the service's own
  *   origin — other sites can neither post chunks or policies (CSRF) nor open the WebSocket.
  *   Clients that send no `Origin` (curl, Node, agents) are not browsers running other sites' code.
@@ -18,9 +22,15 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 
-/** The cookie that carries the token after the console was opened with `?token=`. */
-export const TOKEN_COOKIE = 'lean_agentic_token';
-
+/**
+ * The console's session cookie for the service listening on `port`. Browsers do not keep cookies
+ * apart by port, so the name carries it (two consoles on one host do not overwrite each other),
+ * and the value is a random secret of this server run, never the token itself (a service on
+ * another port of the same host that receives the cookie does not learn the token).
+ */
+export function sessionCookieName(port: number): string {
+  return `lean_agentic_${port}`;
+}
 /** Whether `host` (an address or name, without port) is the loopback interface. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
@@ -69,6 +79,9 @@ function cookieValue(header: string | undefined, name: string): string | null {
 /** Access control of one service (see the module docs). */
 export class Guard {
   private readonly tokenDigest: Buffer | null;
+  /** The session cookie's value: random per server run. */
+  private readonly session = crypto.randomBytes(32).toString('base64url');
+  private readonly sessionDigest = digest(this.session);
 
   /** `token`: required on every request when set. */
   constructor(token: string | null) {
@@ -88,15 +101,13 @@ export class Guard {
   /** Checks a request (or WebSocket upgrade) before it is routed. */
   check(req: http.IncomingMessage, url: URL): Admission {
     const host = req.headers.host ?? '';
-    // Arrived on a loopback interface: it must be addressed to a loopback name.
-    if (isLoopback(req.socket.localAddress ?? '') && !isLoopback(hostOnly(host))) {
-      return {
-        ok: false,
-        status: 403,
-        code: 'ERR_FORBIDDEN',
-        message: `the service listens on loopback and answers only requests for a loopback host (Host: ${JSON.stringify(host.slice(0, 100))}); use http://127.0.0.1 or http://localhost`,
-      };
-    }
+    const onLoopback = isLoopback(req.socket.localAddress ?? '');
+    const refuse = (status: 401 | 403, message: string): Admission => ({
+      ok: false,
+      status,
+      code: status === 401 ? 'ERR_UNAUTHORIZED' : 'ERR_FORBIDDEN',
+      message,
+    });
     const origin = req.headers.origin;
     if (origin !== undefined) {
       let sameOrigin = false;
@@ -106,36 +117,45 @@ export class Guard {
         sameOrigin = false;
       }
       if (!sameOrigin) {
-        return {
-          ok: false,
-          status: 403,
-          code: 'ERR_FORBIDDEN',
-          message: `requests from other origins are refused (Origin: ${JSON.stringify(origin.slice(0, 100))}); open the console from this server`,
+        return refuse(403, `requests from other origins are refused (Origin: ${JSON.stringify(origin.slice(0, 100))}); open the console from this server`);
+      }
+    }
+    let admitted: Admission | null = null;
+    let offered = false;
+    if (this.tokenDigest !== null) {
+      const auth = req.headers.authorization;
+      const bearer = auth !== undefined && /^Bearer /i.test(auth) ? auth.slice(7).trim() : null;
+      const query = url.searchParams.get('token');
+      const cookie = cookieValue(req.headers.cookie, sessionCookieName(req.socket.localPort ?? 0));
+      offered = bearer !== null || query !== null;
+      if (this.matches(bearer) || (cookie !== null && crypto.timingSafeEqual(digest(cookie), this.sessionDigest))) {
+        admitted = { ok: true, tokenInQuery: false };
+      } else if (this.matches(query)) {
+        admitted = {
+          ok: true,
+          tokenInQuery: true,
+          setCookie: `${sessionCookieName(req.socket.localPort ?? 0)}=${this.session}; HttpOnly; SameSite=Strict; Path=/`,
         };
       }
     }
-    if (this.tokenDigest === null) return { ok: true, tokenInQuery: false };
-    const auth = req.headers.authorization;
-    const bearer = auth !== undefined && /^Bearer /i.test(auth) ? auth.slice(7).trim() : null;
-    const query = url.searchParams.get('token');
-    if (this.matches(bearer) || this.matches(cookieValue(req.headers.cookie, TOKEN_COOKIE))) {
-      return { ok: true, tokenInQuery: false };
+    if (admitted) return admitted;
+    if (this.tokenDigest !== null) {
+      return refuse(
+        401,
+        offered ? 'the token is wrong' : 'this server requires a token: send "Authorization: Bearer <token>", or open the console at /?token=<token>',
+      );
     }
-    if (this.matches(query)) {
-      return {
-        ok: true,
-        tokenInQuery: true,
-        setCookie: `${TOKEN_COOKIE}=${encodeURIComponent(query as string)}; HttpOnly; SameSite=Strict; Path=/`,
-      };
+    if (!onLoopback) {
+      // Fail closed: without a token the service is for this machine only.
+      return refuse(403, 'this service has no token and answers only on loopback; restart it with a token (serve --token, createServer({ token })) to reach it from elsewhere');
     }
-    return {
-      ok: false,
-      status: 401,
-      code: 'ERR_UNAUTHORIZED',
-      message:
-        bearer !== null || query !== null
-          ? 'the token is wrong'
-          : 'this server requires a token: send "Authorization: Bearer <token>", or open the console at /?token=<token>',
-    };
+    // Arrived on loopback without a token: it must be addressed to a loopback name.
+    if (!isLoopback(hostOnly(host))) {
+      return refuse(
+        403,
+        `the service listens on loopback and answers only requests for a loopback host (Host: ${JSON.stringify(host.slice(0, 100))}); use http://127.0.0.1 or http://localhost`,
+      );
+    }
+    return { ok: true, tokenInQuery: false };
   }
 }

@@ -8,7 +8,7 @@ import { LeanAgenticError, toError } from '../errors';
 import type { ErrorCode } from '../errors';
 
 /** Codes only the server raises. */
-type ServerCode = 'ERR_METHOD_NOT_ALLOWED' | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_SHUTTING_DOWN' | 'ERR_UNAUTHORIZED' | 'ERR_FORBIDDEN';
+type ServerCode = 'ERR_METHOD_NOT_ALLOWED' | 'ERR_PAYLOAD_TOO_LARGE' | 'ERR_SHUTTING_DOWN' | 'ERR_UNAUTHORIZED' | 'ERR_FORBIDDEN' | 'ERR_BUSY';
 
 /**
  * The HTTP status of every error code. A `Record` over the generated union: a new engine code
@@ -34,6 +34,7 @@ const STATUS: Record<ErrorCode | ServerCode, number> = {
   ERR_NOT_FOUND: 404,
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_CLOSED: 409,
+  ERR_BUSY: 409,
   ERR_STORE_IN_USE: 409,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_CHUNK_TOO_LARGE: 413,

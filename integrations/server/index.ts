@@ -126,7 +126,11 @@ export interface LeanAgenticService {
   readonly requiresToken: boolean;
 }
 
-/** Creates the service for `sys` (see the module docs); listen with `service.server.listen(port, host)`. */
+/**
+ * Creates the service for `sys` (see the module docs); start it with {@link listen}, which refuses
+ * a non-loopback address without a token. (Listening with `service.server.listen` directly is
+ * allowed, but without a token the service then answers only requests that arrive on loopback.)
+ */
 export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}): LeanAgenticService {
   if (options === null || typeof options !== 'object') {
     throw new LeanAgenticError('ERR_INVALID_INPUT', 'createServer options must be an object');
@@ -303,6 +307,11 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     }
     if (admission.setCookie) res.setHeader('Set-Cookie', admission.setCookie);
     if (panel && (url.pathname === '/' || url.pathname.startsWith('/console/'))) {
+      if (closing) {
+        req.resume();
+        fail(res, new HttpError('ERR_SHUTTING_DOWN', 'the server is shutting down'));
+        return;
+      }
       if (admission.tokenInQuery && req.method === 'GET' && url.pathname === '/') {
         // The console's link: the cookie now carries the token; drop it from the address bar.
         res.writeHead(303, { Location: '/', 'Cache-Control': 'no-store' });

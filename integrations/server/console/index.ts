@@ -218,7 +218,7 @@ export class Console {
   }
 
   private async bench(b: Record<string, unknown>): Promise<unknown> {
-    if (this.benchRunning) throw new LeanAgenticError('ERR_INVALID_INPUT', 'a benchmark is already running; wait for it to finish');
+    if (this.benchRunning) throw new HttpError('ERR_BUSY', 'a benchmark is already running; wait for it to finish');
     this.benchRunning = true;
     try {
       return await runBenchmark(b.kind, b.iterations, this.desk.text, this.sys.actions());
