@@ -80,6 +80,32 @@ fn open_error(path: &str, e: rusqlite::Error) -> Error {
     }
 }
 
+/// The scheme of `path` when it is a URL (`postgresql://…`, `file:///…`): letters, digits, `+`,
+/// `-`, `.` after a leading letter, then `://`. A Windows drive (`C:\…`) or a name with a colon
+/// (`store:1.db`) is not one.
+fn url_scheme(path: &str) -> Option<&str> {
+    let (scheme, _) = path.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic() && chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+        .then_some(scheme)
+}
+
+/// Refuses a URL as a store path: SQLite would take it for a file name and create a file under
+/// a directory named after the scheme. The message names the scheme only (a URL may carry a
+/// password).
+fn refuse_url(path: &str) -> Result<()> {
+    match url_scheme(path) {
+        None => Ok(()),
+        Some(scheme) => err(
+            ErrorCode::InvalidConfig,
+            format!(
+                "the store path is a {scheme}:// URL, not a file path: the store is a SQLite file                  (pass a file path or ':memory:'); a store behind a URL is not supported"
+            ),
+        ),
+    }
+}
+
 /// Opens a connection with the pragmas every store connection needs and checks its integrity.
 /// A file's connection comes with the engine's claim on it (`None` for `:memory:`); drop the
 /// connection first.
@@ -93,6 +119,7 @@ pub(crate) fn open_connection(path: &str) -> Result<(Connection, Option<FileClai
     if path == IN_MEMORY {
         return Ok((configure(path)?, None));
     }
+    refuse_url(path)?;
     if cfg!(target_family = "wasm") {
         return err(
             ErrorCode::InvalidConfig,

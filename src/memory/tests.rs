@@ -2033,3 +2033,26 @@ fn an_unwritable_side_file_never_fails_retrieval() {
     bank.store(memory("one more", "after the failure")).unwrap();
     assert!(bank.delete("nope").is_ok());
 }
+
+#[test]
+fn a_url_is_never_taken_for_a_store_file() {
+    let dir = std::env::temp_dir().join(format!("la-url-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for url in [
+        "postgresql://agent:secret@db:5432/bank",
+        "postgres://localhost/bank",
+        "file:///tmp/x.db",
+        "S3+v2.x-y://bucket/key",
+    ] {
+        let e = Store::open(url).err().expect("a URL is refused");
+        assert_eq!(e.code, ErrorCode::InvalidConfig, "{url}: {}", e.message);
+        assert!(!e.message.contains("secret"), "{}", e.message);
+    }
+    // Not URLs: a colon in a name, a drive-like prefix, `://` after a path separator.
+    for name in ["store:1.db", "c:data.db", "a/b://c.db"] {
+        let path = dir.join(name);
+        let p = path.to_str().unwrap();
+        assert!(Store::open(p).is_ok(), "{p} is a file name");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
