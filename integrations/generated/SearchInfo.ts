@@ -42,4 +42,16 @@ sideFileError: string | null,
 /**
  * Whether the last retrieval used the approximate index.
  */
-lastRetrieveApproximate: boolean, };
+lastRetrieveApproximate: boolean, 
+/**
+ * The candidates an approximate search re-scores: `annCandidates`, raised until the
+ * index's calibration reaches recall@10 0.95; `null` without an index, or when the index
+ * cannot rank this data (it would need more than an eighth of the rows) and retrieval
+ * scans exactly instead.
+ */
+candidatesInUse: number | null, 
+/**
+ * The share of true top-10 rows the calibration probes found among that many candidates
+ * (`annCandidates` when the index is not used); `null` without an index.
+ */
+calibratedRecall: number | null, };

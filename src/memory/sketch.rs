@@ -117,6 +117,26 @@ pub struct SketchIndex {
     /// index, never written, counts every row).
     changes: usize,
     priors: Option<PriorCache>,
+    /// For each (probe, true neighbour) pair of the last calibration, the neighbour's rank in
+    /// the sketch order, ascending (empty before calibration).
+    probe_ranks: Vec<u32>,
+}
+
+/// Probe queries of a calibration.
+const CALIBRATION_PROBES: usize = 24;
+/// Neighbours per probe whose sketch rank is measured.
+const CALIBRATION_K: usize = 10;
+/// The recall@10 the candidate count is sized for.
+pub const TARGET_RECALL: f64 = 0.95;
+/// Past this share of the rows, re-scoring the candidates costs about what the exact scan does:
+/// a projection that needs more candidates cannot rank this data, and the exact path is used.
+const MAX_CANDIDATE_SHARE: usize = 8;
+
+/// Up to `count` distinct rows of `all`, drawn with `rng`.
+fn sample_rows(all: &[u32], count: usize, rng: &mut SmallRng) -> Vec<u32> {
+    all.choose_multiple(rng, count.min(all.len()))
+        .copied()
+        .collect()
 }
 
 /// A 64-bit FNV-1a hash of a row's int8 values and scale: tells a side-file entry saved for
@@ -160,10 +180,7 @@ impl SketchIndex {
         let n = index.len();
         let mut rng = SmallRng::seed_from_u64(seed);
         let all: Vec<u32> = (0..n as u32).collect();
-        let sample: Vec<u32> = all
-            .choose_multiple(&mut rng, TRAIN_SAMPLE.min(n))
-            .copied()
-            .collect();
+        let sample = sample_rows(&all, TRAIN_SAMPLE, &mut rng);
         // Second-moment matrix M = Σ x xᵀ over the sample (upper triangle, then mirrored).
         let partial: Vec<Vec<f32>> =
             parallel_map(&sample.chunks(2048).collect::<Vec<_>>(), |part| {
@@ -211,6 +228,7 @@ impl SketchIndex {
             // Never written yet: every row counts as unsaved.
             changes: n.max(1),
             priors: None,
+            probe_ranks: Vec::new(),
         };
         let parts: Vec<(Vec<i8>, Vec<f32>)> =
             parallel_map(&all.chunks(4096).collect::<Vec<_>>(), |part| {
@@ -315,6 +333,90 @@ impl SketchIndex {
             .map(|r| key.prior(index.confidence(r), index.created_ms(r)))
             .collect();
         self.priors = Some(PriorCache { key, values });
+    }
+
+    /// Measures how far down the sketch order the true nearest rows fall, so the candidate
+    /// count can be sized for a recall target — or the index declared unable to rank this data.
+    ///
+    /// Why: a 64-direction projection ranks well only when the vectors' variance lives in few
+    /// directions (or, as in clustered data, when near rows share them). On isotropic full-rank
+    /// vectors it keeps a sixth of the variance and its order is close to noise: measured, a
+    /// fixed 1,000 candidates of 100,000 rows then hold only ~40% of the true top 10. So each
+    /// trained or loaded index probes itself: `CALIBRATION_PROBES` stored rows serve as queries,
+    /// their true top-`CALIBRATION_K` by cosine (int8 scan, the probe itself excluded) is found,
+    /// and the rank of each in the sketch order is kept. Scoring by cosine alone is the hard
+    /// case: retrieval adds the same recency/reliability prior to both orders.
+    pub fn calibrate(&mut self, index: &VectorIndex, kernel: Kernel, seed: u64) {
+        let n = index.len().min(self.scales.len());
+        if n <= CALIBRATION_K + 1 {
+            self.probe_ranks = Vec::new();
+            return;
+        }
+        let all: Vec<u32> = (0..n as u32).collect();
+        let probes = sample_rows(&all, CALIBRATION_PROBES, &mut SmallRng::seed_from_u64(seed));
+        let w = self.width();
+        let ranks: Vec<Vec<u32>> = parallel_map(&probes.iter().collect::<Vec<_>>(), |&&p| {
+            let p = p as usize;
+            let q = index.quantized(p);
+            let qs = index.scale(p);
+            // True neighbours by (int8) cosine.
+            let mut exact: Vec<(f32, u32)> = (0..n)
+                .filter(|&r| r != p)
+                .map(|r| {
+                    (
+                        kernel.dot_i8(q, index.quantized(r)) as f32 * qs * index.scale(r),
+                        r as u32,
+                    )
+                })
+                .collect();
+            let k = CALIBRATION_K.min(exact.len());
+            exact.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+            exact.truncate(k);
+            // The sketch order: a neighbour's rank is the number of rows scored above it.
+            let (sv, ss) = self.sketch_of(kernel, index.unit(p));
+            let sketch: Vec<f32> = (0..n)
+                .map(|r| {
+                    kernel.dot_i8(&sv, &self.sketches[r * w..(r + 1) * w]) as f32
+                        * ss
+                        * self.scales[r]
+                })
+                .collect();
+            exact
+                .iter()
+                .map(|&(_, t)| {
+                    let s = sketch[t as usize];
+                    (0..n).filter(|&r| r != p && sketch[r] > s).count() as u32
+                })
+                .collect()
+        });
+        let mut flat: Vec<u32> = ranks.into_iter().flatten().collect();
+        flat.sort_unstable();
+        self.probe_ranks = flat;
+    }
+
+    /// The share of true top-10 rows the calibration found within the first `count` of the
+    /// sketch order (1 before calibration: nothing measured, nothing claimed lost).
+    pub fn calibrated_recall(&self, count: usize) -> f64 {
+        if self.probe_ranks.is_empty() {
+            return 1.0;
+        }
+        let within = self.probe_ranks.partition_point(|&r| (r as usize) < count);
+        within as f64 / self.probe_ranks.len() as f64
+    }
+
+    /// The candidate count a query should use: at least `configured`, raised until the
+    /// calibration's recall reaches [`TARGET_RECALL`] (with a quarter more as margin). `None`
+    /// when that would take more than an eighth of the rows: the projection cannot rank this
+    /// data and the exact scan is as fast and never misses.
+    pub fn candidate_count(&self, configured: usize) -> Option<usize> {
+        let n = self.scales.len();
+        if self.probe_ranks.is_empty() {
+            return Some(configured);
+        }
+        let at = ((self.probe_ranks.len() as f64 * TARGET_RECALL).ceil() as usize).max(1) - 1;
+        let needed = (self.probe_ranks[at.min(self.probe_ranks.len() - 1)] as usize + 1) * 5 / 4;
+        let count = configured.max(needed);
+        (count <= n / MAX_CANDIDATE_SHARE || count <= configured).then_some(count)
     }
 
     /// The `count` rows with the best approximate score `α·sketch_cos + prior`, ascending.
@@ -489,6 +591,7 @@ impl SketchIndex {
             trained_rows,
             changes: 0,
             priors: None,
+            probe_ranks: Vec::new(),
         };
         let mut missing = 0;
         for row in 0..index.len() {
@@ -611,6 +714,112 @@ mod tests {
             found >= 35,
             "the query's own row was among the candidates {found} times of 37"
         );
+    }
+
+    /// Isotropic vectors: no direction matters more than another.
+    fn isotropic(n: usize, dims: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| (0..dims).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
+            .collect()
+    }
+
+    /// Recall@10 of `count` candidates against a brute-force cosine top 10, over fresh queries.
+    fn measured_recall(
+        index: &VectorIndex,
+        sk: &mut SketchIndex,
+        queries: &[Vec<f32>],
+        count: usize,
+    ) -> f64 {
+        let kernel = Kernel::detect();
+        let opts = RetrieveOptions {
+            weights: super::super::config::ScoreWeights {
+                similarity: 1.0,
+                recency: 0.0,
+                reliability: 0.0,
+            },
+            ..RetrieveOptions::default()
+        };
+        let mut hits = 0;
+        for q in queries {
+            let u = super::super::vector_index::normalize(q);
+            let mut all: Vec<(f32, u32)> = (0..index.len())
+                .map(|r| {
+                    (
+                        index
+                            .unit(r)
+                            .iter()
+                            .zip(&u)
+                            .map(|(a, b)| a * b)
+                            .sum::<f32>(),
+                        r as u32,
+                    )
+                })
+                .collect();
+            all.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let c = sk.candidates(index, kernel, &u, &opts, 0, count);
+            hits += all[..10]
+                .iter()
+                .filter(|(_, r)| c.binary_search(r).is_ok())
+                .count();
+        }
+        hits as f64 / (10 * queries.len()) as f64
+    }
+
+    #[test]
+    fn calibration_sizes_the_candidates_or_gives_up_on_data_it_cannot_rank() {
+        let kernel = Kernel::detect();
+        let dims = 128;
+        // Low-rank data: the projection ranks it; the calibrated count reaches the target.
+        let mut low = VectorIndex::new();
+        let data = structured(8000, dims, 11);
+        for (i, v) in data.iter().enumerate() {
+            low.upsert(&format!("m{i}"), v, meta(0.5)).unwrap();
+        }
+        let mut sk = SketchIndex::train(&low, kernel, 1);
+        assert_eq!(
+            sk.calibrated_recall(10),
+            1.0,
+            "nothing measured, nothing claimed"
+        );
+        sk.calibrate(&low, kernel, 2);
+        let count = sk.candidate_count(100).expect("low-rank data is rankable");
+        assert!(count >= 100);
+        let fresh = structured(40, dims, 12);
+        let recall = measured_recall(&low, &mut sk, &fresh, count);
+        assert!(
+            recall >= 0.9,
+            "measured recall {recall} at the calibrated {count}"
+        );
+        // Isotropic data: 64 of 128 directions keep half the variance; whatever the index
+        // claims at a count must match the brute force, and past an eighth of the rows it
+        // refuses (the exact scan is used).
+        let mut iso = VectorIndex::new();
+        for (i, v) in isotropic(8000, dims, 13).iter().enumerate() {
+            iso.upsert(&format!("m{i}"), v, meta(0.5)).unwrap();
+        }
+        let mut sk = SketchIndex::train(&iso, kernel, 1);
+        sk.calibrate(&iso, kernel, 2);
+        let fresh = isotropic(40, dims, 14);
+        for count in [100, 1000] {
+            let claimed = sk.calibrated_recall(count);
+            let measured = measured_recall(&iso, &mut sk, &fresh, count);
+            assert!(
+                (claimed - measured).abs() < 0.15,
+                "at {count}: calibration {claimed}, brute force {measured}"
+            );
+        }
+        match sk.candidate_count(100) {
+            None => assert!(sk.calibrated_recall(1000) < TARGET_RECALL),
+            Some(c) => {
+                assert!(c <= 1000);
+                let measured = measured_recall(&iso, &mut sk, &fresh, c);
+                assert!(
+                    measured >= 0.85,
+                    "claimed {TARGET_RECALL} at {c}, measured {measured}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -181,6 +181,10 @@ impl ReasoningBank {
                     _ => None,
                 };
                 let found = loaded.is_some();
+                let loaded = loaded.map(|mut ann| {
+                    ann.calibrate(&st.index, self.kernel, 0xca1b ^ n as u64);
+                    ann
+                });
                 st.index.set_ann(loaded);
                 if !found && n < threshold {
                     return;
@@ -189,7 +193,8 @@ impl ReasoningBank {
             }
         };
         if needs_training {
-            let ann = SketchIndex::train(&st.index, self.kernel, 0x1a7e_5eed ^ n as u64);
+            let mut ann = SketchIndex::train(&st.index, self.kernel, 0x1a7e_5eed ^ n as u64);
+            ann.calibrate(&st.index, self.kernel, 0xca1b ^ n as u64);
             st.index.set_ann(Some(ann));
             self.save_ann(st);
             return;
@@ -228,6 +233,16 @@ impl ReasoningBank {
             side_file: self.ann_path().map(|p| p.to_string_lossy().into_owned()),
             side_file_error: st.side_file_error.clone(),
             last_retrieve_approximate: st.last_approximate,
+            candidates_in_use: st
+                .index
+                .ann()
+                .and_then(|a| a.candidate_count(self.cfg.ann_candidates)),
+            calibrated_recall: st.index.ann().map(|a| {
+                let count = a
+                    .candidate_count(self.cfg.ann_candidates)
+                    .unwrap_or(self.cfg.ann_candidates);
+                a.calibrated_recall(count)
+            }),
         }
     }
 

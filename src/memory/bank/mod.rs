@@ -83,6 +83,14 @@ pub struct SearchInfo {
     pub side_file_error: Option<String>,
     /// Whether the last retrieval used the approximate index.
     pub last_retrieve_approximate: bool,
+    /// The candidates an approximate search re-scores: `annCandidates`, raised until the
+    /// index's calibration reaches recall@10 0.95; `null` without an index, or when the index
+    /// cannot rank this data (it would need more than an eighth of the rows) and retrieval
+    /// scans exactly instead.
+    pub candidates_in_use: Option<usize>,
+    /// The share of true top-10 rows the calibration probes found among that many candidates
+    /// (`annCandidates` when the index is not used); `null` without an index.
+    pub calibrated_recall: Option<f64>,
 }
 
 /// Counts, caps and evictions of a bank ([`ReasoningBank::stats`]).

@@ -132,10 +132,13 @@ impl ReasoningBank {
             let approximate = !opts.exact && opts.domain.is_none() && opts.agent.is_none();
             let candidates = match st.index.take_ann() {
                 Some(mut ann) => {
-                    let c = approximate.then(|| {
-                        let count = self.cfg.ann_candidates.max(opts.k * 4);
-                        ann.candidates(&st.index, self.kernel, &normalize(&query_vector), opts, now, count)
-                    });
+                    // The calibrated count; none when the index cannot rank this data (exact scan).
+                    let c = approximate
+                        .then(|| ann.candidate_count(self.cfg.ann_candidates.max(opts.k * 4)))
+                        .flatten()
+                        .map(|count| {
+                            ann.candidates(&st.index, self.kernel, &normalize(&query_vector), opts, now, count)
+                        });
                     st.index.set_ann(Some(ann));
                     c
                 }
