@@ -32,12 +32,18 @@ function clear(el) {
   return el;
 }
 
-async function api(name, body) {
-  const res = await fetch(`/console/api/${name}`, body === undefined ? { cache: 'no-store' } : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  const data = await res.json().catch(() => ({ error: { code: 'ERR_HTTP', message: `HTTP ${res.status}` } }));
-  if (!res.ok) throw Object.assign(new Error(data.error?.message ?? `HTTP ${res.status}`), { code: data.error?.code });
+/** The server's `{"error": {code, message}}` (or just the status) as a thrown-ready Error. */
+const serverError = (body, status) => Object.assign(new Error(body?.error?.message ?? `HTTP ${status}`), { code: body?.error?.code ?? 'ERR_HTTP' });
+
+/** GET `url` (no body) or POST `body` as JSON; resolves to the JSON answer, throws the server's error. */
+async function requestJson(url, body) {
+  const res = await fetch(url, body === undefined ? { cache: 'no-store' } : { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) throw serverError(data, res.status);
   return data;
 }
+
+const api = (name, body) => requestJson(`/console/api/${name}`, body);
 
 const fmt = (v, d = 3) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : String(v));
 const us = (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)} ms` : `${Math.round(v)} µs`);
@@ -61,17 +67,25 @@ for (const b of document.querySelectorAll('#tabs button')) {
 
 const MAX_ROWS = 300;
 const steps = []; // {id, sessionId, result}
-const seenSessions = new Set();
-const seenActions = new Set();
 let transport = 'sse';
 let conn = null; // { close(), send(texts, session) }
 let lastId = 0;
 let pendingFromPage = 0;
 
-function addOption(select, value, set) {
-  if (set.has(value)) return;
-  set.add(value);
-  select.appendChild(h('option', {}, value));
+/** Adds `value` to a `<select>` unless it is already one of its options. */
+function addOption(select, value) {
+  if ([...select.options].some((o) => o.value === value)) return;
+  select.appendChild(h('option', { value }, value));
+}
+
+/** Counts `n` chunks as awaited from this page while `work` runs (the queue badge). */
+async function awaiting(n, work) {
+  pendingFromPage += n;
+  try {
+    return await work();
+  } finally {
+    pendingFromPage -= n;
+  }
 }
 
 function matches(ev) {
@@ -118,9 +132,9 @@ function onEvent(ev) {
   lastId = ev.id;
   steps.push(ev);
   if (steps.length > MAX_ROWS) steps.shift();
-  addOption($('f-session'), ev.result.sessionId, seenSessions);
-  addOption($('l-session'), ev.result.sessionId, new Set([...$('l-session').options].map((o) => o.value)));
-  addOption($('f-action'), ev.result.action.actionType, seenActions);
+  addOption($('f-session'), ev.result.sessionId);
+  addOption($('l-session'), ev.result.sessionId);
+  addOption($('f-action'), ev.result.action.actionType);
   if (matches(ev)) {
     const body = $('steps');
     body.insertBefore(stepRow(ev), body.firstChild);
@@ -147,26 +161,11 @@ function connectSse() {
     close: () => es.close(),
     // Chunks go one by one with POST /process (SSE only carries events to the page).
     send: async (texts, sessionId) => {
-      for (const text of texts) await sendOne(text, sessionId);
+      for (const text of texts) await awaiting(1, () => requestJson('/process', { text, sessionId }));
     },
   };
 }
 
-async function postProcess(text, sessionId) {
-  const res = await fetch('/process', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text, sessionId }) });
-  const data = await res.json();
-  if (!res.ok) throw Object.assign(new Error(data.error?.message ?? `HTTP ${res.status}`), { code: data.error?.code });
-  return data;
-}
-
-async function sendOne(text, sessionId) {
-  pendingFromPage++;
-  try {
-    await postProcess(text, sessionId);
-  } finally {
-    pendingFromPage--;
-  }
-}
 
 function connectNdjson() {
   const ctl = new AbortController();
@@ -201,18 +200,15 @@ function connectNdjson() {
   return {
     close: () => ctl.abort(),
     // Chunks go in one POST /stream request, NDJSON in and out: a batch through the stream endpoint.
-    send: async (texts, sessionId) => {
-      pendingFromPage += texts.length;
-      try {
+    send: (texts, sessionId) =>
+      awaiting(texts.length, async () => {
         const body = texts.map((t) => JSON.stringify({ text: t })).join('\n') + '\n';
         const res = await fetch(`/stream?sessionId=${encodeURIComponent(sessionId)}`, { method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body });
-        const out = await res.text();
-        const err = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((x) => x.error);
-        if (!res.ok || err) throw Object.assign(new Error((err ?? JSON.parse(out)).error.message), { code: (err ?? JSON.parse(out)).error.code });
-      } finally {
-        pendingFromPage -= texts.length;
-      }
-    },
+        // One result per line; an error is a line of its own (or the whole answer, before any result).
+        const lines = (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const err = lines.find((x) => x.error);
+        if (!res.ok || err) throw serverError(err ?? lines[0], res.status);
+      }),
   };
 }
 
@@ -236,7 +232,7 @@ function connectWs() {
       try { msg = JSON.parse(m.data); } catch { return; }
       if (msg.reply || msg.error) {
         const w = waiting.shift();
-        if (msg.error) w?.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
+        if (msg.error) w?.reject(serverError(msg));
         else w?.resolve(msg.reply);
       } else onEvent(msg);
     };
@@ -246,12 +242,13 @@ function connectWs() {
     close: () => { closed = true; ws?.close(); },
     send: async (texts, sessionId) => {
       if (!ws || ws.readyState !== WebSocket.OPEN) throw new Error('the WebSocket is not connected yet; try again in a moment');
-      const replies = texts.map((text) => {
-        pendingFromPage++;
-        const p = new Promise((resolve, reject) => waiting.push({ resolve, reject })).finally(() => pendingFromPage--);
-        ws.send(JSON.stringify({ text, sessionId }));
-        return p;
-      });
+      const replies = texts.map((text) =>
+        awaiting(1, () => {
+          const reply = new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+          ws.send(JSON.stringify({ text, sessionId }));
+          return reply;
+        }),
+      );
       await Promise.all(replies);
     },
   };
@@ -440,7 +437,7 @@ async function loadLearning() {
     const stats = clear($('learner-stats'));
     stats.append(stat('rewards learned', s.iterations), stat('average reward', fmt(s.averageReward)), stat('recent average (≈100)', fmt(s.recentAverageReward)),
       stat('exploration share', `${(100 * s.explorationRateObserved).toFixed(1)}%`), stat('drift alarms', s.driftEvents), stat('steps charted', points.length));
-    for (const p of points) addOption($('l-session'), p.sessionId, new Set([...$('l-session').options].map((o) => o.value)));
+    for (const p of points) addOption($('l-session'), p.sessionId);
     drawLearning();
   } catch (e) {
     showError($('learner-stats'), e);
@@ -550,10 +547,7 @@ async function loadKnowledge(entity) {
   try {
     const id = entity ?? $('kg-entity').value.trim();
     const k = await api(`knowledge?entity=${encodeURIComponent(id)}&depth=${$('kg-depth').value}&type=${encodeURIComponent($('kg-type').value)}`);
-    const typeSelect = $('kg-type');
-    for (const t of Object.keys(k.stats.byType).sort()) {
-      if (![...typeSelect.options].some((o) => o.value === t)) typeSelect.appendChild(h('option', { value: t }, t));
-    }
+    for (const t of Object.keys(k.stats.byType).sort()) addOption($('kg-type'), t);
     clear($('kg-stats')).append(stat('entities', k.stats.entities), stat('relations', k.stats.relations), stat('facts', k.stats.facts));
     clear($('kg-types')).append(...Object.entries(k.stats.byType).sort((a, b) => b[1] - a[1]).map(([t, n]) => h('tr', {}, h('td', {}, t), h('td', { class: 'num' }, String(n)))));
     const top = clear($('kg-top'));

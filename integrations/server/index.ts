@@ -283,6 +283,29 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     '/health': { methods: ['GET'], run: (_req, res) => json(res, 200, { ok: true, closing }) },
   };
 
+  /**
+   * Runs a request's handler as in-flight work (shutdown waits for it); a failure is answered
+   * with its error, and a body over the limit also closes the connection (its rest is unread).
+   */
+  function inFlight(res: http.ServerResponse, run: () => Promise<void> | void): void {
+    const job = (async () => {
+      try {
+        await run();
+      } catch (e) {
+        if (e instanceof HttpError && e.code === 'ERR_PAYLOAD_TOO_LARGE') res.setHeader('Connection', 'close');
+        fail(res, e);
+      }
+    })();
+    inflight.add(job);
+    void job.finally(() => inflight.delete(job));
+  }
+
+  /** Answers a request that arrived after `close()` began. */
+  function shuttingDown(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume();
+    fail(res, new HttpError('ERR_SHUTTING_DOWN', 'the server is shutting down'));
+  }
+
   const server = http.createServer((req, res) => {
     const elapsed = stopwatch();
     let pathname = '-';
@@ -308,8 +331,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
     if (admission.setCookie) res.setHeader('Set-Cookie', admission.setCookie);
     if (panel && (url.pathname === '/' || url.pathname.startsWith('/console/'))) {
       if (closing) {
-        req.resume();
-        fail(res, new HttpError('ERR_SHUTTING_DOWN', 'the server is shutting down'));
+        shuttingDown(req, res);
         return;
       }
       if (admission.tokenInQuery && req.method === 'GET' && url.pathname === '/') {
@@ -318,15 +340,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
         res.end();
         return;
       }
-      const job = (async () => {
-        try {
-          await panel.handle(req, res, url);
-        } catch (e) {
-          fail(res, e);
-        }
-      })();
-      inflight.add(job);
-      void job.finally(() => inflight.delete(job));
+      inFlight(res, () => panel.handle(req, res, url));
       return;
     }
     const route = routes[url.pathname];
@@ -342,8 +356,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
       return;
     }
     if (closing) {
-      req.resume();
-      fail(res, new HttpError('ERR_SHUTTING_DOWN', 'the server is shutting down'));
+      shuttingDown(req, res);
       return;
     }
     if (url.pathname === '/events') {
@@ -356,16 +369,7 @@ export function createServer(sys: LeanAgenticSystem, options: ServerOptions = {}
       }
       return;
     }
-    const job = (async () => {
-      try {
-        await route.run(req, res, url);
-      } catch (e) {
-        if (e instanceof HttpError && e.code === 'ERR_PAYLOAD_TOO_LARGE') res.setHeader('Connection', 'close');
-        fail(res, e);
-      }
-    })();
-    inflight.add(job);
-    void job.finally(() => inflight.delete(job));
+    inFlight(res, () => route.run(req, res, url));
   });
 
   const ws = new WsEndpoint(server, {

@@ -64,6 +64,13 @@ fn begun_json(b: Begun) -> napi::Result<String> {
     }
 }
 
+/// `verifyAction` on JSON arguments, for the sync and async exports alike.
+fn verify_json(engine: &Engine, action_json: &str, context_json: &str) -> napi::Result<String> {
+    let action: ActionCheck = parse_json("action", action_json)?;
+    let ctx: CheckContext = parse_json("verification context", context_json)?;
+    to_json(&engine.verify_action(&action, &ctx).map_err(to_js)?)
+}
+
 /// A batch's `detail` argument (`"full"` when absent).
 fn result_detail(detail: Option<&str>) -> napi::Result<ResultDetail> {
     detail.map_or(Ok(ResultDetail::Full), |d| {
@@ -285,9 +292,7 @@ impl NativeSystem {
     /// Verifies an action (JSON) in a context (JSON); returns the decision as JSON.
     #[napi(catch_unwind)]
     pub fn verify_action(&self, action_json: String, context_json: String) -> napi::Result<String> {
-        let action: ActionCheck = parse_json("action", &action_json)?;
-        let ctx: CheckContext = parse_json("verification context", &context_json)?;
-        to_json(&self.engine()?.verify_action(&action, &ctx).map_err(to_js)?)
+        verify_json(self.engine()?, &action_json, &context_json)
     }
 
     /// `verifyAction` on a worker thread.
@@ -298,9 +303,7 @@ impl NativeSystem {
         context_json: String,
     ) -> AsyncTask<EngineTask> {
         EngineTask::new(&self.engine, "verifying", move |engine| {
-            let action: ActionCheck = parse_json("action", &action_json)?;
-            let ctx: CheckContext = parse_json("verification context", &context_json)?;
-            to_json(&engine.verify_action(&action, &ctx).map_err(to_js)?)
+            verify_json(engine, &action_json, &context_json)
         })
     }
 

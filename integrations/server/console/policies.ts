@@ -38,6 +38,11 @@ export function problemOf(e: unknown): PolicyProblem {
   return out;
 }
 
+/** A request's policy text (`ERR_INVALID_INPUT` unless a string). */
+function checkText(text: unknown): asserts text is string {
+  if (typeof text !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', '"text" must be a string of Cedar policies');
+}
+
 /** The live system's policies as the console edits them. */
 export class PolicyDesk {
   private scratch: Promise<LeanAgenticSystem> | null = null;
@@ -70,7 +75,7 @@ export class PolicyDesk {
 
   /** Parses and validates `text` without touching the live system. */
   async validate(text: unknown): Promise<PolicyCheck> {
-    if (typeof text !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', '"text" must be a string of Cedar policies');
+    checkText(text);
     const scratch = await this.scratchSystem();
     try {
       return { ok: true, info: scratch.loadPolicies(text) };
@@ -84,7 +89,7 @@ export class PolicyDesk {
    * not load leaves the previous policies in force (and its error is returned).
    */
   reload(text: unknown): PolicyCheck {
-    if (typeof text !== 'string') throw new LeanAgenticError('ERR_INVALID_INPUT', '"text" must be a string of Cedar policies');
+    checkText(text);
     try {
       const info = this.sys.loadPolicies(text);
       this.text = text;

@@ -6,8 +6,38 @@ use super::execute::builtin_execute;
 use super::*;
 
 /// The planner's prior for a candidate, in [-1, 1]: its relevance and the caller's expected reward.
-pub(super) fn prior(relevance: f64, action: &ActionSpec) -> f64 {
+fn prior(relevance: f64, action: &ActionSpec) -> f64 {
     (0.5 * relevance + 0.5 * action.expected_reward.unwrap_or(0.0)).clamp(-1.0, 1.0)
+}
+
+/// The learner's arms for a plan's candidates: each action with its planner prior.
+pub(super) fn arms(plan: &Plan) -> Vec<ArmCandidate> {
+    plan.candidates
+        .iter()
+        .map(|c| ArmCandidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
+        .collect()
+}
+
+/// The distinct first actions of a plan's candidates, in order (`None` if a candidate has an
+/// empty plan, which the planner never returns).
+pub(super) fn first_actions(plan: &Plan) -> Option<Vec<&str>> {
+    let mut firsts: Vec<&str> = Vec::new();
+    for c in &plan.candidates {
+        let first = c.plan.first()?.as_str();
+        if !firsts.contains(&first) {
+            firsts.push(first);
+        }
+    }
+    Some(firsts)
+}
+
+/// The verification of a candidate's first action among `verified`, if it was made.
+pub(super) fn verification_of<'a>(
+    verified: &'a [(String, Verification)],
+    candidate: &crate::agent::PlanCandidate,
+) -> Option<&'a Verification> {
+    let first = candidate.plan.first().map(String::as_str).unwrap_or("");
+    verified.iter().find(|(n, _)| n == first).map(|(_, v)| v)
 }
 
 /// The probability that the selection policy ran `action`: the sum of the probabilities of
@@ -84,7 +114,7 @@ impl Engine {
             let result = self.nothing_runnable(start, seen.params, &plan);
             return Ok(Begun::Done(Box::new(result)));
         }
-        let checked = self.check_candidates(&start, &plan, &seen, &actions);
+        let checked = self.check_candidates(&start.session, &plan, &seen, &actions);
         let selected = self.select(&start, &plan, &seen, checked)?;
         let decided = self.verify_selected(&start, selected, seen.params, &actions, detail);
         self.hand_off(start, decided)
@@ -176,40 +206,28 @@ impl Engine {
     /// mode promises that policies change nothing), or there is one first action to run.
     /// Returns, per candidate, whether it may run, and each verification made (the chosen
     /// action's is reused, not made twice).
-    fn check_candidates(
+    pub(super) fn check_candidates(
         &self,
-        start: &StepStart,
+        session: &Session,
         plan: &Plan,
         seen: &Seen,
         actions: &[Arc<ActionSpec>],
     ) -> Option<Checked> {
         if !(self.config.safe_exploration && self.config.enable_formal_verification)
             || plan.candidates.len() < 2
-            || start.session.enforcement(self.config.enforcement) == Enforcement::Observe
+            || session.enforcement(self.config.enforcement) == Enforcement::Observe
         {
             return None;
         }
-        let mut firsts: Vec<&str> = Vec::new();
-        for c in &plan.candidates {
-            let first = c.plan.first()?.as_str();
-            if !firsts.contains(&first) {
-                firsts.push(first);
-            }
-        }
+        let firsts = first_actions(plan)?;
         if firsts.len() < 2 {
             return None;
         }
-        let verified = self.verify_each(&start.session, &firsts, &seen.params, actions);
+        let verified = self.verify_each(session, &firsts, &seen.params, actions);
         let allowed = plan
             .candidates
             .iter()
-            .map(|c| {
-                let first = c.plan.first().map(String::as_str).unwrap_or("");
-                verified
-                    .iter()
-                    .find(|(n, _)| n == first)
-                    .is_some_and(|(_, v)| v.decision != Verdict::Deny)
-            })
+            .map(|c| verification_of(&verified, c).is_some_and(|v| v.decision != Verdict::Deny))
             .collect();
         Some(Checked { allowed, verified })
     }
@@ -254,11 +272,7 @@ impl Engine {
         seen: &Seen,
         checked: Option<Checked>,
     ) -> Result<Selected> {
-        let candidates: Vec<ArmCandidate> = plan
-            .candidates
-            .iter()
-            .map(|c| ArmCandidate::new(c.action.name.clone(), prior(c.relevance, &c.action)))
-            .collect();
+        let candidates = arms(plan);
         let choice = self.learner.choose_allowed(
             &start.session.id,
             &start.features,
@@ -436,9 +450,9 @@ struct Selected {
 }
 
 /// Candidates checked before the draw (safe exploration).
-struct Checked {
+pub(super) struct Checked {
     /// Per plan candidate: whether its first action may run.
-    allowed: Vec<bool>,
+    pub(super) allowed: Vec<bool>,
     /// The verification of each distinct first action.
-    verified: Vec<(String, Verification)>,
+    pub(super) verified: Vec<(String, Verification)>,
 }

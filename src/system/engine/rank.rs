@@ -10,9 +10,8 @@
 //! from (safe exploration's mask included, exactly as `act` applies it), so the ranking can be
 //! compared with what the agent then does.
 
-use super::act::Seen;
+use super::act::{arms, first_actions, verification_of, Seen};
 use super::*;
-use crate::learning::ArmCandidate;
 
 /// One runnable plan, as the learner sees it before a step.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -92,58 +91,36 @@ impl Engine {
                 masked: false,
             });
         }
-        // Every distinct first action verified once, as safe exploration does before a draw.
-        let mut firsts: Vec<&str> = Vec::new();
-        for c in &plan.candidates {
-            let first = c.plan.first().map(String::as_str).unwrap_or("");
-            if !firsts.contains(&first) {
-                firsts.push(first);
+        // Safe exploration's own check decides the mask, so the ranking draws as the step
+        // would; when it does not apply, every distinct first action is still verified once
+        // for display.
+        let checked = self.check_candidates(&session, &plan, &seen, &actions);
+        let masked = checked.is_some();
+        let (verified, allowed) = match checked {
+            Some(c) => (c.verified, Some(c.allowed)),
+            None => {
+                let firsts = first_actions(&plan).unwrap_or_default();
+                let verified: Vec<(String, Verification)> =
+                    if self.config.enable_formal_verification {
+                        self.verify_each(&session, &firsts, &seen.params, &actions)
+                    } else {
+                        firsts
+                            .iter()
+                            .map(|n| {
+                                let v = Verification::skipped("formal verification is disabled");
+                                (n.to_string(), v)
+                            })
+                            .collect()
+                    };
+                (verified, None)
             }
-        }
-        let verified: Vec<(String, Verification)> = if self.config.enable_formal_verification {
-            self.verify_each(&session, &firsts, &seen.params, &actions)
-        } else {
-            firsts
-                .iter()
-                .map(|n| {
-                    let v = Verification::skipped("formal verification is disabled");
-                    (n.to_string(), v)
-                })
-                .collect()
         };
-        let verdict_of = |c: &crate::agent::PlanCandidate| {
-            let first = c.plan.first().map(String::as_str).unwrap_or("");
-            &verified
-                .iter()
-                .find(|(n, _)| n == first)
-                .expect("every first action was verified above")
-                .1
-        };
-        let allowed: Vec<bool> = plan
-            .candidates
-            .iter()
-            .map(|c| verdict_of(c).decision != Verdict::Deny)
-            .collect();
-        let masked = self.config.safe_exploration
-            && self.config.enable_formal_verification
-            && verified.len() >= 2
-            && session.enforcement(self.config.enforcement) != Enforcement::Observe;
-        let arms: Vec<ArmCandidate> = plan
-            .candidates
-            .iter()
-            .map(|c| {
-                ArmCandidate::new(
-                    c.action.name.clone(),
-                    super::act::prior(c.relevance, &c.action),
-                )
-            })
-            .collect();
         let features = &perception.features;
         let probabilities = self.learner.probabilities_allowed(
             &session.id,
             features,
-            &arms,
-            masked.then_some(allowed.as_slice()),
+            &arms(&plan),
+            allowed.as_deref(),
         )?;
         let mut candidates: Vec<RankedAction> = plan
             .candidates
@@ -151,7 +128,10 @@ impl Engine {
             .zip(probabilities)
             .map(|(c, probability)| {
                 let first = c.plan.first().cloned().unwrap_or_default();
-                let v = verdict_of(c);
+                // Every first action was verified above; a missing one would be denied.
+                let v = verification_of(&verified, c).cloned().unwrap_or_else(|| {
+                    crate::system::formal::fail_closed(format!("{first} was not verified"))
+                });
                 RankedAction {
                     action: c.action.name.clone(),
                     predicted: self.learner.predict(&session.id, features, &first),
@@ -159,7 +139,7 @@ impl Engine {
                     relevance: c.relevance,
                     probability,
                     decision: v.decision,
-                    reasons: v.reasons.clone(),
+                    reasons: v.reasons,
                 }
             })
             .collect();
