@@ -28,6 +28,14 @@ export declare class NativeAgenticFlowDb {
   close(): void
 }
 
+/** A migration from one store to another. */
+export declare class NativeBankTransfer {
+  /** Opens both ends: `from_json` and `to_json` are `{path}` or `{url, pgSchema?}`. */
+  constructor(fromJson: string, toJson: string)
+  /** Copies the next batch; returns the progress JSON. */
+  step(batch: number): string
+}
+
 /** The engine handle seen from JS. */
 export declare class NativeSystem {
   /** Stores (upserts) a memory; returns the record JSON. */
@@ -62,6 +70,14 @@ export declare class NativeSystem {
   bankExportAgenticFlow(dbPath?: string | undefined | null): string
   /** Links duplicates and contradictions and prunes stale items; returns the report JSON. */
   bankConsolidate(): string
+  /** Counts one swarm consensus round for an agent; returns its counts JSON. */
+  bankRecordVote(agentId: string, agreed: boolean, runId: string): string
+  /** Every swarm agent's vote counts as JSON. */
+  bankVoteCounts(): string
+  /** Starts a bulk load (PostgreSQL: the HNSW index is built once at the end). */
+  bankBeginBulkLoad(): boolean
+  /** Ends a bulk load; returns the index build time in ms. */
+  bankEndBulkLoad(): number
   /** Entities matching a query (`{entityType?, prefix?, limit}`) as JSON. */
   kgEntities(queryJson: string): string
   /** One entity by id (JSON `null` when absent). */

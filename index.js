@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeAgenticFlowDb = nativeBinding.NativeAgenticFlowDb
+module.exports.NativeBankTransfer = nativeBinding.NativeBankTransfer
 module.exports.NativeSystem = nativeBinding.NativeSystem
 module.exports.checkCertificate = nativeBinding.checkCertificate
 module.exports.checkProof = nativeBinding.checkProof

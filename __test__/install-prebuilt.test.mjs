@@ -10,7 +10,9 @@
 // under node_modules; measured (2026-12-05, x86-64): the stripped glibc-2.28 binary is 13.1 MB
 // (fat LTO, opt-level 3: Cedar, SQLite and napi; opt-level "s" made it 10.5 MB but a verified
 // processChunk ~48% slower) and the main package 1.8 MB (the Rust sources for the source build),
-// so the bound below is 16 MB: it catches an unstripped or debug binary, not the missed target.
+// so the bound was 16 MB. Session 9 added the PostgreSQL bank (a PostgreSQL client, pool and
+// pgvector types): 17.0 MB measured (binary package 14.8 MB, main 2.2 MB), so the bound is 18 MB:
+// it still catches an unstripped (17.5 MB binary alone) or debug binary, not the missed target.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sourceBuild from '../scripts/source-build.js';
@@ -18,8 +20,8 @@ import { packMain, packPlatform, platformPackages, isBuilt } from '../scripts/pa
 import { freshProject, installWithoutRust, installedBytes, runUserProgram, scratchDir } from './install-helpers.mjs';
 
 const MB = 1e6;
-/** See the header: 14.8 MB measured; the issue's 10 MB target is not met. */
-const MAX_INSTALLED_BYTES = 16 * MB;
+/** See the header: 17.0 MB measured; the issue's 10 MB target is not met. */
+const MAX_INSTALLED_BYTES = 18 * MB;
 
 test('main + platform package install in a fresh project without Rust or install scripts, and run', { timeout: 30 * 60 * 1000 }, (t) => {
   const host = sourceBuild.platformArchAbi();

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { gaussian, mixture, normalise } from './vectors.mjs';
 
 const require = createRequire(import.meta.url);
 const { LeanAgenticSystem } = require('../dist/index.js');
@@ -36,37 +37,6 @@ const ROWS = Number(arg('rows', 100_000));
 const QUERIES = Number(arg('queries', 200));
 const DATA = arg('data', 'lowrank,fullrank,mixture').split(',');
 const DIMS = 384;
-
-/** A seeded generator of standard normal numbers (xorshift + Box–Muller). */
-function gaussian(seed) {
-  let s = seed >>> 0 || 1;
-  const u = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 4294967296;
-  };
-  let spare = null;
-  return () => {
-    if (spare !== null) {
-      const v = spare;
-      spare = null;
-      return v;
-    }
-    const r = Math.sqrt(-2 * Math.log(u()));
-    const t = 2 * Math.PI * u();
-    spare = r * Math.sin(t);
-    return r * Math.cos(t);
-  };
-}
-
-function normalise(v) {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n) || 1;
-  for (let i = 0; i < v.length; i++) v[i] /= n;
-  return v;
-}
 
 /** A generator of rows (and queries, drawn the same way) for one kind of data. */
 function source(kind, seed) {
@@ -86,14 +56,7 @@ function source(kind, seed) {
       return normalise(v);
     };
   }
-  if (kind === 'mixture') {
-    const centres = Array.from({ length: 2000 }, () => Float32Array.from({ length: DIMS }, g));
-    const pick = gaussian(seed + 1);
-    return () => {
-      const c = centres[Math.floor(Math.abs(pick() * 1e6)) % centres.length];
-      return normalise(Float32Array.from(c, (x) => x + g()));
-    };
-  }
+  if (kind === 'mixture') return mixture(seed, DIMS);
   throw new Error(`unknown data ${kind}`);
 }
 

@@ -299,6 +299,9 @@ async function main() {
   // The cache-friendly policies above barely read the request; these 20 read it, and every
   // request differs: cache misses, compiled and interpreted, next to cedar-wasm.
   if (!BANK_ONLY) results.realistic_policies = realisticPolicies();
+  // The PostgreSQL bank beside the SQLite one, when a server is given (`npm run bench:pg` for
+  // 100k and 1M rows).
+  if (process.env.LEAN_AGENTIC_PG_URL) results.postgres_bank = postgresBank();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'la-bench-'));
   results.retrieve_10k = await retrieval(10_000, dir);
   if (!QUICK) {
@@ -340,6 +343,10 @@ async function main() {
     const rate = (m) => (m ? `${m.msg_per_s.toLocaleString()} msg/s` : '—');
     rows.push(['  processBatch summary, every step a miss, compiled / interpreted', `${rate(rp.processBatch_summary_unique_chunks_cache_miss_compiled)} / ${rate(rp.processBatch_summary_unique_chunks_cache_miss_interpreted)}`]);
   }
+  for (const r of results.postgres_bank?.runs ?? []) {
+    const k = r.k5_mmr;
+    rows.push([`PostgreSQL bank k=5, ${r.rows / 1000}k: HNSW+re-rank / exact / SQLite p50`, `${f(k['pg-hnsw'].p50_ms)} / ${f(k['pg-exact'].p50_ms)} / ${f(k.sqlite.p50_ms)} ms, recall@10 ${r.top10.pg_hnsw_recall.toFixed(3)}, writes ${Math.round(r.write.pg_memories_per_s)}/s`]);
+  }
   rows.push(['peak RSS', `${results.peak_rss_mb} MB`]);
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\nlean-agentic-native benchmarks (${started}, ${results.machine.cpus} cores, load ${results.machine.loadavg.map((x) => x.toFixed(2)).join(' ')})\n`);
@@ -367,6 +374,15 @@ function realisticPolicies() {
     if (m) out[m[1] in out ? `${m[1]}_again` : m[1]] = JSON.parse(m[2]);
   }
   return out;
+}
+
+/** `benches/pg_bank.mjs` at 10k rows in a process of its own (it writes bench-results-pg.json). */
+function postgresBank() {
+  const script = fileURLToPath(new URL('./pg_bank.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, [script, '--rows', '10000', '--queries', QUICK ? '50' : '200'], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  if (child.status !== 0) throw new Error(`pg_bank.mjs failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
+  process.stdout.write(child.stdout);
+  return JSON.parse(fs.readFileSync('bench-results-pg.json', 'utf8'));
 }
 
 function f(x) {

@@ -104,6 +104,38 @@ async function demo(storePath) {
   await sys.close();
 }
 
+/** `lean-agentic migrate`: copies a bank between stores, with a progress bar on a terminal. */
+function migrate(inv) {
+  const { migrateBank, progressLine, endpointSpec } = require(path.join(__dirname, '..', 'dist', 'migrate.js'));
+  const end = (store, schema) => {
+    const spec = endpointSpec(store);
+    if (schema !== undefined) {
+      if (!spec.url) throw new cli.UsageError(`a schema goes with a PostgreSQL URL, not the file ${JSON.stringify(store)}`, 'migrate');
+      spec.pgSchema = schema;
+    }
+    return spec;
+  };
+  const from = end(inv.from, inv.fromSchema);
+  const to = end(inv.to, inv.toSchema);
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  const final = migrateBank({
+    from,
+    to,
+    batchSize: inv.batch,
+    onProgress: (p) => {
+      if (tty) process.stderr.write(`\r${progressLine(p, Date.now() - started)}`);
+    },
+  });
+  if (tty) process.stderr.write('\n');
+  const secs = (Date.now() - started) / 1000;
+  console.log(
+    `migrated ${final.memories} memories (${final.embeddings} embeddings), ${final.learnings} learnings, ${final.links} links` +
+      (final.skipped ? `, ${final.skipped} skipped` : '') +
+      ` in ${secs.toFixed(1)} s`,
+  );
+}
+
 /** Runs `lean-agentic <argv>`. */
 async function main(argv) {
   const inv = cli.parseCommandLine(argv);
@@ -118,6 +150,8 @@ async function main(argv) {
       return demo(inv.path);
     case 'serve':
       return require(path.join(__dirname, '..', 'dist', 'cli_serve.js')).runServe(inv.argv, inv.console);
+    case 'migrate':
+      return migrate(inv);
   }
 }
 
@@ -129,7 +163,7 @@ main(argv).catch((e) => {
     process.exitCode = e.exitCode;
     return;
   }
-  const program = ['demo', 'serve', 'console'].includes(argv[0]) ? `lean-agentic ${argv[0]}` : 'lean-agentic';
+  const program = ['demo', 'serve', 'console', 'migrate'].includes(argv[0]) ? `lean-agentic ${argv[0]}` : 'lean-agentic';
   console.error(e && e.code ? `${program}: ${e.code}: ${e.message}` : e);
   process.exitCode = 1;
 });

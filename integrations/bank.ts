@@ -25,6 +25,8 @@ export type { EvictionReport, EvictionReport as EvictionEvent } from './generate
 export type { BankStats } from './generated/BankStats';
 export type { ImportReport } from './generated/ImportReport';
 export type { QueryHit } from './generated/QueryHit';
+export type { VoteCounts } from './generated/VoteCounts';
+import type { VoteCounts } from './generated/VoteCounts';
 import type { MemoryRecord } from './generated/MemoryRecord';
 import type { LearningRecord } from './generated/LearningRecord';
 import type { SearchInfo } from './generated/SearchInfo';
@@ -139,6 +141,39 @@ export class ReasoningBank extends EventEmitter<ReasoningBankEvents> {
   /** Deletes a memory or learning; true when something was deleted. */
   delete(id: string): boolean {
     return call(() => this.nat.bankDelete(requireString(id, 'the id')));
+  }
+
+  /**
+   * Counts one swarm consensus round for an agent (`agreed`: it voted with the winner) and
+   * returns its counts. Atomic in the store: swarms on several machines sharing a PostgreSQL bank
+   * count every round once. The bridge's weighted consensus calls it; the counts are a learning
+   * with id `swarm-reliability:<agentId>`.
+   */
+  recordVote(agentId: string, agreed: boolean, runId: string): VoteCounts {
+    return this.evicting(() => JSON.parse(call(() => this.nat.bankRecordVote(requireString(agentId, 'agentId'), agreed === true, requireString(runId, 'runId')))));
+  }
+
+  /**
+   * Loads many memories into an empty PostgreSQL bank fast: `load` runs (e.g. `importJson` in
+   * batches) while the HNSW index is not maintained row by row, then the index is built once
+   * (many times faster for large loads). Into a bank that already has memories, or on SQLite, it
+   * just runs `load`. Returns the index build time in ms (0 when none was built).
+   */
+  bulkLoad(load: () => void): number {
+    call(() => this.nat.bankBeginBulkLoad());
+    try {
+      load();
+    } catch (e) {
+      // Built even when `load` threw, so the bank is never left without its index.
+      call(() => this.nat.bankEndBulkLoad());
+      throw e;
+    }
+    return call(() => this.nat.bankEndBulkLoad());
+  }
+
+  /** Every swarm agent's vote counts, as the store holds them now. */
+  voteCounts(): VoteCounts[] {
+    return JSON.parse(call(() => this.nat.bankVoteCounts()));
   }
 
   /** How many memories and learnings are stored. */

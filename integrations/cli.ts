@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 
 /** The commands of `lean-agentic`. */
-export type Command = 'demo' | 'serve' | 'console';
+export type Command = 'demo' | 'serve' | 'console' | 'migrate';
 
 export const MAIN_USAGE = `usage: lean-agentic <command> [options]
        lean-agentic --help | --version
@@ -24,6 +24,7 @@ commands:
                    SIGTERM/SIGINT
   console          serve with example policies and open the live console: one command to watch
                    an agent verify, learn and remember in the browser
+  migrate          copy a reasoning bank between stores: SQLite file <-> PostgreSQL URL
   help [command]   show this help, or that command's
 
 options:
@@ -106,7 +107,23 @@ options:
   --path FILE       SQLite store (default ':memory:')
   -h, --help        show this help`;
 
-const USAGE: Record<Command | 'main', string> = { main: MAIN_USAGE, demo: DEMO_USAGE, serve: SERVE_USAGE, console: CONSOLE_USAGE };
+export const MIGRATE_USAGE = `usage: lean-agentic migrate --from STORE --to STORE [--from-schema S] [--to-schema S] [--batch N]
+
+Copies every reasoning memory (with its embedding, usage count and timestamps), learning and link
+from one store to another. A STORE is a SQLite file (the engine's store, or agentic-flow's
+.swarm/memory.db) or a PostgreSQL URL (postgres://user:password@host:5432/db). Rows are upserted
+by id: running it again changes nothing, and an interrupted run can be run again. A progress bar
+is drawn on a terminal.
+
+options:
+  --from STORE        the source
+  --to STORE          the destination (created when missing)
+  --from-schema S     PostgreSQL schema of the source (default public)
+  --to-schema S       PostgreSQL schema of the destination (default public)
+  --batch N           memories per transaction (default 1000)
+  -h, --help          show this help`;
+
+const USAGE: Record<Command | 'main', string> = { main: MAIN_USAGE, demo: DEMO_USAGE, serve: SERVE_USAGE, console: CONSOLE_USAGE, migrate: MIGRATE_USAGE };
 
 /** The usage text of `command` (the main one without). */
 export function usageOf(command?: Command): string {
@@ -230,9 +247,10 @@ export type Invocation =
   | { kind: 'help'; command?: Command }
   | { kind: 'version' }
   | { kind: 'demo'; path: string }
-  | { kind: 'serve'; argv: string[]; console: boolean };
+  | { kind: 'serve'; argv: string[]; console: boolean }
+  | { kind: 'migrate'; from: string; to: string; fromSchema?: string; toSchema?: string; batch: number };
 
-const COMMANDS: readonly string[] = ['demo', 'serve', 'console'];
+const COMMANDS: readonly string[] = ['demo', 'serve', 'console', 'migrate'];
 
 function commandName(name: string): Command {
   if (!COMMANDS.includes(name)) {
@@ -259,7 +277,35 @@ export function parseCommandLine(argv: string[]): Invocation {
   }
   const command = commandName(first);
   if (command === 'serve' || command === 'console') return { kind: 'serve', argv: rest, console: command === 'console' };
+  if (command === 'migrate') return parseMigrate(rest);
   const v = parseOptions(rest, { path: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, 'demo');
   if (v.help) return { kind: 'help', command: 'demo' };
   return { kind: 'demo', path: (v.path as string | undefined) ?? './.lean-agentic/store.db' };
+}
+
+function parseMigrate(argv: string[]): Invocation {
+  const v = parseOptions(
+    argv,
+    {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      'from-schema': { type: 'string' },
+      'to-schema': { type: 'string' },
+      batch: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'migrate',
+  );
+  if (v.help) return { kind: 'help', command: 'migrate' };
+  if (typeof v.from !== 'string' || typeof v.to !== 'string') throw new UsageError('migrate needs both --from STORE and --to STORE', 'migrate');
+  const batch = v.batch === undefined ? 1000 : Number(v.batch);
+  if (!Number.isInteger(batch) || batch < 1 || batch > 100_000) throw new UsageError(`--batch must be an integer from 1 to 100000, got ${JSON.stringify(v.batch)}`, 'migrate');
+  return {
+    kind: 'migrate',
+    from: v.from,
+    to: v.to,
+    fromSchema: v['from-schema'] as string | undefined,
+    toSchema: v['to-schema'] as string | undefined,
+    batch,
+  };
 }

@@ -23,6 +23,8 @@ export type {
 export { createServer } from './server';
 export type { ServerOptions, ConsoleOptions, LeanAgenticService, WebSocketServerLike, LogTarget, LogKind, LogFunction } from './server';
 export { ReasoningBank } from './bank';
-export type { Vector, MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
+export { migrateBank } from './migrate';
+export type { BankEndpoint, MigrateOptions, MigrationProgress } from './migrate';
+export type { Vector, MemoryInput, MemoryRecord, LearningInput, LearningRecord, RetrieveOptions, Retrieved, QueryHit, SearchInfo, VoteCounts, EvictMode, EvictionEvent, BankStats, ImportReport, ReasoningBankEvents } from './bank';
 export { KnowledgeGraph } from './knowledge';
 export type { EntityRecord, Related, Fact } from './knowledge';

@@ -50,6 +50,9 @@ pub enum ErrorCode {
     /// The database file is open in this process by another SQLite library (agentic-flow's
     /// better-sqlite3); the engine's own SQLite must not open it too.
     StoreInUse,
+    /// The PostgreSQL bank's database cannot be reached (down, restarting, connection dropped,
+    /// statement timeout); the call did not complete — retry it. The pool reconnects by itself.
+    StoreUnavailable,
     /// Any other storage failure (I/O, locking).
     Store,
     /// The call has no native equivalent (e.g. agentic-flow's `db.getDb()`, which returns a
@@ -83,6 +86,7 @@ impl ErrorCode {
         ErrorCode::EmbeddingDims,
         ErrorCode::StoreCorrupt,
         ErrorCode::StoreInUse,
+        ErrorCode::StoreUnavailable,
         ErrorCode::Store,
         ErrorCode::Unsupported,
         ErrorCode::Internal,
@@ -111,6 +115,7 @@ impl ErrorCode {
             ErrorCode::EmbeddingDims => "ERR_EMBEDDING_DIMS",
             ErrorCode::StoreCorrupt => "ERR_STORE_CORRUPT",
             ErrorCode::StoreInUse => "ERR_STORE_IN_USE",
+            ErrorCode::StoreUnavailable => "ERR_STORE_UNAVAILABLE",
             ErrorCode::Store => "ERR_STORE",
             ErrorCode::Unsupported => "ERR_UNSUPPORTED",
             ErrorCode::Internal => "ERR_INTERNAL",

@@ -36,7 +36,8 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     use crate::memory::BankConfig;
     use crate::memory::{
         BankCounts, BankStats, ConsolidateReport, EvictionReport, ExportReport, ImportReport,
-        LearningRecord, MemoryRecord, QueryHit, Retrieved, SearchInfo,
+        LearningRecord, MemoryRecord, QueryHit, Retrieved, SearchInfo, TransferProgress,
+        VoteCounts,
     };
     use crate::reasoning::policy::CertificateCheck;
     use crate::reasoning::{Decision, PolicySetInfo, Property, Workflow, WorkflowReport};
@@ -53,6 +54,8 @@ fn export_all(dir: &Path) -> Result<(), ts_rs::ExportError> {
     ImportReport::export_all_to(dir)?;
     ExportReport::export_all_to(dir)?;
     QueryHit::export_all_to(dir)?;
+    VoteCounts::export_all_to(dir)?;
+    TransferProgress::export_all_to(dir)?;
     ConsolidateReport::export_all_to(dir)?;
     StepResult::export_all_to(dir)?;
     StepSummary::export_all_to(dir)?;
@@ -198,9 +201,10 @@ fn position(code: ErrorCode) -> usize {
         EmbeddingDims => 17,
         StoreCorrupt => 18,
         StoreInUse => 19,
-        Store => 20,
-        Unsupported => 21,
-        Internal => 22,
+        StoreUnavailable => 20,
+        Store => 21,
+        Unsupported => 22,
+        Internal => 23,
     }
 }
 
@@ -209,7 +213,7 @@ fn every_error_code_is_listed() {
     for (i, code) in ErrorCode::ALL.iter().enumerate() {
         assert_eq!(position(*code), i, "{code:?}");
     }
-    assert_eq!(ErrorCode::ALL.len(), 23);
+    assert_eq!(ErrorCode::ALL.len(), 24);
 }
 
 #[test]

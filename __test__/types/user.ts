@@ -5,6 +5,9 @@
 import {
   LeanAgenticSystem,
   createServer,
+  migrateBank,
+  type MigrationProgress,
+  type VoteCounts,
   fromWebSocket,
   type PolicyRef,
   type Ranking,
@@ -74,6 +77,18 @@ export async function main(): Promise<void> {
   sys.rankActions('note this');
   // vectors may be typed arrays
   sys.bank.store({ title: 't', content: 'c', embedding: new Float32Array(8) });
+  // the PostgreSQL bank: one option; swarm votes; migration
+  const shared: SystemConfig = { path: ':memory:', bank: { url: 'postgres://u@h/db', pgSchema: 'team_a', poolSize: 8, hnswCandidates: 200 } };
+  // @ts-expect-error -- poolSize is a number
+  const badShared: SystemConfig = { bank: { url: 'postgres://u@h/db', poolSize: '8' } };
+  void shared, badShared;
+  const votes: VoteCounts = sys.bank.recordVote('agent-a', true, 'run-1');
+  const rounds: number[] = sys.bank.voteCounts().map((v) => v.rounds);
+  const backend: 'sqlite' | 'postgres' = sys.bank.searchInfo().backend;
+  const buildMs: number = sys.bank.bulkLoad(() => sys.bank.importJson({ memories: [] }));
+  void votes, rounds, backend, buildMs;
+  const migrate = (): MigrationProgress => migrateBank({ from: 'a.db', to: { url: 'postgres://u@h/db', pgSchema: 's' }, onProgress: (p) => void p.memories });
+  void migrate;
   // the service and the WebSocket transport type-check without @types/ws
   const service = createServer(sys, { token: 'x'.repeat(16), console: { policyText: '' } });
   const guarded: boolean = service.requiresToken;

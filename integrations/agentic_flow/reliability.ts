@@ -3,10 +3,12 @@
  * succession: 0.5 for an agent never seen), counted over the swarm rounds that reached
  * consensus, where an agent "agrees" when its vote equals the winner.
  *
- * Persistence: each agent's counts live in one bank learning with the fixed id
- * `swarm-reliability:<agentId>` and pattern `swarm-reliability/<agentId>` (upserted every
- * round; `reward` = the reliability, `context` = `{agentId, agreements, rounds, reliability,
- * lastRunId}`), so a new bridge over the same store reloads them on its first swarm.
+ * The counts live in the bank (`sys.bank.recordVote` / `voteCounts`): one learning per agent
+ * with the fixed id `swarm-reliability:<agentId>` and pattern `swarm-reliability/<agentId>`
+ * (`reward` = the reliability, `context` = `{agentId, agreements, rounds, reliability,
+ * lastRunId}`), counted by the store in one transaction per round. Every swarm round reads them
+ * afresh, so bridges in several processes — or on several machines sharing a PostgreSQL bank —
+ * vote with one record and no round is counted twice or lost.
  */
 
 import type { LeanAgenticSystem } from '../system';
@@ -19,26 +21,14 @@ interface Counts {
   rounds: number;
 }
 
-/** Reliability of swarm agents, in memory and in the bank. */
+/** Reliability of swarm agents: the bank's counts, as last read or written. */
 export class ReliabilityBook {
   private readonly counts = new Map<string, Counts>();
-  private loaded = false;
 
-  /** Loads the persisted counts once (later calls do nothing). */
+  /** Reads every agent's counts from the bank (each swarm round, before it votes). */
   load(sys: LeanAgenticSystem): void {
-    if (this.loaded) return;
-    this.loaded = true;
-    const learnings = sys.bank.exportJson().learnings ?? [];
-    for (const l of learnings) {
-      if (typeof l?.pattern !== 'string' || !l.pattern.startsWith(RELIABILITY_PATTERN)) continue;
-      const c = (l.context ?? {}) as Record<string, unknown>;
-      const agentId = typeof c.agentId === 'string' ? c.agentId : l.pattern.slice(RELIABILITY_PATTERN.length);
-      const agreements = Number(c.agreements);
-      const rounds = Number(c.rounds);
-      if (!Number.isInteger(agreements) || !Number.isInteger(rounds) || rounds < 0 || agreements < 0 || agreements > rounds) continue;
-      const known = this.counts.get(agentId);
-      if (!known || known.rounds < rounds) this.counts.set(agentId, { agreements, rounds });
-    }
+    this.counts.clear();
+    for (const c of sys.bank.voteCounts()) this.counts.set(c.agentId, { agreements: c.agreements, rounds: c.rounds });
   }
 
   /** The reliability of an agent (0.5 when never seen). */
@@ -60,21 +50,10 @@ export class ReliabilityBook {
     return out;
   }
 
-  /** Counts one consensus round for an agent and persists it. */
+  /** Counts one consensus round for an agent in the bank; returns its new reliability. */
   update(sys: LeanAgenticSystem, agentId: string, agreed: boolean, runId: string): number {
-    const c = this.counts.get(agentId) ?? { agreements: 0, rounds: 0 };
-    const next = { agreements: c.agreements + (agreed ? 1 : 0), rounds: c.rounds + 1 };
-    this.counts.set(agentId, next);
-    const reliability = this.get(agentId);
-    sys.bank.storeLearning({
-      id: `swarm-reliability:${agentId}`,
-      pattern: `${RELIABILITY_PATTERN}${agentId}`,
-      outcome: agreed ? 'Success' : 'Failure',
-      reward: reliability,
-      context: { agentId, ...next, reliability, lastRunId: runId },
-      session: runId,
-      action: 'swarm_vote',
-    });
-    return reliability;
+    const c = sys.bank.recordVote(agentId, agreed, runId);
+    this.counts.set(agentId, { agreements: c.agreements, rounds: c.rounds });
+    return c.reliability;
   }
 }

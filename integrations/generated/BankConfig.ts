@@ -59,4 +59,34 @@ annThreshold?: number,
  * Rows re-scored exactly per approximate query, chosen by their sketch score (default
  * 1,000; at least `4·k` are used). More: higher recall, slower queries.
  */
-annCandidates?: number, };
+annCandidates?: number, 
+/**
+ * A PostgreSQL URL (`postgres://user:pass@host:5432/db`, `postgresql://…`, or with
+ * `?host=/socket/dir`): the bank's memories, learnings and links live in that database
+ * (pgvector required) instead of the SQLite store, shared by every process and machine that
+ * opens it. Absent (the default): the embedded SQLite store.
+ */
+url?: string, 
+/**
+ * The PostgreSQL schema holding the bank's tables (default `public`; created when
+ * missing). Letters, digits and `_`, at most 63 bytes: one schema per tenant or test.
+ */
+pgSchema?: string, 
+/**
+ * Most open connections to PostgreSQL (default 4, 1–64).
+ */
+poolSize?: number, 
+/**
+ * PostgreSQL `statement_timeout` of every bank statement, ms (default 30,000; 0 none).
+ */
+statementTimeoutMs?: number, 
+/**
+ * How long a call waits for a connection (the database being down or restarting) before
+ * failing with `ERR_STORE_UNAVAILABLE`, ms (default 5,000).
+ */
+connectTimeoutMs?: number, 
+/**
+ * PostgreSQL: rows the HNSW index hands to the exact re-rank per retrieval (its
+ * `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
+ */
+hnswCandidates?: number, };

@@ -4,6 +4,10 @@
  */
 export type SearchInfo = { 
 /**
+ * Where the bank lives: `sqlite` (the embedded store) or `postgres` (`bank.url`).
+ */
+backend: 'sqlite' | 'postgres', 
+/**
  * Searchable memories (rows of the in-memory matrix).
  */
 rows: number, 

@@ -140,7 +140,7 @@ impl NativeSystem {
             &self
                 .engine()?
                 .bank()
-                .map(|b| b.search_info())
+                .and_then(|b| b.search_info())
                 .map_err(to_js)?,
         )
     }
@@ -223,5 +223,53 @@ impl NativeSystem {
                 .and_then(|b| b.consolidate())
                 .map_err(to_js)?,
         )
+    }
+
+    /// Counts one swarm consensus round for an agent; returns its counts JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_record_vote(
+        &self,
+        agent_id: String,
+        agreed: bool,
+        run_id: String,
+    ) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.record_vote(&agent_id, agreed, &run_id))
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Every swarm agent's vote counts as JSON.
+    #[napi(catch_unwind)]
+    pub fn bank_vote_counts(&self) -> napi::Result<String> {
+        to_json(
+            &self
+                .engine()?
+                .bank()
+                .and_then(|b| b.vote_counts())
+                .map_err(to_js)?,
+        )
+    }
+
+    /// Starts a bulk load (PostgreSQL: the HNSW index is built once at the end).
+    #[napi(catch_unwind)]
+    pub fn bank_begin_bulk_load(&self) -> napi::Result<bool> {
+        self.engine()?
+            .bank()
+            .and_then(|b| b.begin_bulk_load())
+            .map_err(to_js)
+    }
+
+    /// Ends a bulk load; returns the index build time in ms.
+    #[napi(catch_unwind)]
+    pub fn bank_end_bulk_load(&self) -> napi::Result<f64> {
+        self.engine()?
+            .bank()
+            .and_then(|b| b.end_bulk_load())
+            .map(|ms| ms as f64)
+            .map_err(to_js)
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod knowledge;
 mod rules;
 mod system;
+mod transfer;
 
 /// The engine's reward rules as JSON (`{denied, success, failure, maxLatencyPenalty, limit}`):
 /// the one source the TypeScript side reads them from.

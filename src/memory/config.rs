@@ -67,6 +67,30 @@ pub struct BankConfig {
     /// 1,000; at least `4·k` are used). More: higher recall, slower queries.
     #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub ann_candidates: usize,
+    /// A PostgreSQL URL (`postgres://user:pass@host:5432/db`, `postgresql://…`, or with
+    /// `?host=/socket/dir`): the bank's memories, learnings and links live in that database
+    /// (pgvector required) instead of the SQLite store, shared by every process and machine that
+    /// opens it. Absent (the default): the embedded SQLite store.
+    #[cfg_attr(test, ts(optional))]
+    pub url: Option<String>,
+    /// The PostgreSQL schema holding the bank's tables (default `public`; created when
+    /// missing). Letters, digits and `_`, at most 63 bytes: one schema per tenant or test.
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
+    pub pg_schema: String,
+    /// Most open connections to PostgreSQL (default 4, 1–64).
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
+    pub pool_size: usize,
+    /// PostgreSQL `statement_timeout` of every bank statement, ms (default 30,000; 0 none).
+    #[cfg_attr(test, ts(as = "Option<u64>", optional))]
+    pub statement_timeout_ms: u64,
+    /// How long a call waits for a connection (the database being down or restarting) before
+    /// failing with `ERR_STORE_UNAVAILABLE`, ms (default 5,000).
+    #[cfg_attr(test, ts(as = "Option<u64>", optional))]
+    pub connect_timeout_ms: u64,
+    /// PostgreSQL: rows the HNSW index hands to the exact re-rank per retrieval (its
+    /// `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
+    pub hnsw_candidates: usize,
 }
 
 impl Default for BankConfig {
@@ -85,6 +109,12 @@ impl Default for BankConfig {
             prune_below_confidence: 0.3,
             ann_threshold: 200_000,
             ann_candidates: 1000,
+            url: None,
+            pg_schema: "public".to_string(),
+            pool_size: 4,
+            statement_timeout_ms: 30_000,
+            connect_timeout_ms: 5_000,
+            hnsw_candidates: 100,
         }
     }
 }
@@ -114,6 +144,53 @@ impl BankConfig {
 
     /// Checks every value; the error names the field and the accepted range.
     pub fn validate(&self) -> Result<()> {
+        if let Some(url) = &self.url {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return err(
+                    ErrorCode::InvalidConfig,
+                    "bank.url must be a PostgreSQL URL starting with postgres:// or postgresql://",
+                );
+            }
+        }
+        let schema_ok = !self.pg_schema.is_empty()
+            && self.pg_schema.len() <= 63
+            && self
+                .pg_schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !self.pg_schema.as_bytes()[0].is_ascii_digit();
+        if !schema_ok {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "pgSchema must be letters, digits and _ (not starting with a digit), at most 63 bytes; got {:?}",
+                    self.pg_schema
+                ),
+            );
+        }
+        if !(1..=64).contains(&self.pool_size) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!("poolSize must be between 1 and 64, got {}", self.pool_size),
+            );
+        }
+        if !(1..=600_000).contains(&self.connect_timeout_ms)
+            || self.statement_timeout_ms > 3_600_000
+        {
+            return err(
+                ErrorCode::InvalidConfig,
+                "connectTimeoutMs must be 1..600000 and statementTimeoutMs 0..3600000",
+            );
+        }
+        if !(1..=1000).contains(&self.hnsw_candidates) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "hnswCandidates must be between 1 and 1000, got {}",
+                    self.hnsw_candidates
+                ),
+            );
+        }
         if self.max_memories == 0 || self.max_learnings == 0 {
             return err(
                 ErrorCode::InvalidConfig,

@@ -80,12 +80,19 @@ pub struct QueryHit {
     pub created_at_ms: i64,
 }
 
-/// Turns user text into a safe FTS5 query (`"w1" OR "w2" ...`); `None` if it has no words.
-pub fn escape_query(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
+/// The words of a user's query (letters and digits; at most 64), as both full-text engines
+/// (SQLite FTS5 here, PostgreSQL's text search in the PostgreSQL bank) search for them.
+pub fn query_terms(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(MAX_QUERY_TERMS)
+        .collect()
+}
+
+/// Turns user text into a safe FTS5 query (`"w1" OR "w2" ...`); `None` if it has no words.
+pub fn escape_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = query_terms(text)
+        .into_iter()
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
     if terms.is_empty() {
@@ -93,6 +100,23 @@ pub fn escape_query(text: &str) -> Option<String> {
     } else {
         Some(terms.join(" OR "))
     }
+}
+
+/// Checks a full-text query's text and limit (the same rules for both stores).
+pub fn check_query(text: &str, opts: &QueryOptions) -> Result<()> {
+    if text.trim().is_empty() {
+        return err(
+            ErrorCode::InvalidInput,
+            "the query text is empty; pass some words to search for",
+        );
+    }
+    if opts.limit == 0 || opts.limit > 1000 {
+        return err(
+            ErrorCode::InvalidInput,
+            format!("limit must be between 1 and 1000, got {}", opts.limit),
+        );
+    }
+    Ok(())
 }
 
 /// Indexes (or re-indexes) one item.
@@ -205,18 +229,7 @@ pub fn reconcile_memories(conn: &mut Connection) -> Result<usize> {
 
 /// Runs a full-text query.
 pub fn search(conn: &Connection, text: &str, opts: &QueryOptions) -> Result<Vec<QueryHit>> {
-    if text.trim().is_empty() {
-        return err(
-            ErrorCode::InvalidInput,
-            "the query text is empty; pass some words to search for",
-        );
-    }
-    if opts.limit == 0 || opts.limit > 1000 {
-        return err(
-            ErrorCode::InvalidInput,
-            format!("limit must be between 1 and 1000, got {}", opts.limit),
-        );
-    }
+    check_query(text, opts)?;
     let Some(fts_query) = escape_query(text) else {
         return Ok(Vec::new());
     };

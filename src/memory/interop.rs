@@ -132,13 +132,24 @@ pub struct LinkRow {
 
 /// Reads every reasoning memory with its embedding.
 pub fn read_memory_rows(conn: &Connection) -> Result<Vec<PatternRow>> {
-    let mut stmt = conn.prepare(
+    Ok(read_memory_page(conn, 0, -1)?.0)
+}
+
+/// Reads up to `limit` reasoning memories (all with a negative limit) stored after rowid
+/// `after`, in rowid order; returns them and the last rowid read (`after` when none).
+pub fn read_memory_page(
+    conn: &Connection,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<PatternRow>, i64)> {
+    let mut stmt = conn.prepare_cached(
         "SELECT p.id, p.type, p.pattern_data, p.confidence, p.usage_count, p.created_at, p.last_used,
-                e.model, e.dims, e.vector, e.created_at
+                e.model, e.dims, e.vector, e.created_at, p.rowid
          FROM patterns p LEFT JOIN pattern_embeddings e ON e.id = p.id
-         WHERE p.type = ?1 ORDER BY p.rowid",
+         WHERE p.type = ?1 AND p.rowid > ?2 ORDER BY p.rowid LIMIT ?3",
     )?;
-    let rows = stmt.query_map([MEMORY_TYPE], |r| {
+    let mut last = after;
+    let rows = stmt.query_map(params![MEMORY_TYPE, after, limit], |r| {
         let model: Option<String> = r.get(7)?;
         let embedding = match model {
             Some(model) => Some(EmbeddingRow {
@@ -149,18 +160,27 @@ pub fn read_memory_rows(conn: &Connection) -> Result<Vec<PatternRow>> {
             }),
             None => None,
         };
-        Ok(PatternRow {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            pattern_data: r.get(2)?,
-            confidence: r.get(3)?,
-            usage_count: r.get(4)?,
-            created_at: r.get(5)?,
-            last_used: r.get(6)?,
-            embedding,
-        })
+        Ok((
+            PatternRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                pattern_data: r.get(2)?,
+                confidence: r.get(3)?,
+                usage_count: r.get(4)?,
+                created_at: r.get(5)?,
+                last_used: r.get(6)?,
+                embedding,
+            },
+            r.get::<_, i64>(11)?,
+        ))
     })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    let mut out = Vec::new();
+    for row in rows {
+        let (row, rowid) = row?;
+        last = rowid;
+        out.push(row);
+    }
+    Ok((out, last))
 }
 
 /// Reads the links whose both ends are reasoning memories.
@@ -434,8 +454,21 @@ pub(crate) fn open_agentic_flow(db_path: &str, create: bool) -> Result<AgenticFl
 
 /// Builds the JSON document of every memory, learning and link.
 pub fn export_document(conn: &Connection) -> Result<Value> {
-    let memories: Vec<Value> = read_memory_rows(conn)?
-        .into_iter()
+    document_json(
+        &read_memory_rows(conn)?,
+        &read_learnings(conn)?,
+        &read_links(conn)?,
+    )
+}
+
+/// The JSON document of these rows (`format: "lean-agentic-memory"`, version 1).
+pub fn document_json(
+    memories: &[PatternRow],
+    learnings: &[LearningRecord],
+    links: &[LinkRow],
+) -> Result<Value> {
+    let memories: Vec<Value> = memories
+        .iter()
         .map(|row| {
             let data: Value = serde_json::from_str(&row.pattern_data).unwrap_or(Value::String(row.pattern_data.clone()));
             let embedding = match &row.embedding {
@@ -457,9 +490,9 @@ pub fn export_document(conn: &Connection) -> Result<Value> {
             })
         })
         .collect();
-    let learnings = serde_json::to_value(read_learnings(conn)?)?;
-    let links: Vec<Value> = read_links(conn)?
-        .into_iter()
+    let learnings = serde_json::to_value(learnings)?;
+    let links: Vec<Value> = links
+        .iter()
         .map(|l| json!({"src": l.src, "dst": l.dst, "relation": l.relation, "weight": l.weight, "createdAt": l.created_at}))
         .collect();
     Ok(

@@ -19,8 +19,10 @@
 //!   no vectors.
 
 mod agentic_flow_db;
+mod backend;
 mod bank;
 mod clock;
+mod compose;
 mod config;
 mod consolidate;
 mod embed;
@@ -29,6 +31,8 @@ mod file_claims;
 mod fts;
 mod interop;
 mod parallel;
+#[cfg(not(target_family = "wasm"))]
+mod postgres;
 mod records;
 mod retrieve;
 mod schema;
@@ -36,12 +40,15 @@ mod score;
 mod simd;
 mod sketch;
 mod store;
+mod transfer;
 mod vector_index;
+mod votes;
 
 #[cfg(test)]
 mod tests;
 
 pub use agentic_flow_db::{run as run_agentic_flow_call, AgenticFlowCall, LINK_RELATIONS};
+pub use backend::Bank;
 pub use bank::{BankStats, ReasoningBank, Retrieved, SearchInfo, EXTERNAL_MODEL};
 pub use clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
 pub use config::{BankConfig, EvictMode, RetrieveOptions, ScoreWeights, MAX_K};
@@ -52,6 +59,8 @@ pub use fts::{QueryHit, QueryOptions, QueryOrder};
 pub use interop::{
     default_agentic_flow_db_path, resolve_agentic_flow_db_path, ExportReport, ImportReport,
 };
+#[cfg(not(target_family = "wasm"))]
+pub use postgres::PgBank;
 pub use records::{
     BankCounts, LearningInput, LearningRecord, MemoryInput, MemoryOutcome, MemoryRecord,
     MemorySource, PatternData, PatternSource,
@@ -61,4 +70,6 @@ pub use schema::{AGENTIC_FLOW_SCHEMA, HASH_MODEL, MEMORY_TYPE};
 pub use simd::Kernel;
 pub use sketch::SketchIndex;
 pub use store::Store;
+pub use transfer::{EndpointSpec, Transfer, TransferProgress};
 pub use vector_index::{normalize, quantize, VectorIndex};
+pub use votes::VoteCounts;

@@ -100,7 +100,7 @@ fn refuse_url(path: &str) -> Result<()> {
         Some(scheme) => err(
             ErrorCode::InvalidConfig,
             format!(
-                "the store path is a {scheme}:// URL, not a file path: the store is a SQLite file                  (pass a file path or ':memory:'); a store behind a URL is not supported"
+                "the store path is a {scheme}:// URL, not a file path: `path` is the local SQLite file (a file path or ':memory:'); to keep the reasoning bank in PostgreSQL pass `bank: {{ url: '<your postgres:// URL>' }}`"
             ),
         ),
     }

@@ -6,15 +6,21 @@
 //! always lands after the row it updates); `flush` hands over what is buffered and waits
 //! until everything is written. A failed write is reported by the next `append` or `flush`.
 //! The log of (context, action, propensity, reward) is what off-policy evaluation needs.
+//!
+//! Where the rows go ([`Sink`]): the local SQLite store, or — when the bank is on PostgreSQL
+//! (`bank.url`) — the bank's database (`la_steps` there), so a swarm's steps are in one place and
+//! a session re-created on another machine gets its ledger back.
 
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 use crate::error::{Error, ErrorCode, Result};
+#[cfg(not(target_family = "wasm"))]
+use crate::memory::PgBank;
 use crate::memory::Store;
 
 /// One journal row.
@@ -70,9 +76,256 @@ pub struct LedgerRow {
     pub nums: serde_json::Value,
 }
 
+/// Where journal rows are written and read.
+#[derive(Clone)]
+pub enum Sink {
+    /// The engine's SQLite store.
+    Sqlite(Arc<Store>),
+    /// The PostgreSQL bank's database.
+    #[cfg(not(target_family = "wasm"))]
+    Postgres(Arc<PgBank>),
+}
+
+/// The columns of a journal row, in the order both stores' insert statements bind them.
+const INSERT_COLUMNS: &str = "id, session, action, success, reward, propensity, decision, latency_us, created_at, would_deny, policies, nums, features, choice";
+
+/// A logged step for off-policy evaluation from a row's parts; `None` when the row has no
+/// logged choice or it is unreadable.
+fn logged_step(
+    session: String,
+    action: String,
+    reward: f64,
+    propensity: f64,
+    features: Option<&[u8]>,
+    choice: Option<&str>,
+) -> Option<crate::learning::LoggedStep> {
+    let features = features.and_then(crate::learning::ContextFeatures::from_bytes)?;
+    let choice = choice.and_then(|c| serde_json::from_str::<crate::learning::ChoiceLog>(c).ok())?;
+    Some(crate::learning::LoggedStep {
+        session,
+        features,
+        candidates: choice.candidates,
+        checked: choice.checked,
+        action,
+        reward,
+        propensity,
+    })
+}
+
+impl Sink {
+    /// Creates the journal table if needed (PostgreSQL: by the bank's migrations).
+    fn prepare(&self) -> Result<()> {
+        match self {
+            Sink::Sqlite(store) => store.with_conn(|conn| {
+                conn.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS la_steps (
+                        id TEXT PRIMARY KEY, session TEXT NOT NULL, action TEXT NOT NULL,
+                        success INTEGER NOT NULL, reward REAL NOT NULL, propensity REAL NOT NULL,
+                        decision TEXT NOT NULL, latency_us INTEGER NOT NULL, created_at INTEGER NOT NULL);
+                     CREATE INDEX IF NOT EXISTS la_steps_session ON la_steps(session, created_at);",
+                )?;
+                // Columns added after the first release: stores made before get them on open.
+                for (column, ddl) in [
+                    ("would_deny", "ALTER TABLE la_steps ADD COLUMN would_deny INTEGER NOT NULL DEFAULT 0"),
+                    ("policies", "ALTER TABLE la_steps ADD COLUMN policies TEXT NOT NULL DEFAULT '[]'"),
+                    ("nums", "ALTER TABLE la_steps ADD COLUMN nums TEXT NOT NULL DEFAULT '{}'"),
+                    ("features", "ALTER TABLE la_steps ADD COLUMN features BLOB"),
+                    ("choice", "ALTER TABLE la_steps ADD COLUMN choice TEXT"),
+                ] {
+                    let present: bool = conn
+                        .prepare("SELECT 1 FROM pragma_table_info('la_steps') WHERE name = ?1")?
+                        .exists([column])?;
+                    if !present {
+                        conn.execute_batch(ddl)?;
+                    }
+                }
+                Ok(())
+            }),
+            #[cfg(not(target_family = "wasm"))]
+            Sink::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Writes rows in one transaction (a re-journaled row updates its reward and success).
+    fn write(&self, rows: &[JournalRow]) -> Result<()> {
+        match self {
+            Sink::Sqlite(store) => store.with_conn(|conn| {
+                let tx = conn.transaction()?;
+                {
+                    let mut st = tx.prepare_cached(&format!(
+                        "INSERT INTO la_steps ({INSERT_COLUMNS})
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                         ON CONFLICT(id) DO UPDATE SET reward = excluded.reward, success = excluded.success"
+                    ))?;
+                    for r in rows {
+                        st.execute(params![
+                            r.id, r.session, r.action, r.success, r.reward, r.propensity, r.decision,
+                            r.latency_us as i64, r.at_ms, r.would_deny, r.policies, r.nums, r.features, r.choice
+                        ])?;
+                    }
+                }
+                tx.commit()?;
+                Ok(())
+            }),
+            #[cfg(not(target_family = "wasm"))]
+            Sink::Postgres(bank) => bank.with_client(|c| {
+                let mut tx = c.transaction()?;
+                let st = tx.prepare(&format!(
+                    "INSERT INTO la_steps ({INSERT_COLUMNS})
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                     ON CONFLICT (id) DO UPDATE SET reward = excluded.reward, success = excluded.success"
+                ))?;
+                for r in rows {
+                    tx.execute(
+                        &st,
+                        &[
+                            &r.id, &r.session, &r.action, &r.success, &r.reward, &r.propensity, &r.decision,
+                            &(r.latency_us as i64), &r.at_ms, &r.would_deny, &r.policies, &r.nums, &r.features, &r.choice,
+                        ],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(())
+            }),
+        }
+    }
+
+    fn session_rows(&self, session: &str) -> Result<Vec<LedgerRow>> {
+        let ledger = |action, success, decision, would_deny, at_ms, nums: String| LedgerRow {
+            action,
+            success,
+            decision,
+            would_deny,
+            at_ms,
+            nums: serde_json::from_str(&nums).unwrap_or(serde_json::Value::Null),
+        };
+        match self {
+            Sink::Sqlite(store) => store.with_conn(|c| {
+                let mut st = c.prepare_cached(
+                    "SELECT action, success, decision, would_deny, created_at, nums FROM la_steps
+                     WHERE session = ?1 ORDER BY created_at, rowid",
+                )?;
+                let rows = st.query_map([session], |r| {
+                    Ok(ledger(
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            }),
+            #[cfg(not(target_family = "wasm"))]
+            Sink::Postgres(bank) => bank.with_client(|c| {
+                let found = c.query(
+                    "SELECT action, success, decision, would_deny, created_at, nums FROM la_steps
+                     WHERE session = $1 ORDER BY created_at, seq",
+                    &[&session],
+                )?;
+                found
+                    .iter()
+                    .map(|r| {
+                        Ok(ledger(
+                            r.try_get(0)?,
+                            r.try_get(1)?,
+                            r.try_get(2)?,
+                            r.try_get(3)?,
+                            r.try_get(4)?,
+                            r.try_get(5)?,
+                        ))
+                    })
+                    .collect()
+            }),
+        }
+    }
+
+    fn logged_steps(
+        &self,
+        since_ms: i64,
+        sessions: Option<&[String]>,
+    ) -> Result<(Vec<crate::learning::LoggedStep>, u64)> {
+        let (mut steps, mut skipped) = (Vec::new(), 0u64);
+        let mut take = |session: String,
+                        action: String,
+                        reward: f64,
+                        propensity: f64,
+                        features: Option<Vec<u8>>,
+                        choice: Option<String>| {
+            if sessions.is_some_and(|s| !s.contains(&session)) {
+                return;
+            }
+            match logged_step(
+                session,
+                action,
+                reward,
+                propensity,
+                features.as_deref(),
+                choice.as_deref(),
+            ) {
+                Some(step) => steps.push(step),
+                None => skipped += 1,
+            }
+        };
+        match self {
+            Sink::Sqlite(store) => store.with_conn(|c| {
+                let mut st = c.prepare_cached(
+                    "SELECT session, action, reward, propensity, features, choice FROM la_steps
+                     WHERE created_at >= ?1 ORDER BY created_at, rowid",
+                )?;
+                let mut rows = st.query([since_ms])?;
+                while let Some(r) = rows.next()? {
+                    take(
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    );
+                }
+                Ok(())
+            })?,
+            #[cfg(not(target_family = "wasm"))]
+            Sink::Postgres(bank) => bank.with_client(|c| {
+                for r in c.query(
+                    "SELECT session, action, reward, propensity, features, choice FROM la_steps
+                     WHERE created_at >= $1 ORDER BY created_at, seq",
+                    &[&since_ms],
+                )? {
+                    take(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                    );
+                }
+                Ok(())
+            })?,
+        }
+        Ok((steps, skipped))
+    }
+
+    fn count(&self) -> Result<u64> {
+        let n: i64 = match self {
+            Sink::Sqlite(store) => store.with_conn(|c| {
+                Ok(c.query_row("SELECT COUNT(*) FROM la_steps", [], |r| r.get(0))?)
+            })?,
+            #[cfg(not(target_family = "wasm"))]
+            Sink::Postgres(bank) => {
+                bank.with_client(|c| Ok(c.query_one("SELECT count(*) FROM la_steps", &[])?.get(0)))?
+            }
+        };
+        Ok(n as u64)
+    }
+}
+
 /// Buffered, transactional journal in the system's store.
 pub struct Journal {
-    store: Arc<Store>,
+    sink: Sink,
     buffer: Mutex<Vec<JournalRow>>,
     writer: Writer,
 }
@@ -103,7 +356,7 @@ struct WriterShared {
 }
 
 impl Writer {
-    fn start(store: Arc<Store>) -> Result<Writer> {
+    fn start(sink: Sink) -> Result<Writer> {
         let (sender, receiver) = sync_channel::<Vec<JournalRow>>(QUEUED_GROUPS);
         let shared = Arc::new(WriterShared::default());
         if cfg!(target_family = "wasm") {
@@ -119,7 +372,7 @@ impl Writer {
             .name("lean-agentic-journal".into())
             .spawn(move || {
                 for rows in receiver {
-                    if let Err(e) = store.with_conn(|conn| Journal::write(conn, &rows)) {
+                    if let Err(e) = sink.write(&rows) {
                         theirs.error.lock().get_or_insert(e);
                     }
                     let mut queued = theirs.queued.lock();
@@ -191,36 +444,12 @@ impl Drop for Writer {
 }
 
 impl Journal {
-    /// Creates the journal table in `store` if needed.
-    pub fn open(store: Arc<Store>) -> Result<Self> {
-        store.with_conn(|conn| {
-            conn.execute_batch(
-                "CREATE TABLE IF NOT EXISTS la_steps (
-                    id TEXT PRIMARY KEY, session TEXT NOT NULL, action TEXT NOT NULL,
-                    success INTEGER NOT NULL, reward REAL NOT NULL, propensity REAL NOT NULL,
-                    decision TEXT NOT NULL, latency_us INTEGER NOT NULL, created_at INTEGER NOT NULL);
-                 CREATE INDEX IF NOT EXISTS la_steps_session ON la_steps(session, created_at);",
-            )?;
-            // Columns added after the first release: stores made before get them on open.
-            for (column, ddl) in [
-                ("would_deny", "ALTER TABLE la_steps ADD COLUMN would_deny INTEGER NOT NULL DEFAULT 0"),
-                ("policies", "ALTER TABLE la_steps ADD COLUMN policies TEXT NOT NULL DEFAULT '[]'"),
-                ("nums", "ALTER TABLE la_steps ADD COLUMN nums TEXT NOT NULL DEFAULT '{}'"),
-                ("features", "ALTER TABLE la_steps ADD COLUMN features BLOB"),
-                ("choice", "ALTER TABLE la_steps ADD COLUMN choice TEXT"),
-            ] {
-                let present: bool = conn
-                    .prepare("SELECT 1 FROM pragma_table_info('la_steps') WHERE name = ?1")?
-                    .exists([column])?;
-                if !present {
-                    conn.execute_batch(ddl)?;
-                }
-            }
-            Ok(())
-        })?;
+    /// Opens the journal on `sink` (creating its table if needed).
+    pub fn open(sink: Sink) -> Result<Self> {
+        sink.prepare()?;
         Ok(Journal {
-            writer: Writer::start(store.clone())?,
-            store,
+            writer: Writer::start(sink.clone())?,
+            sink,
             buffer: Mutex::new(Vec::with_capacity(FLUSH_AT)),
         })
     }
@@ -248,7 +477,7 @@ impl Journal {
     /// wake its receiver, so the engine starts no threads of its own.
     fn hand_over(&self, rows: Vec<JournalRow>) -> Result<()> {
         if cfg!(target_family = "wasm") {
-            return self.store.with_conn(|conn| Journal::write(conn, &rows));
+            return self.sink.write(&rows);
         }
         self.writer.submit(rows)
     }
@@ -266,59 +495,11 @@ impl Journal {
         Ok(n)
     }
 
-    fn write(conn: &mut Connection, rows: &[JournalRow]) -> Result<()> {
-        let tx = conn.transaction()?;
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO la_steps (id, session, action, success, reward, propensity, decision, latency_us, created_at, would_deny, policies, nums, features, choice)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT(id) DO UPDATE SET reward = excluded.reward, success = excluded.success",
-            )?;
-            for r in rows {
-                st.execute(params![
-                    r.id,
-                    r.session,
-                    r.action,
-                    r.success,
-                    r.reward,
-                    r.propensity,
-                    r.decision,
-                    r.latency_us as i64,
-                    r.at_ms,
-                    r.would_deny,
-                    r.policies,
-                    r.nums,
-                    r.features,
-                    r.choice
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Every journaled step of `session`, oldest first (after flushing the buffer): what a
     /// re-created session's ledger is rebuilt from.
     pub fn session_rows(&self, session: &str) -> Result<Vec<LedgerRow>> {
         self.flush()?;
-        self.store.with_conn(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT action, success, decision, would_deny, created_at, nums FROM la_steps
-                 WHERE session = ?1 ORDER BY created_at, rowid",
-            )?;
-            let rows = st.query_map([session], |r| {
-                let nums: String = r.get(5)?;
-                Ok(LedgerRow {
-                    action: r.get(0)?,
-                    success: r.get(1)?,
-                    decision: r.get(2)?,
-                    would_deny: r.get(3)?,
-                    at_ms: r.get(4)?,
-                    nums: serde_json::from_str(&nums).unwrap_or(serde_json::Value::Null),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
+        self.sink.session_rows(session)
     }
 
     /// The steps off-policy evaluation replays (after flushing the buffer), oldest first:
@@ -330,51 +511,12 @@ impl Journal {
         sessions: Option<&[String]>,
     ) -> Result<(Vec<crate::learning::LoggedStep>, u64)> {
         self.flush()?;
-        self.store.with_conn(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT session, action, reward, propensity, features, choice FROM la_steps
-                 WHERE created_at >= ?1 ORDER BY created_at, rowid",
-            )?;
-            let mut rows = st.query([since_ms])?;
-            let (mut steps, mut skipped) = (Vec::new(), 0u64);
-            while let Some(r) = rows.next()? {
-                let session: String = r.get(0)?;
-                if sessions.is_some_and(|s| !s.contains(&session)) {
-                    continue;
-                }
-                let features: Option<Vec<u8>> = r.get(4)?;
-                let choice: Option<String> = r.get(5)?;
-                let parsed =
-                    features
-                        .as_deref()
-                        .and_then(crate::learning::ContextFeatures::from_bytes)
-                        .zip(choice.as_deref().and_then(|c| {
-                            serde_json::from_str::<crate::learning::ChoiceLog>(c).ok()
-                        }));
-                let Some((features, choice)) = parsed else {
-                    skipped += 1;
-                    continue;
-                };
-                steps.push(crate::learning::LoggedStep {
-                    session,
-                    features,
-                    candidates: choice.candidates,
-                    checked: choice.checked,
-                    action: r.get(1)?,
-                    reward: r.get(2)?,
-                    propensity: r.get(3)?,
-                });
-            }
-            Ok((steps, skipped))
-        })
+        self.sink.logged_steps(since_ms, sessions)
     }
 
     /// Rows persisted so far (after flushing the buffer).
     pub fn count(&self) -> Result<u64> {
         self.flush()?;
-        let n: i64 = self
-            .store
-            .with_conn(|c| Ok(c.query_row("SELECT COUNT(*) FROM la_steps", [], |r| r.get(0))?))?;
-        Ok(n as u64)
+        self.sink.count()
     }
 }

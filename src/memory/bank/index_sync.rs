@@ -223,6 +223,7 @@ impl ReasoningBank {
     pub fn search_info(&self) -> SearchInfo {
         let st = self.state.lock();
         SearchInfo {
+            backend: "sqlite".to_string(),
             rows: st.index.len(),
             dims: st.index.dims(),
             kernel: format!("{:?}", self.kernel).to_lowercase(),

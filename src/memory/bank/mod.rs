@@ -23,7 +23,8 @@ use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::clock::{iso_datetime, now_ms, parse_datetime, sqlite_datetime};
+use super::clock::{now_ms, parse_datetime};
+use super::compose;
 use super::config::{BankConfig, EvictMode, RetrieveOptions};
 use super::consolidate::{self, ConsolidateReport};
 use super::embed::{HashEmbedder, HASH_DIMS};
@@ -31,19 +32,19 @@ use super::eviction::{self, EvictedKind, EvictionCause, EvictionReport};
 use super::fts::{self, QueryHit, QueryOptions, KIND_LEARNING, KIND_MEMORY};
 use super::interop::{self, ExportReport, ImportReport};
 use super::records::{
-    blob_to_vector, check_embedding, check_id, new_id, vector_to_blob, BankCounts, LearningInput,
-    LearningRecord, MemoryInput, MemoryOutcome, MemoryRecord, PatternData, PatternSource,
+    blob_to_vector, check_id, vector_to_blob, BankCounts, LearningInput, LearningRecord,
+    MemoryInput, MemoryOutcome, MemoryRecord, PatternData,
 };
 use super::retrieve::{self, ScoreComponents};
-use super::schema::{HASH_MODEL, MEMORY_TYPE};
+use super::schema::MEMORY_TYPE;
 use super::simd::Kernel;
 use super::sketch::SketchIndex;
 use super::store::Store;
 use super::vector_index::{check_dims, normalize, RowMeta, VectorIndex};
+use super::votes;
 use crate::error::{err, Error, ErrorCode, Result};
 
-/// The `model` recorded for caller-given embeddings when none is named.
-pub const EXTERNAL_MODEL: &str = "external";
+pub use super::compose::EXTERNAL_MODEL;
 
 /// One retrieved memory with its score.
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -63,6 +64,9 @@ pub struct Retrieved {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchInfo {
+    /// Where the bank lives: `sqlite` (the embedded store) or `postgres` (`bank.url`).
+    #[cfg_attr(test, ts(type = "'sqlite' | 'postgres'"))]
+    pub backend: String,
     /// Searchable memories (rows of the in-memory matrix).
     pub rows: usize,
     /// Their embedding dimension (0 while empty).

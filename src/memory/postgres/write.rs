@@ -1,0 +1,456 @@
+//! Writing the PostgreSQL bank: each call one transaction, committed before it returns.
+
+use std::sync::atomic::Ordering;
+
+use pgvector::Vector;
+use postgres::types::ToSql;
+use postgres::Transaction;
+
+use super::rows::{self, LEARNING_COLUMNS, RECORD_COLUMNS};
+use super::{hnsw_type, PgBank};
+use crate::error::{Error, ErrorCode, Result};
+use crate::memory::clock::{now_ms, parse_datetime};
+use crate::memory::compose::{self, Existing};
+use crate::memory::interop::{self, Document, ImportReport, PatternRow};
+use crate::memory::records::{
+    blob_to_vector, check_id, vector_to_blob, LearningInput, LearningRecord, MemoryInput,
+    MemoryRecord, PatternData,
+};
+use crate::memory::vector_index::check_dims;
+use crate::memory::votes::{self, VoteCounts};
+
+/// The dimension of the bank's embeddings, fixed by the first one written: recorded in
+/// `la_bank_meta` (the row's unique key serialises concurrent first writers), together with the
+/// HNSW index over them. Returns the bank's dimension.
+fn ensure_dims(tx: &mut Transaction<'_>, dims: usize, create_index: bool) -> Result<usize> {
+    let inserted = tx.execute(
+        "INSERT INTO la_bank_meta (key, value) VALUES ('dims', $1) ON CONFLICT (key) DO NOTHING",
+        &[&dims.to_string()],
+    )?;
+    if inserted == 1 {
+        if create_index {
+            create_hnsw(tx, dims)?;
+        }
+        return Ok(dims);
+    }
+    let value: String = tx
+        .query_one("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
+        .get(0);
+    value.parse().map_err(|_| {
+        Error::new(
+            ErrorCode::StoreCorrupt,
+            format!("la_bank_meta.dims is {value:?}, not a number"),
+        )
+    })
+}
+
+/// Creates the HNSW index over embeddings of `dims` dimensions if it does not exist (see
+/// [`hnsw_type`]; larger embeddings are always scanned exactly).
+fn create_hnsw(tx: &mut Transaction<'_>, dims: usize) -> Result<()> {
+    if let Some(t) = hnsw_type(dims) {
+        tx.batch_execute(&format!(
+            "CREATE INDEX IF NOT EXISTS la_memories_hnsw ON la_memories
+             USING hnsw ((embedding::{t}({dims})) {t}_cosine_ops)"
+        ))?;
+    }
+    Ok(())
+}
+
+/// A memory row to upsert.
+struct Upsert<'a> {
+    id: &'a str,
+    data_text: &'a str,
+    data: &'a PatternData,
+    confidence: f64,
+    usage_count: i64,
+    created_at: &'a str,
+    last_used: Option<&'a str>,
+    /// `(model, vector, created_at)`: written when given, else the stored embedding is kept.
+    embedding: Option<(&'a str, Vec<f32>, &'a str)>,
+}
+
+/// The two upsert statements of memory rows (with and without an embedding), prepared once per
+/// transaction. With `keep_usage` (a `store` call) an existing row keeps its usage count,
+/// `last_used` and creation time; otherwise (imports, migrations) the row is written as it is.
+struct MemoryStatements {
+    with_embedding: postgres::Statement,
+    without_embedding: postgres::Statement,
+}
+
+impl MemoryStatements {
+    fn prepare(tx: &mut Transaction<'_>, keep_usage: bool) -> Result<MemoryStatements> {
+        let usage_update = if keep_usage {
+            ""
+        } else {
+            ", usage_count = excluded.usage_count, last_used = excluded.last_used, created_at = excluded.created_at, created_ms = excluded.created_ms"
+        };
+        Ok(MemoryStatements {
+            with_embedding: tx.prepare(&format!(
+                "INSERT INTO la_memories (id, pattern_data, title, description, content, domain, agent, outcome,
+                    confidence, usage_count, created_at, created_ms, last_used, model, dims, embedding, embedding_created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 ON CONFLICT (id) DO UPDATE SET pattern_data = excluded.pattern_data, title = excluded.title,
+                    description = excluded.description, content = excluded.content, domain = excluded.domain,
+                    agent = excluded.agent, outcome = excluded.outcome, confidence = excluded.confidence,
+                    model = excluded.model, dims = excluded.dims, embedding = excluded.embedding,
+                    embedding_created_at = excluded.embedding_created_at{usage_update}"
+            ))?,
+            without_embedding: tx.prepare(&format!(
+                "INSERT INTO la_memories (id, pattern_data, title, description, content, domain, agent, outcome,
+                    confidence, usage_count, created_at, created_ms, last_used)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (id) DO UPDATE SET pattern_data = excluded.pattern_data, title = excluded.title,
+                    description = excluded.description, content = excluded.content, domain = excluded.domain,
+                    agent = excluded.agent, outcome = excluded.outcome, confidence = excluded.confidence{usage_update}"
+            ))?,
+        })
+    }
+
+    /// Upserts a memory row (the embedding too when given).
+    fn upsert(&self, tx: &mut Transaction<'_>, u: Upsert<'_>) -> Result<u64> {
+        let created_ms = parse_datetime(u.created_at).unwrap_or(0);
+        let outcome = rows::outcome_text(u.data.source.outcome);
+        let d = u.data;
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &u.id,
+            &u.data_text,
+            &d.title,
+            &d.description,
+            &d.content,
+            &d.domain,
+            &d.source.agent_id,
+            &outcome,
+            &u.confidence,
+            &u.usage_count,
+            &u.created_at,
+            &created_ms,
+            &u.last_used,
+        ];
+        let embedding = u.embedding.map(|(model, vector, created)| {
+            (model, vector.len() as i32, Vector::from(vector), created)
+        });
+        let statement = match &embedding {
+            Some((model, dims, vector, created)) => {
+                params.extend([model as &(dyn ToSql + Sync), dims, vector, created]);
+                &self.with_embedding
+            }
+            None => &self.without_embedding,
+        };
+        let n = tx.execute(statement, &params)?;
+        Ok(n)
+    }
+}
+
+/// Upserts learnings as they are (`created_at_ms` of an existing one kept when `keep_created`).
+fn upsert_learnings(
+    tx: &mut Transaction<'_>,
+    learnings: &[LearningRecord],
+    keep_created: bool,
+) -> Result<()> {
+    let created = if keep_created {
+        ""
+    } else {
+        ", created_at_ms = excluded.created_at_ms"
+    };
+    let stmt = tx.prepare(&format!(
+        "INSERT INTO la_learnings (id, pattern, outcome, reward, context, session, action, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET pattern = excluded.pattern, outcome = excluded.outcome,
+           reward = excluded.reward, context = excluded.context, session = excluded.session,
+           action = excluded.action{created}"
+    ))?;
+    for l in learnings {
+        let context = l.context.as_ref().map(|c| c.to_string());
+        tx.execute(
+            &stmt,
+            &[
+                &l.id,
+                &l.pattern,
+                &l.outcome,
+                &l.reward,
+                &context,
+                &l.session,
+                &l.action,
+                &l.created_at_ms,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+impl PgBank {
+    /// Stores (creates or updates) a memory; returns it as stored.
+    pub fn store(&self, m: MemoryInput) -> Result<MemoryRecord> {
+        let id = compose::check_memory_input(&m)?;
+        self.pool.with(|client| {
+            let mut tx = client.transaction()?;
+            // Locks the row (if it exists) until the commit: two stores of one id apply in turn.
+            let old = tx.query_opt(
+                "SELECT pattern_data, created_at, confidence, usage_count, model, embedding
+                 FROM la_memories WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )?;
+            let existing = old.as_ref().map(|r| Existing {
+                pattern_data: r.get(0),
+                created_at: r.get(1),
+                confidence: r.get(2),
+                usage_count: r.get(3),
+            });
+            let old_embedding: Option<(String, Vec<u8>)> = old.as_ref().and_then(|r| {
+                let model: Option<String> = r.get(4);
+                let v: Option<Vector> = r.get(5);
+                Some((model?, vector_to_blob(v?.as_slice())))
+            });
+            let c = compose::compose(
+                &m,
+                existing.as_ref(),
+                old_embedding
+                    .as_ref()
+                    .map(|(model, blob)| (model.as_str(), blob.as_slice())),
+                &self.embedder,
+                now_ms(),
+            )?;
+            let what = compose::embedding_source(&m);
+            let dims = ensure_dims(&mut tx, c.vector.len(), true)?;
+            check_dims(dims, c.vector.len(), &what)?;
+            let created = crate::memory::clock::sqlite_datetime(now_ms());
+            let embedding = c
+                .write_vector
+                .then(|| (c.model.as_str(), c.vector.clone(), created.as_str()));
+            let row = Upsert {
+                id: &id,
+                data_text: &c.data_text,
+                data: &c.data,
+                confidence: c.confidence,
+                usage_count: 0,
+                created_at: &c.created_at,
+                last_used: None,
+                embedding,
+            };
+            MemoryStatements::prepare(&mut tx, true)?.upsert(&mut tx, row)?;
+            let row = tx.query_one(
+                &format!("SELECT {RECORD_COLUMNS} FROM la_memories WHERE id = $1"),
+                &[&id],
+            )?;
+            let record = rows::record(&row)?;
+            tx.commit()?;
+            Ok(record)
+        })
+    }
+
+    /// Stores (creates or updates) a learning.
+    pub fn store_learning(&self, l: LearningInput) -> Result<LearningRecord> {
+        let id = compose::check_learning_input(&l)?;
+        self.pool.with(|client| {
+            let mut tx = client.transaction()?;
+            let record = LearningRecord {
+                id: id.clone(),
+                pattern: l.pattern.clone(),
+                outcome: l.outcome.clone(),
+                reward: l.reward,
+                context: l.context.clone(),
+                session: l.session.clone(),
+                action: l.action.clone(),
+                created_at_ms: now_ms(),
+            };
+            upsert_learnings(&mut tx, std::slice::from_ref(&record), true)?;
+            let created_at_ms: i64 = tx
+                .query_one(
+                    "SELECT created_at_ms FROM la_learnings WHERE id = $1",
+                    &[&id],
+                )?
+                .get(0);
+            tx.commit()?;
+            Ok(LearningRecord {
+                created_at_ms,
+                ..record
+            })
+        })
+    }
+
+    /// Deletes the memory (with its links) or learning with this id; whether one was deleted.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        check_id(id, "id")?;
+        self.pool.with(|client| {
+            let mut tx = client.transaction()?;
+            let mut n = tx.execute("DELETE FROM la_memories WHERE id = $1", &[&id])?;
+            if n == 0 {
+                n = tx.execute("DELETE FROM la_learnings WHERE id = $1", &[&id])?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Imports a JSON document made by `exportJson` (upserting by id, rows as they are). Nothing
+    /// is written unless the whole document is valid.
+    pub fn import_json(&self, v: &serde_json::Value) -> Result<ImportReport> {
+        let doc = interop::parse_document(v)?;
+        self.write_document(doc)
+    }
+
+    /// Writes rows as they are, in one transaction (upserts: running it twice changes nothing).
+    pub(crate) fn write_document(&self, mut doc: Document) -> Result<ImportReport> {
+        self.pool.with(|client| {
+            let mut tx = client.transaction()?;
+            let dims: Option<i64> = tx
+                .query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
+                .and_then(|r| r.get::<_, String>(0).parse().ok());
+            let skipped = interop::check_embedding_dims(
+                &mut doc.memories,
+                dims.unwrap_or(0) as usize,
+                "the document",
+            )?;
+            if let Some(d) = doc.memories.iter().find_map(|m| m.embedding.as_ref().map(|e| e.dims)) {
+                ensure_dims(&mut tx, d as usize, !self.bulk.load(Ordering::Relaxed))?;
+            }
+            let mut embeddings = 0;
+            let statements = MemoryStatements::prepare(&mut tx, false)?;
+            for row in &doc.memories {
+                write_pattern_row(&mut tx, &statements, row, &mut embeddings)?;
+            }
+            upsert_learnings(&mut tx, &doc.learnings, false)?;
+            let mut links = 0;
+            let mut skipped_links = 0;
+            for l in &doc.links {
+                let n = tx.execute(
+                    "INSERT INTO la_links (src, dst, relation, weight, created_at)
+                     SELECT $1, $2, $3, $4, $5
+                     WHERE EXISTS (SELECT 1 FROM la_memories WHERE id = $1)
+                       AND EXISTS (SELECT 1 FROM la_memories WHERE id = $2)
+                     ON CONFLICT (src, dst, relation) DO UPDATE SET weight = excluded.weight, created_at = excluded.created_at",
+                    &[&l.src, &l.dst, &l.relation, &l.weight, &l.created_at],
+                )?;
+                if n == 1 {
+                    links += 1;
+                } else {
+                    skipped_links += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(ImportReport {
+                memories: doc.memories.len(),
+                embeddings,
+                learnings: doc.learnings.len(),
+                links,
+                skipped: skipped + skipped_links,
+                evicted: 0,
+            })
+        })
+    }
+}
+
+/// Writes one interop row as it is.
+fn write_pattern_row(
+    tx: &mut Transaction<'_>,
+    statements: &MemoryStatements,
+    row: &PatternRow,
+    embeddings: &mut usize,
+) -> Result<()> {
+    let data: PatternData = serde_json::from_str(&row.pattern_data).map_err(|e| {
+        Error::new(
+            ErrorCode::InvalidJson,
+            format!("memory '{}' has unreadable patternData: {e}", row.id),
+        )
+    })?;
+    let vector = row.embedding.as_ref().and_then(|e| {
+        blob_to_vector(&e.vector).map(|v| (e.model.as_str(), v, e.created_at.as_str()))
+    });
+    if vector.is_some() {
+        *embeddings += 1;
+    }
+    let upsert = Upsert {
+        id: &row.id,
+        data_text: &row.pattern_data,
+        data: &data,
+        confidence: row.confidence,
+        usage_count: row.usage_count,
+        created_at: &row.created_at,
+        last_used: row.last_used.as_deref(),
+        embedding: vector,
+    };
+    statements.upsert(tx, upsert)?;
+    Ok(())
+}
+
+impl PgBank {
+    /// Starts a bulk load (`lean-agentic migrate` into an empty bank): while it lasts, the HNSW
+    /// index is not maintained row by row (dropped if present); [`Self::end_bulk_load`] builds it
+    /// once over all rows, which is many times faster. Returns false (and changes nothing) when
+    /// the bank already has memories: then rows are indexed as they come, as always.
+    pub fn begin_bulk_load(&self) -> Result<bool> {
+        let empty = self.pool.with(|c| {
+            Ok(
+                c.query_one("SELECT NOT EXISTS (SELECT 1 FROM la_memories)", &[])?
+                    .get::<_, bool>(0),
+            )
+        })?;
+        if empty {
+            self.pool
+                .with(|c| Ok(c.batch_execute("DROP INDEX IF EXISTS la_memories_hnsw")?))?;
+            self.bulk.store(true, Ordering::Relaxed);
+        }
+        Ok(empty)
+    }
+
+    /// Ends a bulk load: builds the HNSW index if it is missing (after a bulk load, or an earlier
+    /// migration that stopped half way; with `maintenance_work_mem` raised for the build and
+    /// PostgreSQL's parallel workers) and returns how long that took, ms.
+    pub fn end_bulk_load(&self) -> Result<u64> {
+        self.bulk.store(false, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        self.pool.with(|c| {
+            let mut tx = c.transaction()?;
+            let dims: Option<String> = tx
+                .query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
+                .map(|r| r.get(0));
+            if let Some(dims) = dims.and_then(|d| d.parse::<usize>().ok()) {
+                tx.batch_execute(
+                    "SET LOCAL maintenance_work_mem = '2GB'; SET LOCAL statement_timeout = 0",
+                )?;
+                create_hnsw(&mut tx, dims)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })?;
+        Ok(started.elapsed().as_millis() as u64)
+    }
+
+    /// Counts one consensus round for a swarm agent (see `votes.rs`): the row is created if
+    /// missing, then held (`FOR UPDATE`) until the commit, so concurrent rounds on other machines
+    /// apply one after the other and never lose a count.
+    pub fn record_vote(&self, agent_id: &str, agreed: bool, run_id: &str) -> Result<VoteCounts> {
+        let id = votes::check_agent(agent_id)?;
+        self.pool.with(|client| {
+            let mut tx = client.transaction()?;
+            tx.execute(
+                "INSERT INTO la_learnings (id, pattern, outcome, reward, created_at_ms) VALUES ($1, $2, 'Success', 0.5, $3)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&id, &format!("{}{agent_id}", votes::VOTE_PATTERN_PREFIX), &now_ms()],
+            )?;
+            let row = tx.query_one(&format!("SELECT {LEARNING_COLUMNS} FROM la_learnings WHERE id = $1 FOR UPDATE"), &[&id])?;
+            let old = rows::learning(&row)?;
+            let record = votes::next_record(&id, agent_id, Some(&old), agreed, run_id, now_ms());
+            upsert_learnings(&mut tx, std::slice::from_ref(&record), false)?;
+            tx.commit()?;
+            votes::counts_of(&record).ok_or_else(|| Error::new(ErrorCode::Internal, "a vote record without counts"))
+        })
+    }
+
+    /// Every swarm agent's vote counts, by agent id.
+    pub fn vote_counts(&self) -> Result<Vec<VoteCounts>> {
+        self.pool.with(|c| {
+            let found = c.query(
+                &format!("SELECT {LEARNING_COLUMNS} FROM la_learnings WHERE id >= $1 AND id < $2 ORDER BY id"),
+                &[&votes::ID_RANGE[0], &votes::ID_RANGE[1]],
+            )?;
+            let mut out = Vec::new();
+            for r in &found {
+                if let Some(v) = votes::counts_of(&rows::learning(r)?) {
+                    out.push(v);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
