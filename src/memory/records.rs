@@ -241,6 +241,22 @@ pub struct LearningInput {
     pub action: Option<String>,
 }
 
+impl LearningInput {
+    /// The record this input stores under `id`, created at `created_at_ms`.
+    pub fn to_record(&self, id: String, created_at_ms: i64) -> LearningRecord {
+        LearningRecord {
+            id,
+            pattern: self.pattern.clone(),
+            outcome: self.outcome.clone(),
+            reward: self.reward,
+            context: self.context.clone(),
+            session: self.session.clone(),
+            action: self.action.clone(),
+            created_at_ms,
+        }
+    }
+}
+
 /// A stored learning.
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -184,16 +184,7 @@ impl ReasoningBank {
                     |r| r.get(0),
                 )
                 .optional()?;
-            let record = LearningRecord {
-                id: id.clone(),
-                pattern: l.pattern.clone(),
-                outcome: l.outcome.clone(),
-                reward: l.reward,
-                context: l.context.clone(),
-                session: l.session.clone(),
-                action: l.action.clone(),
-                created_at_ms: old_created.unwrap_or_else(now_ms),
-            };
+            let record = l.to_record(id.clone(), old_created.unwrap_or_else(now_ms));
             let tx = conn.transaction()?;
             interop::write_learnings(&tx, std::slice::from_ref(&record))?;
             tx.commit()?;

@@ -35,7 +35,7 @@ mod read;
 mod rows;
 mod write;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::config::BankConfig;
 use super::embed::HashEmbedder;
@@ -67,6 +67,9 @@ pub struct PgBank {
     last_approximate: AtomicBool,
     /// The reference time of the prior index (`migrations::prior_sql`).
     prior_ref_ms: i64,
+    /// The embedding dimension once known (0 before): `la_bank_meta.dims` is written once, by the
+    /// first embedding, and never changes, so one committed read serves for good.
+    dims: AtomicUsize,
     /// A bulk load is running (`begin_bulk_load`): the HNSW index is built at its end.
     bulk: AtomicBool,
 }
@@ -102,6 +105,7 @@ impl PgBank {
             schema_version,
             last_approximate: AtomicBool::new(false),
             prior_ref_ms,
+            dims: AtomicUsize::new(0),
             bulk: AtomicBool::new(false),
         })
     }
@@ -143,6 +147,33 @@ impl PgBank {
         self.pool.with(f)
     }
 
+    /// The bank's embedding dimension (`la_bank_meta.dims`; none before the first embedding),
+    /// read once and cached. Call it before writing the row in the same transaction: what it
+    /// caches must be committed.
+    pub(crate) fn dims(&self, c: &mut impl postgres::GenericClient) -> Result<Option<usize>> {
+        let known = self.dims.load(Ordering::Relaxed);
+        if known > 0 {
+            return Ok(Some(known));
+        }
+        let Some(row) = c.query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
+        else {
+            return Ok(None);
+        };
+        let value: String = row.try_get(0)?;
+        let dims = value
+            .parse::<usize>()
+            .ok()
+            .filter(|&d| d > 0)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::StoreCorrupt,
+                    format!("la_bank_meta.dims is {value:?}, not a positive number"),
+                )
+            })?;
+        self.dims.store(dims, Ordering::Relaxed);
+        Ok(Some(dims))
+    }
+
     /// Whether the last retrieval took candidates from the HNSW index.
     pub(crate) fn last_approximate(&self) -> bool {
         self.last_approximate.load(Ordering::Relaxed)
@@ -153,16 +184,13 @@ impl PgBank {
     /// How retrieval searches this bank.
     pub fn search_info(&self) -> Result<super::SearchInfo> {
         let (rows, dims) = self.pool.with(|c| {
-            let r = c.query_one(
-                "SELECT (SELECT count(*) FROM la_memories WHERE embedding IS NOT NULL),
-                        (SELECT value FROM la_bank_meta WHERE key = 'dims')",
-                &[],
-            )?;
-            let dims: Option<String> = r.get(1);
-            Ok((
-                r.get::<_, i64>(0) as usize,
-                dims.and_then(|d| d.parse().ok()).unwrap_or(0),
-            ))
+            let rows: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM la_memories WHERE embedding IS NOT NULL",
+                    &[],
+                )?
+                .get(0);
+            Ok((rows as usize, self.dims(c)?.unwrap_or(0)))
         })?;
         Ok(super::SearchInfo {
             backend: "postgres".to_string(),

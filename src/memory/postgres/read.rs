@@ -130,10 +130,7 @@ impl PgBank {
         let query_vector = compose::query_vector(&self.embedder, query, opts)?;
         self.pool.with(|client| {
             let mut tx = client.transaction()?;
-            let Some(dims) = tx
-                .query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
-                .and_then(|r| r.get::<_, String>(0).parse::<usize>().ok())
-            else {
+            let Some(dims) = self.dims(&mut tx)? else {
                 return Ok(Vec::new());
             };
             let what = if opts.embedding.is_some() {

@@ -82,9 +82,10 @@ pub fn pattern_row(row: &Row) -> Result<PatternRow> {
             model,
             dims: i64::from(dims.unwrap_or(v.as_slice().len() as i32)),
             vector: vector_to_blob(v.as_slice()),
-            created_at: row
-                .try_get::<_, Option<String>>(9)?
-                .unwrap_or_else(|| row.get::<_, String>(4)),
+            created_at: match row.try_get::<_, Option<String>>(9)? {
+                Some(at) => at,
+                None => row.try_get(4)?,
+            },
         }),
         _ => None,
     };

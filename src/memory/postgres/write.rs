@@ -19,31 +19,6 @@ use crate::memory::records::{
 use crate::memory::vector_index::check_dims;
 use crate::memory::votes::{self, VoteCounts};
 
-/// The dimension of the bank's embeddings, fixed by the first one written: recorded in
-/// `la_bank_meta` (the row's unique key serialises concurrent first writers), together with the
-/// HNSW index over them. Returns the bank's dimension.
-fn ensure_dims(tx: &mut Transaction<'_>, dims: usize, create_index: bool) -> Result<usize> {
-    let inserted = tx.execute(
-        "INSERT INTO la_bank_meta (key, value) VALUES ('dims', $1) ON CONFLICT (key) DO NOTHING",
-        &[&dims.to_string()],
-    )?;
-    if inserted == 1 {
-        if create_index {
-            create_hnsw(tx, dims)?;
-        }
-        return Ok(dims);
-    }
-    let value: String = tx
-        .query_one("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
-        .get(0);
-    value.parse().map_err(|_| {
-        Error::new(
-            ErrorCode::StoreCorrupt,
-            format!("la_bank_meta.dims is {value:?}, not a number"),
-        )
-    })
-}
-
 /// Creates the HNSW index over embeddings of `dims` dimensions if it does not exist (see
 /// [`hnsw_type`]; larger embeddings are always scanned exactly).
 fn create_hnsw(tx: &mut Transaction<'_>, dims: usize) -> Result<()> {
@@ -69,45 +44,62 @@ struct Upsert<'a> {
     embedding: Option<(&'a str, Vec<f32>, &'a str)>,
 }
 
-/// The two upsert statements of memory rows (with and without an embedding), prepared once per
-/// transaction. With `keep_usage` (a `store` call) an existing row keeps its usage count,
-/// `last_used` and creation time; otherwise (imports, migrations) the row is written as it is.
+/// The upsert statements of memory rows (with and without an embedding), each prepared on its
+/// first use in a transaction. With `keep_usage` (a `store` call) an existing row keeps its usage
+/// count, `last_used` and creation time; otherwise (imports, migrations) the row is written as it
+/// is.
 struct MemoryStatements {
-    with_embedding: postgres::Statement,
-    without_embedding: postgres::Statement,
+    keep_usage: bool,
+    /// `[without an embedding, with one]`.
+    prepared: [Option<postgres::Statement>; 2],
 }
 
 impl MemoryStatements {
-    fn prepare(tx: &mut Transaction<'_>, keep_usage: bool) -> Result<MemoryStatements> {
-        let usage_update = if keep_usage {
+    fn new(keep_usage: bool) -> MemoryStatements {
+        MemoryStatements {
+            keep_usage,
+            prepared: [None, None],
+        }
+    }
+
+    /// The statement for a row with or without an embedding (prepared once).
+    fn statement(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        embedding: bool,
+    ) -> Result<postgres::Statement> {
+        if let Some(st) = &self.prepared[usize::from(embedding)] {
+            return Ok(st.clone());
+        }
+        let (columns, values, set) = if embedding {
+            (
+                ", model, dims, embedding, embedding_created_at",
+                ", $14, $15, $16, $17",
+                ", model = excluded.model, dims = excluded.dims, embedding = excluded.embedding,
+                   embedding_created_at = excluded.embedding_created_at",
+            )
+        } else {
+            ("", "", "")
+        };
+        let usage = if self.keep_usage {
             ""
         } else {
             ", usage_count = excluded.usage_count, last_used = excluded.last_used, created_at = excluded.created_at, created_ms = excluded.created_ms"
         };
-        Ok(MemoryStatements {
-            with_embedding: tx.prepare(&format!(
-                "INSERT INTO la_memories (id, pattern_data, title, description, content, domain, agent, outcome,
-                    confidence, usage_count, created_at, created_ms, last_used, model, dims, embedding, embedding_created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-                 ON CONFLICT (id) DO UPDATE SET pattern_data = excluded.pattern_data, title = excluded.title,
-                    description = excluded.description, content = excluded.content, domain = excluded.domain,
-                    agent = excluded.agent, outcome = excluded.outcome, confidence = excluded.confidence,
-                    model = excluded.model, dims = excluded.dims, embedding = excluded.embedding,
-                    embedding_created_at = excluded.embedding_created_at{usage_update}"
-            ))?,
-            without_embedding: tx.prepare(&format!(
-                "INSERT INTO la_memories (id, pattern_data, title, description, content, domain, agent, outcome,
-                    confidence, usage_count, created_at, created_ms, last_used)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT (id) DO UPDATE SET pattern_data = excluded.pattern_data, title = excluded.title,
-                    description = excluded.description, content = excluded.content, domain = excluded.domain,
-                    agent = excluded.agent, outcome = excluded.outcome, confidence = excluded.confidence{usage_update}"
-            ))?,
-        })
+        let st = tx.prepare(&format!(
+            "INSERT INTO la_memories (id, pattern_data, title, description, content, domain, agent, outcome,
+                confidence, usage_count, created_at, created_ms, last_used{columns})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13{values})
+             ON CONFLICT (id) DO UPDATE SET pattern_data = excluded.pattern_data, title = excluded.title,
+                description = excluded.description, content = excluded.content, domain = excluded.domain,
+                agent = excluded.agent, outcome = excluded.outcome, confidence = excluded.confidence{set}{usage}"
+        ))?;
+        self.prepared[usize::from(embedding)] = Some(st.clone());
+        Ok(st)
     }
 
     /// Upserts a memory row (the embedding too when given).
-    fn upsert(&self, tx: &mut Transaction<'_>, u: Upsert<'_>) -> Result<u64> {
+    fn upsert(&mut self, tx: &mut Transaction<'_>, u: Upsert<'_>) -> Result<u64> {
         let created_ms = parse_datetime(u.created_at).unwrap_or(0);
         let outcome = rows::outcome_text(u.data.source.outcome);
         let d = u.data;
@@ -129,14 +121,11 @@ impl MemoryStatements {
         let embedding = u.embedding.map(|(model, vector, created)| {
             (model, vector.len() as i32, Vector::from(vector), created)
         });
-        let statement = match &embedding {
-            Some((model, dims, vector, created)) => {
-                params.extend([model as &(dyn ToSql + Sync), dims, vector, created]);
-                &self.with_embedding
-            }
-            None => &self.without_embedding,
-        };
-        let n = tx.execute(statement, &params)?;
+        if let Some((model, dims, vector, created)) = &embedding {
+            params.extend([model as &(dyn ToSql + Sync), dims, vector, created]);
+        }
+        let statement = self.statement(tx, embedding.is_some())?;
+        let n = tx.execute(&statement, &params)?;
         Ok(n)
     }
 }
@@ -179,6 +168,35 @@ fn upsert_learnings(
 }
 
 impl PgBank {
+    /// The dimension of the bank's embeddings, fixed by the first one written (`dims`): recorded
+    /// in `la_bank_meta` (the row's unique key serialises concurrent first writers), together
+    /// with the HNSW index over them (unless `create_index` is false: a bulk load builds it at
+    /// the end). Returns the bank's dimension.
+    fn ensure_dims(
+        &self,
+        tx: &mut Transaction<'_>,
+        dims: usize,
+        create_index: bool,
+    ) -> Result<usize> {
+        if let Some(known) = self.dims(tx)? {
+            return Ok(known);
+        }
+        let inserted = tx.execute(
+            "INSERT INTO la_bank_meta (key, value) VALUES ('dims', $1) ON CONFLICT (key) DO NOTHING",
+            &[&dims.to_string()],
+        )?;
+        if inserted == 1 {
+            // Not cached: this transaction may still roll back.
+            if create_index {
+                create_hnsw(tx, dims)?;
+            }
+            return Ok(dims);
+        }
+        // Another writer's row, committed while this INSERT waited on it.
+        self.dims(tx)?
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "la_bank_meta.dims vanished"))
+    }
+
     /// Stores (creates or updates) a memory; returns it as stored.
     pub fn store(&self, m: MemoryInput) -> Result<MemoryRecord> {
         let id = compose::check_memory_input(&m)?;
@@ -211,7 +229,7 @@ impl PgBank {
                 now_ms(),
             )?;
             let what = compose::embedding_source(&m);
-            let dims = ensure_dims(&mut tx, c.vector.len(), true)?;
+            let dims = self.ensure_dims(&mut tx, c.vector.len(), true)?;
             check_dims(dims, c.vector.len(), &what)?;
             let created = crate::memory::clock::sqlite_datetime(now_ms());
             let embedding = c
@@ -227,7 +245,7 @@ impl PgBank {
                 last_used: None,
                 embedding,
             };
-            MemoryStatements::prepare(&mut tx, true)?.upsert(&mut tx, row)?;
+            MemoryStatements::new(true).upsert(&mut tx, row)?;
             let row = tx.query_one(
                 &format!("SELECT {RECORD_COLUMNS} FROM la_memories WHERE id = $1"),
                 &[&id],
@@ -243,16 +261,7 @@ impl PgBank {
         let id = compose::check_learning_input(&l)?;
         self.pool.with(|client| {
             let mut tx = client.transaction()?;
-            let record = LearningRecord {
-                id: id.clone(),
-                pattern: l.pattern.clone(),
-                outcome: l.outcome.clone(),
-                reward: l.reward,
-                context: l.context.clone(),
-                session: l.session.clone(),
-                action: l.action.clone(),
-                created_at_ms: now_ms(),
-            };
+            let record = l.to_record(id.clone(), now_ms());
             upsert_learnings(&mut tx, std::slice::from_ref(&record), true)?;
             let created_at_ms: i64 = tx
                 .query_one(
@@ -293,21 +302,16 @@ impl PgBank {
     pub(crate) fn write_document(&self, mut doc: Document) -> Result<ImportReport> {
         self.pool.with(|client| {
             let mut tx = client.transaction()?;
-            let dims: Option<i64> = tx
-                .query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
-                .and_then(|r| r.get::<_, String>(0).parse().ok());
-            let skipped = interop::check_embedding_dims(
-                &mut doc.memories,
-                dims.unwrap_or(0) as usize,
-                "the document",
-            )?;
+            let dims = self.dims(&mut tx)?;
+            let skipped =
+                interop::check_embedding_dims(&mut doc.memories, dims.unwrap_or(0), "the document")?;
             if let Some(d) = doc.memories.iter().find_map(|m| m.embedding.as_ref().map(|e| e.dims)) {
-                ensure_dims(&mut tx, d as usize, !self.bulk.load(Ordering::Relaxed))?;
+                self.ensure_dims(&mut tx, d as usize, !self.bulk.load(Ordering::Relaxed))?;
             }
             let mut embeddings = 0;
-            let statements = MemoryStatements::prepare(&mut tx, false)?;
+            let mut statements = MemoryStatements::new(false);
             for row in &doc.memories {
-                write_pattern_row(&mut tx, &statements, row, &mut embeddings)?;
+                write_pattern_row(&mut tx, &mut statements, row, &mut embeddings)?;
             }
             upsert_learnings(&mut tx, &doc.learnings, false)?;
             let mut links = 0;
@@ -343,7 +347,7 @@ impl PgBank {
 /// Writes one interop row as it is.
 fn write_pattern_row(
     tx: &mut Transaction<'_>,
-    statements: &MemoryStatements,
+    statements: &mut MemoryStatements,
     row: &PatternRow,
     embeddings: &mut usize,
 ) -> Result<()> {
@@ -401,10 +405,7 @@ impl PgBank {
         let started = std::time::Instant::now();
         self.pool.with(|c| {
             let mut tx = c.transaction()?;
-            let dims: Option<String> = tx
-                .query_opt("SELECT value FROM la_bank_meta WHERE key = 'dims'", &[])?
-                .map(|r| r.get(0));
-            if let Some(dims) = dims.and_then(|d| d.parse::<usize>().ok()) {
+            if let Some(dims) = self.dims(&mut tx)? {
                 tx.batch_execute(
                     "SET LOCAL maintenance_work_mem = '2GB'; SET LOCAL statement_timeout = 0",
                 )?;
