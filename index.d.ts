@@ -74,10 +74,12 @@ export declare class NativeSystem {
   bankRecordVote(agentId: string, agreed: boolean, runId: string): string
   /** Every swarm agent's vote counts as JSON. */
   bankVoteCounts(): string
-  /** Starts a bulk load (PostgreSQL: the HNSW index is built once at the end). */
+  /** Starts a bulk load (PostgreSQL: the vector index is built once at the end). */
   bankBeginBulkLoad(): boolean
   /** Ends a bulk load; returns the index build time in ms. */
   bankEndBulkLoad(): number
+  /** Builds the vector index for the bank's size (PostgreSQL); returns the build time in ms. */
+  bankReindex(): number
   /** Entities matching a query (`{entityType?, prefix?, limit}`) as JSON. */
   kgEntities(queryJson: string): string
   /** One entity by id (JSON `null` when absent). */

@@ -149,6 +149,30 @@ test('HNSW candidates with the native re-rank find the exact top 10 (plain top-k
   }
 });
 
+test('reindex builds the index for the bank\'s size (HNSW below 100,000 memories); ivfProbes is checked', pgOptions(), async () => {
+  const pg = await LeanAgenticSystem.open({ path: ':memory:', bank: pgBank('reindex') });
+  const lite = await LeanAgenticSystem.open({ path: ':memory:' });
+  try {
+    pg.bank.importJson(document(400, 3));
+    const before = pg.bank.retrieve('', { k: 5, embedding: rng(9).vector(DIMS) }).map((h) => h.memory.id);
+    const ms = pg.bank.reindex();
+    assert.equal(typeof ms, 'number');
+    assert.ok(ms >= 0);
+    assert.equal(pg.bank.searchInfo().approximateIndex, true);
+    const after = pg.bank.retrieve('', { k: 5, embedding: rng(9).vector(DIMS) }).map((h) => h.memory.id);
+    assert.equal(pg.bank.searchInfo().lastRetrieveApproximate, true);
+    assert.deepEqual(after, before);
+    assert.equal(lite.bank.reindex(), 0);
+  } finally {
+    await pg.close();
+    await lite.close();
+  }
+  await assert.rejects(
+    LeanAgenticSystem.open({ path: ':memory:', bank: pgBank('probes', { ivfProbes: 0 }) }),
+    (e) => e.code === 'ERR_INVALID_CONFIG' && /ivfProbes must be between 1 and 1000/.test(e.message),
+  );
+});
+
 test('a bad URL is ERR_INVALID_CONFIG; an unreachable server is ERR_STORE_UNAVAILABLE', pgOptions(), async () => {
   await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { url: 'mysql://x' } }), 'ERR_INVALID_CONFIG');
   await rejectsWithCode(() => LeanAgenticSystem.open({ path: ':memory:', bank: { url: 'postgres://u@h:notaport/db' } }), 'ERR_INVALID_CONFIG');

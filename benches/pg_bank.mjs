@@ -2,8 +2,10 @@
 // one run (issue #20): batched write throughput, and retrieval k=5 (default MMR) and plain top-10
 // at each size, for
 //
-// - pg-hnsw:  PostgreSQL, candidates from the HNSW index (halfvec_cosine_ops, ef_search =
-//             hnswCandidates), scored natively (0.65 cosine + 0.15 recency + 0.20 confidence, MMR);
+// - pg-index: PostgreSQL, candidates from the bank's index — HNSW over the cosine below 100,000
+//             memories, the IVF index over the score itself from there (built by the bulk load
+//             at the end; `ivfProbes` lists scanned) — scored natively (0.65 cosine + 0.15
+//             recency + 0.20 confidence, MMR);
 // - pg-exact: PostgreSQL, `exact: true`: every row to the native scorer (what exactness costs
 //             when the vectors live in the database);
 // - sqlite:   the embedded bank (exact int8/f32 scan below annThreshold, the calibrated sketch
@@ -16,7 +18,7 @@
 // measured alternately per query, so machine noise hits them alike.
 //
 //   LEAN_AGENTIC_PG_URL=postgresql://… node benches/pg_bank.mjs [--rows 10000,100000]
-//     [--queries 200] [--exact-queries 20] [--batch 1000] [--bulk-only | --pg-only]
+//     [--queries 200] [--exact-queries 20] [--batch 1000] [--extra 20000] [--bulk-only | --pg-only]
 //
 // (`npm run bench:pg` starts a local server when no URL is given.) Writes bench-results-pg.json.
 import fs from 'node:fs';
@@ -36,6 +38,8 @@ const SIZES = arg('rows', '10000,100000').split(',').map(Number);
 const QUERIES = Number(arg('queries', 200));
 const EXACT_QUERIES = Number(arg('exact-queries', 20));
 const BATCH = Number(arg('batch', 1000));
+// --extra: memories written into the loaded, indexed bank after the queries (0: none).
+const EXTRA = Number(arg('extra', 20000));
 // --bulk-only: skip the row-by-row PostgreSQL load (HNSW maintained per row: ~45 min at 1M here);
 // the rows reach PostgreSQL by the migration only, and the queries run on that schema.
 const BULK_ONLY = process.argv.includes('--bulk-only');
@@ -64,14 +68,14 @@ const stat = (a) => {
 };
 
 /** Batches of `BATCH` memories as importJson documents (ids, confidence, age, embeddings). */
-function* batches(rows, next) {
+function* batches(rows, next, prefix = 'm') {
   const now = Date.now();
   for (let start = 0; start < rows; start += BATCH) {
     const memories = [];
     for (let i = start; i < Math.min(rows, start + BATCH); i++) {
       const created = new Date(now - (i % 120) * DAY - 60_000).toISOString().replace('T', ' ').slice(0, 19);
       memories.push({
-        id: `m${i}`,
+        id: `${prefix}${i}`,
         type: 'reasoning_memory',
         patternData: { title: `memory ${i}`, description: '', content: `content ${i}`, source: { outcome: 'Success', evidence: [] }, tags: [], domain: ['web', 'db', 'ops'][i % 3] },
         confidence: 0.3 + (i % 7) / 10,
@@ -83,6 +87,19 @@ function* batches(rows, next) {
     }
     yield { format: 'lean-agentic-memory', version: 1, memories };
   }
+}
+
+/**
+ * Batched writes into the loaded bank with its index maintained on every insert (HNSW below
+ * 100,000 memories, IVF from there): `EXTRA` new memories in `BATCH`-row transactions.
+ */
+function writesWithIndex(pg, next) {
+  const t = performance.now();
+  for (const doc of batches(EXTRA, next, 'x')) pg.bank.importJson(doc);
+  const ms = performance.now() - t;
+  const r = { memories: EXTRA, batch: BATCH, memories_per_s: EXTRA / (ms / 1000), load: os.loadavg()[0] };
+  console.log(`  + ${EXTRA} memories into the indexed bank, ${BATCH}/transaction: ${Math.round(r.memories_per_s)}/s (load ${r.load.toFixed(2)})`);
+  return r;
 }
 
 async function measurePgOnly(rows) {
@@ -101,13 +118,13 @@ async function measurePgOnly(rows) {
   const queries = Array.from({ length: QUERIES }, () => next());
   for (let i = 0; i < 5; i++) pg.bank.retrieve('', { embedding: queries[i], k: 5 });
   for (const [label, opts] of [['k5_mmr', { k: 5 }], ['top10', { k: 10, mmrLambda: 1 }]]) {
-    const times = { 'pg-hnsw': [], 'pg-exact': [] };
+    const times = { 'pg-index': [], 'pg-exact': [] };
     let hits = 0;
     let total = 0;
     for (let qi = 0; qi < queries.length; qi++) {
       let s = performance.now();
       const a = pg.bank.retrieve('', { embedding: queries[qi], ...opts });
-      times['pg-hnsw'].push(performance.now() - s);
+      times['pg-index'].push(performance.now() - s);
       if (qi < EXACT_QUERIES) {
         s = performance.now();
         const truth = pg.bank.retrieve('', { embedding: queries[qi], ...opts, exact: true });
@@ -117,13 +134,15 @@ async function measurePgOnly(rows) {
         total += truth.length;
       }
     }
-    out[label] = { 'pg-hnsw': stat(times['pg-hnsw']), 'pg-exact': stat(times['pg-exact']), pg_hnsw_recall: hits / total, recall_queries: Math.min(EXACT_QUERIES, queries.length), load: os.loadavg()[0] };
+    out[label] = { 'pg-index': stat(times['pg-index']), 'pg-exact': stat(times['pg-exact']), pg_index_recall: hits / total, recall_queries: Math.min(EXACT_QUERIES, queries.length), load: os.loadavg()[0] };
     const r = out[label];
     console.log(
-      `${rows} rows ${label}: pg-hnsw p50 ${r['pg-hnsw'].p50_ms.toFixed(2)} p99 ${r['pg-hnsw'].p99_ms.toFixed(2)} ms (recall ${r.pg_hnsw_recall.toFixed(3)} over ${r.recall_queries} queries) | ` +
+      `${rows} rows ${label}: pg-index p50 ${r['pg-index'].p50_ms.toFixed(2)} p99 ${r['pg-index'].p99_ms.toFixed(2)} ms (recall ${r.pg_index_recall.toFixed(3)} over ${r.recall_queries} queries) | ` +
         `pg-exact p50 ${r['pg-exact'].p50_ms.toFixed(1)} ms | load ${r.load.toFixed(2)}`,
     );
   }
+  out.index = pg.bank.searchInfo();
+  if (EXTRA > 0) out.write.with_index = writesWithIndex(pg, next);
   await pg.close();
   return out;
 }
@@ -155,7 +174,7 @@ async function measure(rows, dir) {
   };
   console.log(`${rows} rows: batched writes (${BATCH}/transaction) PostgreSQL ${pg ? Math.round(out.write.pg_memories_per_s) : '(skipped)'}/s, SQLite ${Math.round(out.write.sqlite_memories_per_s)}/s`);
   // Bulk: the SQLite bank migrated into an empty PostgreSQL schema (`lean-agentic migrate`):
-  // rows first, then one HNSW build.
+  // rows first, then one index build.
   await lite.close();
   let t = performance.now();
   const moved = migrateBank({ from: path.join(dir, `${rows}.db`), to: { url: URL_, pgSchema: `${schema}_bulk` }, batchSize: BATCH });
@@ -172,7 +191,7 @@ async function measure(rows, dir) {
     lite.bank.retrieve('', { embedding: queries[i], k: 5 });
   }
   for (const [label, opts] of [['k5_mmr', { k: 5 }], ['top10', { k: 10, mmrLambda: 1 }]]) {
-    const t = { 'pg-hnsw': [], 'pg-exact': [], sqlite: [] };
+    const t = { 'pg-index': [], 'pg-exact': [], sqlite: [] };
     let hits = 0;
     let agree = 0;
     let total = 0;
@@ -182,7 +201,7 @@ async function measure(rows, dir) {
       const truth = lite.bank.retrieve('', { embedding: q, ...opts, exact: true });
       s = performance.now();
       const a = pg.bank.retrieve('', { embedding: q, ...opts });
-      t['pg-hnsw'].push(performance.now() - s);
+      t['pg-index'].push(performance.now() - s);
       s = performance.now();
       lite.bank.retrieve('', { embedding: q, ...opts });
       t.sqlite.push(performance.now() - s);
@@ -197,12 +216,12 @@ async function measure(rows, dir) {
       total += truth.length;
     }
     out[label] = {
-      'pg-hnsw': stat(t['pg-hnsw']),
+      'pg-index': stat(t['pg-index']),
       'pg-exact': stat(t['pg-exact']),
       sqlite: stat(t.sqlite),
       // recall@k of the HNSW path against the exact answer (for MMR: the share of the exact
       // picks it returns).
-      pg_hnsw_recall: hits / total,
+      pg_index_recall: hits / total,
       // pg-exact returned exactly the SQLite bank's ids and scores on this many queries.
       pg_exact_identical: `${agree}/${Math.min(EXACT_QUERIES, queries.length)}`,
       load: os.loadavg()[0],
@@ -210,12 +229,14 @@ async function measure(rows, dir) {
     const f = (x) => x.toFixed(2);
     const r = out[label];
     console.log(
-      `${rows} rows ${label}: pg-hnsw p50 ${f(r['pg-hnsw'].p50_ms)} p99 ${f(r['pg-hnsw'].p99_ms)} ms (recall ${r.pg_hnsw_recall.toFixed(3)}) | ` +
+      `${rows} rows ${label}: pg-index p50 ${f(r['pg-index'].p50_ms)} p99 ${f(r['pg-index'].p99_ms)} ms (recall ${r.pg_index_recall.toFixed(3)}) | ` +
         `pg-exact p50 ${f(r['pg-exact'].p50_ms)} p99 ${f(r['pg-exact'].p99_ms)} ms (identical to SQLite ${r.pg_exact_identical}) | ` +
         `sqlite p50 ${f(r.sqlite.p50_ms)} p99 ${f(r.sqlite.p99_ms)} ms | load ${r.load.toFixed(2)}`,
     );
   }
   out.sqlite_search = lite.bank.searchInfo();
+  out.index = pg.bank.searchInfo();
+  if (EXTRA > 0) out.write.with_index = writesWithIndex(pg, next);
   await pg.close();
   await lite.close();
   return out;

@@ -89,4 +89,10 @@ connectTimeoutMs?: number,
  * PostgreSQL: rows the HNSW index hands to the exact re-rank per retrieval (its
  * `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
  */
-hnswCandidates?: number, };
+hnswCandidates?: number, 
+/**
+ * PostgreSQL, large banks (the IVF index `bank.reindex()` builds): IVF lists scanned per
+ * retrieval (`ivfflat.probes`; default 2, 1..1,000). More finds more of the query's
+ * neighbourhood at about 1,000 rows per list.
+ */
+ivfProbes?: number, };

@@ -254,7 +254,7 @@ impl NativeSystem {
         )
     }
 
-    /// Starts a bulk load (PostgreSQL: the HNSW index is built once at the end).
+    /// Starts a bulk load (PostgreSQL: the vector index is built once at the end).
     #[napi(catch_unwind)]
     pub fn bank_begin_bulk_load(&self) -> napi::Result<bool> {
         self.engine()?
@@ -269,6 +269,16 @@ impl NativeSystem {
         self.engine()?
             .bank()
             .and_then(|b| b.end_bulk_load())
+            .map(|ms| ms as f64)
+            .map_err(to_js)
+    }
+
+    /// Builds the vector index for the bank's size (PostgreSQL); returns the build time in ms.
+    #[napi(catch_unwind)]
+    pub fn bank_reindex(&self) -> napi::Result<f64> {
+        self.engine()?
+            .bank()
+            .and_then(|b| b.reindex())
             .map(|ms| ms as f64)
             .map_err(to_js)
     }

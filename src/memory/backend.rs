@@ -221,6 +221,16 @@ impl Bank {
         }
     }
 
+    /// Builds the vector index for the bank's size (PostgreSQL; see `PgBank::reindex`); ms. The
+    /// SQLite bank's index keeps itself: 0.
+    pub fn reindex(&self) -> Result<u64> {
+        match self {
+            Bank::Sqlite(_) => Ok(0),
+            #[cfg(not(target_family = "wasm"))]
+            Bank::Postgres(b) => b.reindex(),
+        }
+    }
+
     /// Links duplicates and contradictions, prunes stale memories (SQLite bank only).
     pub fn consolidate(&self) -> Result<ConsolidateReport> {
         match self {

@@ -91,6 +91,11 @@ pub struct BankConfig {
     /// `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
     #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub hnsw_candidates: usize,
+    /// PostgreSQL, large banks (the IVF index `bank.reindex()` builds): IVF lists scanned per
+    /// retrieval (`ivfflat.probes`; default 2, 1..1,000). More finds more of the query's
+    /// neighbourhood at about 1,000 rows per list.
+    #[cfg_attr(test, ts(as = "Option<usize>", optional))]
+    pub ivf_probes: usize,
 }
 
 impl Default for BankConfig {
@@ -115,6 +120,7 @@ impl Default for BankConfig {
             statement_timeout_ms: 30_000,
             connect_timeout_ms: 5_000,
             hnsw_candidates: 100,
+            ivf_probes: 2,
         }
     }
 }
@@ -188,6 +194,15 @@ impl BankConfig {
                 format!(
                     "hnswCandidates must be between 1 and 1000, got {}",
                     self.hnsw_candidates
+                ),
+            );
+        }
+        if !(1..=1000).contains(&self.ivf_probes) {
+            return err(
+                ErrorCode::InvalidConfig,
+                format!(
+                    "ivfProbes must be between 1 and 1000, got {}",
+                    self.ivf_probes
                 ),
             );
         }

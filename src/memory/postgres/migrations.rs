@@ -101,7 +101,62 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
      CREATE INDEX la_steps_session ON la_steps (session, created_at, seq);
      CREATE INDEX la_steps_created ON la_steps (created_at, seq);",
     ),
+    (
+        5,
+        "the retrieval score as a vector (la_blend_key), for the IVF index of large banks",
+        "INSERT INTO la_bank_meta (key, value) VALUES ('blend_ref_ms', '{BLEND_REF_MS}');
+     CREATE FUNCTION la_blend_key(e public.vector, created_ms bigint, confidence double precision)
+        RETURNS public.vector IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql
+        AS $$ SELECT {BLEND_KEY} $$;",
+    ),
 ];
+
+/// ε of the blended key: the recency and confidence coordinates are scaled down by it so the
+/// IVF index's lists (k-means over the keys) are clusters of the unit embeddings — the two
+/// coordinates move a key by at most 1.5ε — while the query scales them back up by 1/ε.
+pub const BLEND_EPSILON: f64 = 1e-3;
+
+/// The half-life the blended key's recency coordinate decays with (agentic-flow's default).
+pub const BLEND_HALF_LIFE_DAYS: f64 = 45.0;
+
+/// How far after the migration the blended key's reference time lies. Rows created before it
+/// get a recency coordinate of at most ε; the query's factor `exp((ref − now)/45 d)/ε` stays
+/// within f32 for ten years on either side. See [`blend_recency`].
+pub const BLEND_HORIZON_MS: i64 = 5 * 365 * crate::memory::clock::MS_PER_DAY;
+
+/// `la_blend_key(e, created_ms, confidence)`: the unit embedding, then
+/// `ε·exp(clamp((created − ref)/45 d, −80, 8))` and `ε·min(confidence, 1)` (every name
+/// schema-qualified: index maintenance runs with a safe `search_path`).
+const BLEND_KEY: &str = "public.l2_normalize(e) OPERATOR(public.||) ARRAY[
+            (0.001 * exp(least(greatest((created_ms - {BLEND_REF_MS})::float8 / 3888000000.0, -80.0), 8.0)))::real,
+            (0.001 * least(confidence, 1.0))::real]::public.vector";
+
+/// The IVF index over the blended key of embeddings of `dims` dimensions, with `lists` lists,
+/// under `name`.
+pub fn ivf_index_sql(name: &str, dims: usize, lists: usize) -> String {
+    format!(
+        "CREATE INDEX {name} ON la_memories USING ivfflat ((la_blend_key(embedding::public.vector({dims}), created_ms, confidence)::public.vector({d2})) public.vector_ip_ops) WITH (lists = {lists})",
+        d2 = dims + 2
+    )
+}
+
+/// The expression the blended index orders by, for a query vector in parameter `$p`.
+pub fn blend_order_sql(dims: usize, p: usize) -> String {
+    format!(
+        "la_blend_key(embedding::public.vector({dims}), created_ms, confidence)::public.vector({d2}) OPERATOR(public.<#>) (${p}::public.vector)::public.vector({d2})",
+        d2 = dims + 2
+    )
+}
+
+/// The recency part of the blended key at `now`, `exp(clamp((created − ref)/h, −80, 8))·
+/// exp((ref − now)/h)` with h = 45 days: `exp(−age/h)` with the age in fractional days (the
+/// score takes whole days, so its recency is at most `exp(1/45)` times this), exactly what the
+/// index ranks by. Also the query's recency coordinate over ε when `created` is omitted.
+pub fn blend_recency(created_ms: i64, ref_ms: i64, now_ms: i64) -> f64 {
+    let h = BLEND_HALF_LIFE_DAYS * crate::memory::clock::MS_PER_DAY as f64;
+    let at_ref = ((created_ms - ref_ms) as f64 / h).clamp(-80.0, 8.0).exp();
+    at_ref * ((ref_ms - now_ms) as f64 / h).exp()
+}
 
 /// The retrieval prior with agentic-flow's default weights and half-life (0.15 recency, 0.20
 /// confidence, 45 days), with recency taken at `ref_ms` instead of now:
@@ -172,7 +227,10 @@ pub fn run(client: &mut Client, schema: &str) -> Result<i32> {
             continue;
         }
         let now = crate::memory::clock::now_ms();
+        let blend_ref = now + BLEND_HORIZON_MS;
         let sql = sql
+            .replace("{BLEND_KEY}", BLEND_KEY)
+            .replace("{BLEND_REF_MS}", &blend_ref.to_string())
             .replace("{PRIOR_REF_MS}", &now.to_string())
             .replace("{PRIOR}", &prior_sql(now));
         tx.batch_execute(&sql)?;

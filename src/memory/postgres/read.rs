@@ -8,8 +8,9 @@ use std::sync::Arc;
 use pgvector::Vector;
 use postgres::types::ToSql;
 
+use super::migrations::{self, blend_recency};
 use super::rows::{self, LEARNING_COLUMNS, PATTERN_ROW_COLUMNS, RECORD_COLUMNS};
-use super::{migrations, PgBank};
+use super::{Index, PgBank};
 use crate::error::Result;
 use crate::memory::bank::Retrieved;
 use crate::memory::clock::{now_ms, sqlite_datetime};
@@ -26,6 +27,42 @@ use crate::memory::vector_index::{check_dims, normalize, RowMeta, VectorIndex};
 /// The candidates' columns: what the score and the filters need, and the exact vector.
 const CANDIDATE_COLUMNS: &str =
     "id, confidence, usage_count, created_ms, domain, agent, outcome, embedding";
+
+/// The lists beside the main HNSW list (see [`PgBank::candidates`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The prior index's list (default weights and half-life).
+    Prior,
+    /// The newest and the most confident rows (other weights or half-life).
+    NewestConfident,
+}
+
+/// What the lists read so far bound (see [`PgBank::candidates`]).
+#[derive(Debug)]
+struct Lists {
+    /// Rows read from each list (main, prior, newest, most confident).
+    counts: [usize; 4],
+    /// The lowest main-list value (in score units) and cosine among its rows.
+    main_n: f64,
+    main_cos: f64,
+    /// The lowest prior-index value, creation time and confidence in the side lists.
+    prior_n: f64,
+    created_n: i64,
+    conf_n: f64,
+}
+
+impl Default for Lists {
+    fn default() -> Self {
+        Lists {
+            counts: [0; 4],
+            main_n: f64::INFINITY,
+            main_cos: f64::INFINITY,
+            prior_n: f64::INFINITY,
+            created_n: i64::MAX,
+            conf_n: f64::INFINITY,
+        }
+    }
+}
 
 /// The longest candidate list (pgvector's `hnsw.ef_search` tops out at 1,000).
 const MAX_LIST: usize = 1000;
@@ -140,9 +177,10 @@ impl PgBank {
             };
             check_dims(dims, query_vector.len(), &what)?;
             let now = now_ms();
-            let approximate = !opts.exact && super::hnsw_type(dims).is_some();
-            let index = if approximate {
-                self.candidates(&mut tx, dims, &query_vector, opts, now)?
+            let kind = self.index_kind(&mut tx, dims)?;
+            let approximate = !opts.exact && kind.is_some();
+            let index = if let (false, Some(kind)) = (opts.exact, kind) {
+                self.candidates(&mut tx, kind, dims, &query_vector, opts, now)?
             } else {
                 let (filters, params) = filter_sql(opts);
                 let found = tx.query(
@@ -191,29 +229,43 @@ impl PgBank {
 
     /// The candidates of an approximate retrieval. The score is `α·cos + β·recency + γ·confidence`,
     /// so a row can win by its cosine or by its prior (a recent, confident row with a middling
-    /// cosine). Candidates come from lists read from indexes, in one statement, with the filters:
-    /// the HNSW index's `n` nearest rows by cosine, and
-    /// - with the default weights and half-life, the `n` rows of highest prior from the prior
-    ///   index (`migrations::prior_sql`: the prior with recency taken at a fixed reference time;
-    ///   recency decays at the same rate for every row, so a row's prior now is at most
-    ///   `exp(1/45)` times its indexed value);
-    /// - otherwise the `n` newest and the `n` most confident rows.
+    /// cosine). Candidates come from lists read from indexes, with the filters.
     ///
-    /// A row in no list has a cosine at most the last nearest row's and a prior at most the
-    /// last prior-list row's bound, so its score is at most their weighted sum (Fagin's
-    /// threshold). When the k-th best candidate scores below that bound, `n` doubles (up to 1,000
-    /// per list) and the lists are read again. The top k is then exact up to the HNSW index's own
-    /// approximation of the nearest rows; MMR picks among the candidates.
+    /// The main list comes from the bank's vector index (`Index`):
+    /// - **IVF over the score** (large banks, `reindex`): each row is keyed by its unit
+    ///   embedding plus a recency and a confidence coordinate (`migrations::BLEND_KEY`), and the
+    ///   query vector is `[α·q̂, β·exp((ref − now)/45 d)/ε, γ/ε]`, so the inner product is the
+    ///   score with the age in fractional days; the `ivfProbes` lists whose centres are nearest
+    ///   are scanned and their `n` best rows *by score* returned. With another half-life the
+    ///   recency coordinate is left out (the list ranks by `α·cos + γ·confidence`) and the
+    ///   newest rows bound the recency of the rest. The list is read once.
+    /// - **HNSW over the cosine**: the `n` nearest rows.
+    ///
+    /// Beside it, the prior list (default weights and half-life: `migrations::prior_sql`,
+    /// recency taken at a fixed reference time, so a row's prior now is at most `exp(1/45)`
+    /// times its indexed value) or the `n` newest and `n` most confident rows: when the prior
+    /// dominates the score (a query with few close neighbours), the winners are scattered over
+    /// the whole space, and only these lists hold them.
+    ///
+    /// Stopping (Fagin's threshold): with HNSW, a row in no list scores at most the last
+    /// nearest row's `α·cos` plus what the side lists bound; when the k-th best candidate scores
+    /// below that, `n` doubles (up to 1,000 per list) and every list is read again. With IVF, a
+    /// row of the probed lists outside the main list scores at most its last row's value (plus
+    /// what whole-day ages add, at most `β·(exp(1/45) − 1)`), and a row outside the probed lists
+    /// and the side lists needs a cosine of at least `(kth − side bound)/α` to win: when that is
+    /// above every cosine the main list returned — the row would be nearer the query than the
+    /// rows found in its nearest lists — the search stops; else the side lists read on. The top
+    /// k is then exact up to the index's own approximation; MMR picks among the candidates.
     fn candidates(
         &self,
         tx: &mut postgres::Transaction<'_>,
+        kind: Index,
         dims: usize,
         query: &[f32],
         opts: &RetrieveOptions,
         now: i64,
     ) -> Result<VectorIndex> {
         let unit = normalize(query);
-        let q = Vector::from(query.to_vec());
         let w = opts.weights;
         let plain = RetrieveOptions {
             mmr_lambda: 1.0,
@@ -221,76 +273,189 @@ impl PgBank {
             ..opts.clone()
         };
         let defaults = RetrieveOptions::default();
-        let prior_index = w == defaults.weights && opts.half_life_days == defaults.half_life_days;
+        // The blended key's recency coordinate, scaled for the query; `None` when the half-life
+        // differs from the key's, the factor leaves f32 (a clock years off the reference), or
+        // the reference time has passed (rows created after it have their recency coordinate
+        // capped: the list then ranks without it and the newest rows bound recency).
+        let keyed_recency = {
+            let factor = w.recency * blend_recency(self.blend_ref_ms, self.blend_ref_ms, now)
+                / migrations::BLEND_EPSILON;
+            (kind == Index::Ivf
+                && now < self.blend_ref_ms
+                && opts.half_life_days == migrations::BLEND_HALF_LIFE_DAYS
+                && (factor as f32).is_finite())
+            .then_some(factor as f32)
+        };
+        // The side lists: the prior index's with the default weights and half-life, else the
+        // newest and the most confident rows. They bound what the main list leaves out, and
+        // they hold the winners no vector index finds: when the prior dominates the score (few
+        // close neighbours), the best rows are scattered over the whole space.
+        let side = if w == defaults.weights && opts.half_life_days == defaults.half_life_days {
+            Side::Prior
+        } else {
+            Side::NewestConfident
+        };
+        let q = match kind {
+            Index::Ivf => {
+                let mut v: Vec<f32> = unit.iter().map(|x| x * w.similarity as f32).collect();
+                v.push(keyed_recency.unwrap_or(0.0));
+                v.push((w.reliability / migrations::BLEND_EPSILON) as f32);
+                Vector::from(v)
+            }
+            Index::Hnsw(_) => Vector::from(query.to_vec()),
+        };
+        // A main-list row's value: what the list ranks by, in score units.
+        let main_value = |index: &VectorIndex, row: usize| {
+            let cos = f64::from(self.kernel.dot_f32(&unit, index.unit(row)));
+            match (kind, keyed_recency) {
+                (Index::Hnsw(_), _) => w.similarity * cos,
+                (Index::Ivf, keyed) => {
+                    let recency = if keyed.is_some() {
+                        w.recency * blend_recency(index.created_ms(row), self.blend_ref_ms, now)
+                    } else {
+                        0.0
+                    };
+                    w.similarity * cos + recency + w.reliability * index.confidence(row).min(1.0)
+                }
+            }
+        };
         let prior = migrations::prior_sql(self.prior_ref_ms);
-        let t = super::hnsw_type(dims).unwrap_or("vector");
-        let mut n = self.cfg.hnsw_candidates.max(opts.k * 4).min(MAX_LIST);
-        loop {
-            let (filters, mut params) = filter_sql(opts);
-            params.push(&q);
-            let qp = params.len();
-            tx.batch_execute(&format!(
-                "SET LOCAL hnsw.ef_search = {n}; SET LOCAL hnsw.iterative_scan = relaxed_order"
-            ))?;
-            let nearest = format!(
-                "(SELECT {CANDIDATE_COLUMNS}, 0 FROM la_memories WHERE {filters}
-                  ORDER BY embedding::{t}({dims}) <=> (${qp}::vector)::{t}({dims}) LIMIT {n})"
-            );
-            let sql = if prior_index {
-                format!(
-                    "{nearest} UNION ALL
-                     (SELECT {CANDIDATE_COLUMNS}, 1 FROM la_memories WHERE {filters} ORDER BY {prior} DESC LIMIT {n})"
-                )
-            } else {
-                format!(
-                    "{nearest} UNION ALL
-                     (SELECT {CANDIDATE_COLUMNS}, 2 FROM la_memories WHERE {filters} ORDER BY created_ms DESC LIMIT {n})
-                     UNION ALL
-                     (SELECT {CANDIDATE_COLUMNS}, 3 FROM la_memories WHERE {filters} ORDER BY confidence DESC LIMIT {n})"
-                )
+        let side_tags: &[i32] = match side {
+            Side::Prior => &[1],
+            Side::NewestConfident => &[2, 3],
+        };
+        let (filters, mut params) = filter_sql(opts);
+        params.push(&q);
+        let qp = params.len();
+        let main_order = match kind {
+            Index::Ivf => migrations::blend_order_sql(dims, qp),
+            Index::Hnsw(t) => format!("embedding::{t}({dims}) <=> (${qp}::vector)::{t}({dims})"),
+        };
+        // `(tag, offset, limit)` → one list's SELECT.
+        let list = |tag: i32, offset: usize, limit: usize| {
+            let order = match tag {
+                0 => main_order.clone(),
+                1 => format!("{prior} DESC"),
+                2 => "created_ms DESC".to_string(),
+                _ => "confidence DESC".to_string(),
             };
-            let found = tx.query(&sql, &params)?;
-            let mut index = VectorIndex::new();
+            format!(
+                "(SELECT {CANDIDATE_COLUMNS}, {tag} FROM la_memories WHERE {filters} ORDER BY {order} OFFSET {offset} LIMIT {limit})"
+            )
+        };
+        let mut n = self.cfg.hnsw_candidates.max(opts.k * 4).min(MAX_LIST);
+        let mut index = VectorIndex::new();
+        let mut lists = Lists::default();
+        let mut side_read = 0;
+        loop {
+            // The IVF list is read once (its order is the score's); the side lists grow by
+            // their next rows. The cosine list's order is not, so with it every list is read
+            // again, longer.
+            let main = lists.counts[0] == 0 || kind != Index::Ivf;
+            if kind != Index::Ivf {
+                index = VectorIndex::new();
+                lists = Lists::default();
+                side_read = 0;
+            }
+            let mut parts = Vec::new();
+            if main {
+                tx.batch_execute(&match kind {
+                    Index::Ivf => format!(
+                        "SET LOCAL ivfflat.probes = {}; SET LOCAL ivfflat.iterative_scan = relaxed_order",
+                        self.cfg.ivf_probes
+                    ),
+                    Index::Hnsw(_) => format!(
+                        "SET LOCAL hnsw.ef_search = {n}; SET LOCAL hnsw.iterative_scan = relaxed_order"
+                    ),
+                })?;
+                parts.push(list(0, 0, n));
+            }
+            for &tag in side_tags {
+                parts.push(list(tag, side_read, n - side_read));
+            }
+            // The query vector is a parameter of the main list only.
+            let used = if main { &params[..] } else { &params[..qp - 1] };
+            let found = tx.query(&parts.join(" UNION ALL "), used)?;
             add_rows(&mut index, &found)?;
-            // The bound on every row outside the lists (a list shorter than `n` holds every
-            // row: then nothing is outside).
             let mut counts = [0usize; 4];
-            let mut cos_n = f64::INFINITY;
-            let mut prior_n = f64::INFINITY;
-            let mut created_n = i64::MAX;
-            let mut conf_n = f64::INFINITY;
             for r in &found {
-                let list: i32 = r.try_get(8)?;
-                counts[list as usize] += 1;
+                let tag: i32 = r.try_get(8)?;
+                counts[tag as usize] += 1;
                 let row = index.row_of(r.try_get::<_, &str>(0)?).unwrap_or(0);
-                match list {
-                    0 => cos_n = cos_n.min(f64::from(self.kernel.dot_f32(&unit, index.unit(row)))),
+                match tag {
+                    0 => {
+                        lists.main_n = lists.main_n.min(main_value(&index, row));
+                        let cos = f64::from(self.kernel.dot_f32(&unit, index.unit(row)));
+                        lists.main_cos = lists.main_cos.min(cos);
+                    }
                     1 => {
                         let exponent = ((index.created_ms(row) - self.prior_ref_ms) as f64
                             / 3_888_000_000.0)
                             .clamp(-700.0, 700.0);
                         let at_ref = 0.15 * exponent.exp() + 0.2 * index.confidence(row).min(1.0);
-                        prior_n = prior_n.min(at_ref);
+                        lists.prior_n = lists.prior_n.min(at_ref);
                     }
-                    2 => created_n = created_n.min(index.created_ms(row)),
-                    _ => conf_n = conf_n.min(index.confidence(row)),
+                    2 => lists.created_n = lists.created_n.min(index.created_ms(row)),
+                    _ => lists.conf_n = lists.conf_n.min(index.confidence(row)),
                 }
             }
-            let lists: &[usize] = if prior_index { &[0, 1] } else { &[0, 2, 3] };
-            if lists.iter().any(|&l| counts[l] < n) || n >= MAX_LIST || index.len() <= opts.k {
+            for (total, new) in lists.counts.iter_mut().zip(counts) {
+                *total += new;
+            }
+            // A list shorter than asked holds every row passing the filters: nothing is outside.
+            let short = (main && counts[0] < n)
+                || side_tags
+                    .iter()
+                    .any(|&t| counts[t as usize] < n - side_read);
+            side_read = n;
+            if short || n >= MAX_LIST || index.len() <= opts.k {
                 return Ok(index);
             }
-            let prior_bound = if prior_index {
-                // Whole-day ages round recency up by at most a day, and a reference time in the
-                // future (a clock set back) only raises the indexed value.
-                prior_n * (1.0 / opts.half_life_days).exp()
-            } else {
-                w.recency * recency(age_days(now, created_n) as f64, opts.half_life_days)
-                    + w.reliability * conf_n.min(1.0)
+            let newest =
+                w.recency * recency(age_days(now, lists.created_n) as f64, opts.half_life_days);
+            // What a row outside the side lists can score besides its cosine term: whole-day
+            // ages round recency up by at most a day, and a reference time in the future (a
+            // clock set back) only raises the prior index's value.
+            let side_prior = match side {
+                Side::Prior => lists.prior_n * (1.0 / opts.half_life_days).exp(),
+                Side::NewestConfident => newest + w.reliability * lists.conf_n.min(1.0),
             };
-            let bound = w.similarity * cos_n + prior_bound;
             let top = retrieve::select(&index, self.kernel, query, &plain, now, None);
-            if top.last().is_some_and(|kth| kth.score >= bound) {
+            let Some(kth) = top.last().map(|s| s.score) else {
+                return Ok(index);
+            };
+            // The index ranks by f32 products: a hair of slack for their rounding.
+            let done = match kind {
+                Index::Hnsw(_) => kth >= lists.main_n + side_prior + 1e-6,
+                Index::Ivf => {
+                    // The IVF list's order is the score's (whole-day ages make the score's
+                    // recency at most exp(1/h) times the key's; without the recency coordinate
+                    // the newest rows bound it), so a row of the probed lists outside it scores
+                    // at most its last row's value plus that.
+                    let beyond_main = lists.main_n
+                        + match keyed_recency {
+                            Some(_) => {
+                                w.recency * ((1.0 / migrations::BLEND_HALF_LIFE_DAYS).exp() - 1.0)
+                            }
+                            None => newest,
+                        };
+                    // Rows outside the probed lists: one that wins by its prior with a middling
+                    // cosine can be anywhere, and only the side lists vouch for those. A row
+                    // outside them needs a cosine of at least `needed` to reach the k-th score;
+                    // when that is above every cosine the main list returned, such a row is
+                    // nearer the query than the rows of its nearest lists. Else the side lists
+                    // read on.
+                    let needed = if w.similarity > 0.0 {
+                        (kth - side_prior) / w.similarity
+                    } else if kth >= side_prior {
+                        f64::INFINITY
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                    kth >= beyond_main + 1e-6 && needed >= lists.main_cos
+                }
+            };
+            if done {
                 return Ok(index);
             }
             n = (n * 2).min(MAX_LIST);

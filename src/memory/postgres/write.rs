@@ -7,7 +7,7 @@ use postgres::types::ToSql;
 use postgres::Transaction;
 
 use super::rows::{self, LEARNING_COLUMNS, RECORD_COLUMNS};
-use super::{hnsw_type, PgBank};
+use super::{hnsw_type, ivf_fits, migrations, PgBank};
 use crate::error::{Error, ErrorCode, Result};
 use crate::memory::clock::{now_ms, parse_datetime};
 use crate::memory::compose::{self, Existing};
@@ -18,6 +18,23 @@ use crate::memory::records::{
 };
 use crate::memory::vector_index::check_dims;
 use crate::memory::votes::{self, VoteCounts};
+
+/// From this many memories `reindex` (and the end of a bulk load) builds the IVF index over the
+/// score instead of HNSW over the cosine (see [`PgBank::end_bulk_load`]).
+pub const IVF_MIN_ROWS: usize = 100_000;
+
+/// The IVF index's lists for `rows` memories: 1,000 (fewer only below `1000·rows_per_list`
+/// memories), `√rows` past a million. What decides recall is how finely the lists cut the
+/// embedding space, not how many rows each holds: with pgvector's `rows/1000` a 100,000-memory
+/// bank got 100 lists, each a mix of ~20 of the benchmark's clusters, and 2 probes found 0.43 of
+/// the top 10; 1,000 lists find 1.0 at 1M.
+fn ivf_lists(rows: usize, rows_per_list: usize) -> usize {
+    if rows <= 1_000_000 {
+        (rows / rows_per_list.max(1)).clamp(1, 1000)
+    } else {
+        ((rows as f64).sqrt() as usize).min(32_768)
+    }
+}
 
 /// Creates the HNSW index over embeddings of `dims` dimensions if it does not exist (see
 /// [`hnsw_type`]; larger embeddings are always scanned exactly).
@@ -390,18 +407,42 @@ impl PgBank {
             )
         })?;
         if empty {
-            self.pool
-                .with(|c| Ok(c.batch_execute("DROP INDEX IF EXISTS la_memories_hnsw")?))?;
+            self.pool.with(|c| {
+                Ok(c.batch_execute(
+                    "DROP INDEX IF EXISTS la_memories_hnsw; DROP INDEX IF EXISTS la_memories_ivf",
+                )?)
+            })?;
             self.bulk.store(true, Ordering::Relaxed);
         }
         Ok(empty)
     }
 
-    /// Ends a bulk load: builds the HNSW index if it is missing (after a bulk load, or an earlier
-    /// migration that stopped half way; with `maintenance_work_mem` raised for the build and
-    /// PostgreSQL's parallel workers) and returns how long that took, ms.
+    /// Ends a bulk load: after one begun on an empty bank, builds the index for the bank's size
+    /// ([`Self::reindex`]); otherwise makes sure the bank has an index (HNSW if it has neither,
+    /// e.g. after a migration stopped half way). Returns how long that took, ms.
     pub fn end_bulk_load(&self) -> Result<u64> {
-        self.bulk.store(false, Ordering::Relaxed);
+        let began_empty = self.bulk.swap(false, Ordering::Relaxed);
+        self.build_index(began_empty.then_some(IVF_MIN_ROWS), 100)
+    }
+
+    /// Builds the index for the bank's size (`bank.reindex()`) and returns how long that took,
+    /// ms. With `maintenance_work_mem` raised for the build and PostgreSQL's parallel workers, in
+    /// one transaction (writers wait for it; readers do not).
+    ///
+    /// - From [`IVF_MIN_ROWS`] memories (and up to 1,998 dimensions): the IVF index over the
+    ///   score (`la_memories_ivf`, `migrations::ivf_index_sql`), 1,000 lists (`√rows` past a
+    ///   million; see [`ivf_lists`]), built afresh — its lists are k-means centres of the rows
+    ///   present now, so a bank that has grown several times over should be reindexed — and the
+    ///   HNSW index dropped: inserts then cost an assignment to the nearest list instead of a
+    ///   graph insertion.
+    /// - Below: the HNSW index, if the bank has neither.
+    pub fn reindex(&self) -> Result<u64> {
+        self.build_index(Some(IVF_MIN_ROWS), 100)
+    }
+
+    /// [`Self::reindex`] from `ivf_from` memories with `rows_per_list` (tests build small IVF
+    /// indexes); `None`: only make sure there is an index.
+    pub(crate) fn build_index(&self, ivf_from: Option<usize>, rows_per_list: usize) -> Result<u64> {
         let started = std::time::Instant::now();
         self.pool.with(|c| {
             let mut tx = c.transaction()?;
@@ -409,11 +450,29 @@ impl PgBank {
                 tx.batch_execute(
                     "SET LOCAL maintenance_work_mem = '2GB'; SET LOCAL statement_timeout = 0",
                 )?;
-                create_hnsw(&mut tx, dims)?;
+                let rows: i64 = tx
+                    .query_one("SELECT count(*) FROM la_memories WHERE embedding IS NOT NULL", &[])?
+                    .get(0);
+                let rows = rows as usize;
+                let has_ivf: bool = tx
+                    .query_one("SELECT to_regclass('la_memories_ivf') IS NOT NULL", &[])?
+                    .get(0);
+                match ivf_from {
+                    Some(from) if ivf_fits(dims) && rows >= from.max(1) => {
+                        let lists = ivf_lists(rows, rows_per_list);
+                        tx.batch_execute(&format!(
+                            "DROP INDEX IF EXISTS la_memories_ivf; DROP INDEX IF EXISTS la_memories_hnsw; {}",
+                            migrations::ivf_index_sql("la_memories_ivf", dims, lists)
+                        ))?;
+                    }
+                    _ if has_ivf => {}
+                    _ => create_hnsw(&mut tx, dims)?,
+                }
             }
             tx.commit()?;
             Ok(())
         })?;
+        self.forget_index_kind();
         Ok(started.elapsed().as_millis() as u64)
     }
 
