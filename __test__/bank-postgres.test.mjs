@@ -149,6 +149,44 @@ test('HNSW candidates with the native re-rank find the exact top 10 (plain top-k
   }
 });
 
+test('importJson: an id twice in one document keeps the later row, a row without an embedding keeps the stored one — as on SQLite', pgOptions(), async () => {
+  const pg = await LeanAgenticSystem.open({ path: ':memory:', bank: pgBank('dupes') });
+  const lite = await LeanAgenticSystem.open({ path: ':memory:' });
+  try {
+    const base = document(3, 21);
+    const [a, b, c] = base.memories;
+    const docs = [
+      { ...base, learnings: [], links: [] },
+      // a twice (the later one wins), b without an embedding (its stored one stays), c changed.
+      {
+        format: 'lean-agentic-memory',
+        version: 1,
+        memories: [
+          { ...a, confidence: 0.4, usageCount: 1 },
+          { ...b, embedding: undefined, confidence: 0.55 },
+          { ...a, confidence: 0.7, usageCount: 9 },
+          { ...c, usageCount: 42, lastUsed: c.createdAt },
+        ],
+      },
+    ];
+    for (const doc of docs) {
+      pg.bank.importJson(doc);
+      lite.bank.importJson(doc);
+    }
+    const got = pg.bank.exportJson().memories;
+    assert.deepEqual(got, lite.bank.exportJson().memories);
+    const byId = Object.fromEntries(got.map((m) => [m.id, m]));
+    assert.equal(byId[a.id].confidence, 0.7);
+    assert.equal(byId[a.id].usageCount, 9);
+    assert.equal(byId[b.id].confidence, 0.55);
+    assert.deepEqual(byId[b.id].embedding.vector, b.embedding.vector);
+    assert.equal(byId[c.id].usageCount, 42);
+  } finally {
+    await pg.close();
+    await lite.close();
+  }
+});
+
 test('reindex builds the index for the bank\'s size (HNSW below 100,000 memories); ivfProbes is checked', pgOptions(), async () => {
   const pg = await LeanAgenticSystem.open({ path: ':memory:', bank: pgBank('reindex') });
   const lite = await LeanAgenticSystem.open({ path: ':memory:' });

@@ -91,18 +91,27 @@ function* batches(rows, next, prefix = 'm') {
 
 /**
  * Batched writes into the loaded bank with its index maintained on every insert (HNSW below
- * 100,000 memories, IVF from there): `EXTRA` new memories in `BATCH`-row transactions.
+ * 100,000 memories, IVF from there): `EXTRA` new memories in `BATCH`-row transactions, through
+ * `importJson` (JSON from JS) and through `migrateBank` from a SQLite file (native, no JSON).
  */
-function writesWithIndex(pg, next) {
+async function writesWithIndex(pg, next, schema, dir) {
   const t = performance.now();
   for (const doc of batches(EXTRA, next, 'x')) pg.bank.importJson(doc);
   const ms = performance.now() - t;
-  const r = { memories: EXTRA, batch: BATCH, memories_per_s: EXTRA / (ms / 1000), load: os.loadavg()[0] };
-  console.log(`  + ${EXTRA} memories into the indexed bank, ${BATCH}/transaction: ${Math.round(r.memories_per_s)}/s (load ${r.load.toFixed(2)})`);
+  const r = { memories: EXTRA, batch: BATCH, import_json_per_s: EXTRA / (ms / 1000), load: os.loadavg()[0] };
+  const file = path.join(dir, `extra-${schema}.db`);
+  const lite = await LeanAgenticSystem.open({ path: file, bank: { maxMemories: EXTRA + 1000, evict: 'none', recordUsage: false } });
+  for (const doc of batches(EXTRA, next, 'y')) lite.bank.importJson(doc);
+  await lite.close();
+  const t2 = performance.now();
+  migrateBank({ from: file, to: { url: URL_, pgSchema: schema }, batchSize: BATCH });
+  r.migrate_per_s = EXTRA / ((performance.now() - t2) / 1000);
+  r.load_migrate = os.loadavg()[0];
+  console.log(`  + ${EXTRA} memories into the indexed bank, ${BATCH}/transaction: importJson ${Math.round(r.import_json_per_s)}/s, migrate ${Math.round(r.migrate_per_s)}/s (load ${r.load_migrate.toFixed(2)})`);
   return r;
 }
 
-async function measurePgOnly(rows) {
+async function measurePgOnly(rows, dir) {
   const schema = `bench_${rows}_${process.pid}_pg`;
   const pg = await LeanAgenticSystem.open({ path: ':memory:', bank: { url: URL_, pgSchema: schema, recordUsage: false } });
   const next = rowsOf(20261206);
@@ -142,13 +151,13 @@ async function measurePgOnly(rows) {
     );
   }
   out.index = pg.bank.searchInfo();
-  if (EXTRA > 0) out.write.with_index = writesWithIndex(pg, next);
+  if (EXTRA > 0) out.write.with_index = await writesWithIndex(pg, next, schema, dir);
   await pg.close();
   return out;
 }
 
 async function measure(rows, dir) {
-  if (PG_ONLY) return measurePgOnly(rows);
+  if (PG_ONLY) return measurePgOnly(rows, dir);
   const schema = `bench_${rows}_${process.pid}`;
   let pg = BULK_ONLY ? null : await LeanAgenticSystem.open({ path: ':memory:', bank: { url: URL_, pgSchema: schema, recordUsage: false } });
   let lite = await LeanAgenticSystem.open({ path: path.join(dir, `${rows}.db`), bank: { maxMemories: rows + 1000, evict: 'none', recordUsage: false } });
@@ -236,7 +245,7 @@ async function measure(rows, dir) {
   }
   out.sqlite_search = lite.bank.searchInfo();
   out.index = pg.bank.searchInfo();
-  if (EXTRA > 0) out.write.with_index = writesWithIndex(pg, next);
+  if (EXTRA > 0) out.write.with_index = await writesWithIndex(pg, next, BULK_ONLY ? `${schema}_bulk` : schema, dir);
   await pg.close();
   await lite.close();
   return out;

@@ -86,8 +86,8 @@ statementTimeoutMs?: number,
  */
 connectTimeoutMs?: number, 
 /**
- * PostgreSQL: rows the HNSW index hands to the exact re-rank per retrieval (its
- * `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
+ * PostgreSQL: rows the vector index hands to the exact re-rank per retrieval (with HNSW
+ * also its `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
  */
 hnswCandidates?: number, 
 /**

@@ -87,8 +87,8 @@ pub struct BankConfig {
     /// failing with `ERR_STORE_UNAVAILABLE`, ms (default 5,000).
     #[cfg_attr(test, ts(as = "Option<u64>", optional))]
     pub connect_timeout_ms: u64,
-    /// PostgreSQL: rows the HNSW index hands to the exact re-rank per retrieval (its
-    /// `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
+    /// PostgreSQL: rows the vector index hands to the exact re-rank per retrieval (with HNSW
+    /// also its `hnsw.ef_search`; default 100, at least `4·k`, at most 1,000).
     #[cfg_attr(test, ts(as = "Option<usize>", optional))]
     pub hnsw_candidates: usize,
     /// PostgreSQL, large banks (the IVF index `bank.reindex()` builds): IVF lists scanned per
