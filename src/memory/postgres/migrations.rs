@@ -170,6 +170,20 @@ pub fn prior_sql(ref_ms: i64) -> String {
     )
 }
 
+/// [`prior_sql`] computed natively for one row (the value the prior index holds for it).
+pub fn prior_at(created_ms: i64, confidence: f64, ref_ms: i64) -> f64 {
+    let exponent = ((created_ms - ref_ms) as f64 / 3_888_000_000.0).clamp(-700.0, 700.0);
+    0.15 * exponent.exp() + 0.2 * confidence.min(1.0)
+}
+
+/// Whether the bank has the IVF index over the score (`la_memories_ivf`).
+pub fn ivf_exists(c: &mut impl postgres::GenericClient) -> Result<bool> {
+    Ok(
+        c.query_one("SELECT to_regclass('la_memories_ivf') IS NOT NULL", &[])?
+            .get(0),
+    )
+}
+
 /// The newest schema version this package writes.
 pub fn latest() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.0)

@@ -228,9 +228,7 @@ impl PgBank {
             let exists = match fresh {
                 Some((_, exists)) => exists,
                 None => {
-                    let exists: bool = c
-                        .query_one("SELECT to_regclass('la_memories_ivf') IS NOT NULL", &[])?
-                        .get(0);
+                    let exists = migrations::ivf_exists(c)?;
                     *seen = Some((std::time::Instant::now(), exists));
                     exists
                 }

@@ -304,10 +304,10 @@ impl PgBank {
             }
             Index::Hnsw(_) => Vector::from(query.to_vec()),
         };
-        // A main-list row's value: what the list ranks by, in score units.
+        // A main-list row's value (what the list ranks by, in score units) and its cosine.
         let main_value = |index: &VectorIndex, row: usize| {
             let cos = f64::from(self.kernel.dot_f32(&unit, index.unit(row)));
-            match (kind, keyed_recency) {
+            let value = match (kind, keyed_recency) {
                 (Index::Hnsw(_), _) => w.similarity * cos,
                 (Index::Ivf, keyed) => {
                     let recency = if keyed.is_some() {
@@ -317,7 +317,8 @@ impl PgBank {
                     };
                     w.similarity * cos + recency + w.reliability * index.confidence(row).min(1.0)
                 }
-            }
+            };
+            (value, cos)
         };
         let prior = migrations::prior_sql(self.prior_ref_ms);
         let side_tags: &[i32] = match side {
@@ -384,15 +385,16 @@ impl PgBank {
                 let row = index.row_of(r.try_get::<_, &str>(0)?).unwrap_or(0);
                 match tag {
                     0 => {
-                        lists.main_n = lists.main_n.min(main_value(&index, row));
-                        let cos = f64::from(self.kernel.dot_f32(&unit, index.unit(row)));
+                        let (value, cos) = main_value(&index, row);
+                        lists.main_n = lists.main_n.min(value);
                         lists.main_cos = lists.main_cos.min(cos);
                     }
                     1 => {
-                        let exponent = ((index.created_ms(row) - self.prior_ref_ms) as f64
-                            / 3_888_000_000.0)
-                            .clamp(-700.0, 700.0);
-                        let at_ref = 0.15 * exponent.exp() + 0.2 * index.confidence(row).min(1.0);
+                        let at_ref = migrations::prior_at(
+                            index.created_ms(row),
+                            index.confidence(row),
+                            self.prior_ref_ms,
+                        );
                         lists.prior_n = lists.prior_n.min(at_ref);
                     }
                     2 => lists.created_n = lists.created_n.min(index.created_ms(row)),

@@ -529,9 +529,7 @@ impl PgBank {
                         .get::<_, i64>(0) as usize,
                     _ => 0,
                 };
-                let has_ivf: bool = tx
-                    .query_one("SELECT to_regclass('la_memories_ivf') IS NOT NULL", &[])?
-                    .get(0);
+                let has_ivf = migrations::ivf_exists(&mut tx)?;
                 match ivf_from {
                     Some(from) if ivf_fits(dims) && rows >= from.max(1) => {
                         let lists = ivf_lists(rows, rows_per_list);
